@@ -1,0 +1,94 @@
+// Package store owns the gateway's Postgres: the connection pool, the
+// embedded schema migrations (River's job tables included) and a transaction
+// helper. Domain packages keep their own queries; store keeps what they share.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Open connects a pool to databaseURL and checks that the server answers.
+func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		// pgx echoes the URL (password included) in parse errors; don't.
+		return nil, errors.New("store.Open: DATABASE_URL is not a valid Postgres URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store.Open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store.Open: ping: %w", err)
+	}
+	return pool, nil
+}
+
+// Beginner is what InTx needs: a pool, or a connection.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InTx runs fn in a transaction: committed when fn returns nil, rolled back
+// when it returns an error or panics, so a failed operation leaves nothing
+// half-written.
+func InTx(ctx context.Context, db Beginner, fn func(tx pgx.Tx) error) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store.InTx: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("store.InTx: commit: %w", err)
+	}
+	return nil
+}
+
+// Postgres error codes the domain packages map to user-facing errors.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeCheckViolation      = "23514"
+	codeInvalidText         = "22P02"
+)
+
+// ConstraintError reports which constraint a statement violated, or "" when
+// err is not a constraint violation. Domain packages turn the name into a
+// field error ("zoom_connections_account" → "this Zoom account is already
+// connected").
+func ConstraintError(err error) string {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return ""
+	}
+	switch pgErr.Code {
+	case codeUniqueViolation, codeForeignKeyViolation, codeCheckViolation:
+		return pgErr.ConstraintName
+	}
+	return ""
+}
+
+// IsInvalidText reports whether Postgres refused a value's text form, such as
+// a malformed uuid: callers treat that as "not found", never as an internal error.
+func IsInvalidText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeInvalidText
+}
