@@ -24,16 +24,16 @@ type account struct {
 // gives them to both demo apps.
 func DefaultScopes() []string {
 	return []string{
-	"zoom_rooms:read:list_rooms:admin",
-	"zoom_rooms:read:room:admin",
-	"zoom_rooms:read:list_devices:admin",
-	"zoom_rooms:read:room_settings:admin",
-	"zoom_rooms:update:room_settings:admin",
-	"zoom_rooms:write:digital_signage_library_contents:admin",
-	"zoom_rooms:read:digital_signage_library_contents:admin",
-	"zoom_rooms:update:room_control:admin",
-	"zoom_rooms:read:alert:admin",
-	"user:read:user:admin",
+		"zoom_rooms:read:list_rooms:admin",
+		"zoom_rooms:read:room:admin",
+		"zoom_rooms:read:list_devices:admin",
+		"zoom_rooms:read:room_settings:admin",
+		"zoom_rooms:update:room_settings:admin",
+		"zoom_rooms:write:digital_signage_library_contents:admin",
+		"zoom_rooms:read:digital_signage_library_contents:admin",
+		"zoom_rooms:update:room_control:admin",
+		"zoom_rooms:read:alert:admin",
+		"user:read:user:admin",
 	}
 }
 

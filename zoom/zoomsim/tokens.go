@@ -24,11 +24,11 @@ type accessToken struct {
 }
 
 type authCode struct {
-	clientID, redirectURI          string
-	challenge, challengeMethod     string
-	userID, accountID              string
-	scopes                         []string
-	expires                        time.Time
+	clientID, redirectURI      string
+	challenge, challengeMethod string
+	userID, accountID          string
+	scopes                     []string
+	expires                    time.Time
 }
 
 // tokenStore holds OAuth state under its own lock so token checks do not
