@@ -160,7 +160,7 @@ func TestRESTSignageFlow(t *testing.T) {
 	patch := map[string]any{"digital_signage": map[string]any{
 		"enable_digital_signage": true, "layout": "video_content", "mute": true,
 		"display_period": map[string]any{"start_displaying_content": 5, "stop_displaying_content": 10},
-		"play_list": []any{map[string]any{"action": "add", "name": "ours", "contents": []any{map[string]any{"content_id": cid, "duration": 30}}}},
+		"play_list":      []any{map[string]any{"action": "add", "name": "ours", "contents": []any{map[string]any{"content_id": cid, "duration": 30}}}},
 	}}
 	if status, body, _ = e.call(tok, "PATCH", "/rooms/"+room+"/settings?setting_type=signage", patch); status != 204 {
 		t.Fatalf("patch: %d %v", status, body)
