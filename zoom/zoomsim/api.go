@@ -46,13 +46,23 @@ type caller struct {
 	scopes    []string
 }
 
-// APIRoutes lists the REST operations the simulator serves, by route name.
-func APIRoutes() []string {
-	var names []string
+// RouteInfo describes a REST operation the simulator serves.
+type RouteInfo struct {
+	// Name is the route name (RouteListRooms, ...).
+	Name string
+	// Label is the operation's rate-limit label.
+	Label RateLabel
+	// Scopes allow the call: the granular scope first, then classic ones.
+	Scopes []string
+}
+
+// APIRoutes lists the REST operations the simulator serves.
+func APIRoutes() []RouteInfo {
+	var out []RouteInfo
 	for _, rt := range (&Sim{}).apiRoutes() {
-		names = append(names, rt.name)
+		out = append(out, RouteInfo{Name: rt.name, Label: rt.label, Scopes: slices.Clone(rt.scopes)})
 	}
-	return names
+	return out
 }
 
 // apiRoutes declares the REST operations; labels and scopes come from
