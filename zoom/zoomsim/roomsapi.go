@@ -91,17 +91,29 @@ func (s *Sim) handleListRooms(w http.ResponseWriter, r *http.Request, c *caller)
 			return
 		}
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, 64+size*160))
-	buf.WriteString(`{"page_size":`)
-	buf.WriteString(strconv.Itoa(size))
-	buf.WriteString(`,"rooms":[`)
-	last, more := s.writeRoomPage(buf, c.accountID, f, after, size)
-	buf.WriteString(`],"next_page_token":"`)
+	// The body is assembled from cached room entries into a pooled
+	// buffer; the room entries are written first so the next-page token
+	// (which needs the last position) can follow them, then the parts are
+	// sent in Zoom's field order with the token ahead of the rooms.
+	rooms := s.bufs.Get().(*bytes.Buffer)
+	defer s.bufs.Put(rooms)
+	rooms.Reset()
+	last, more := s.writeRoomPage(rooms, c.accountID, f, after, size)
+	next := ""
 	if more {
-		buf.WriteString(s.makePageToken(scope, last, now))
+		next = s.makePageToken(scope, last, now)
 	}
-	buf.WriteString(`"}`)
-	writeRaw(w, http.StatusOK, buf.Bytes())
+	out := s.bufs.Get().(*bytes.Buffer)
+	defer s.bufs.Put(out)
+	out.Reset()
+	out.WriteString(`{"page_size":`)
+	out.WriteString(strconv.Itoa(size))
+	out.WriteString(`,"next_page_token":"`)
+	out.WriteString(next)
+	out.WriteString(`","rooms":[`)
+	out.Write(rooms.Bytes())
+	out.WriteString(`]}`)
+	writeRaw(w, http.StatusOK, out.Bytes())
 }
 
 // writeRoomPage appends up to size matching rooms after seq `after`; it

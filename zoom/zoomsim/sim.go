@@ -1,6 +1,7 @@
 package zoomsim
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"net/http"
@@ -44,6 +45,8 @@ type Sim struct {
 	opts    Options
 	mux     *http.ServeMux
 	pageKey [32]byte // HMAC key of page tokens
+	// bufs recycles the buffers list pages are built in.
+	bufs sync.Pool
 
 	mu       sync.RWMutex
 	accounts map[string]*account
@@ -89,6 +92,7 @@ func New(opts Options) *Sim {
 		closed:   make(chan struct{}),
 	}
 	rand.Read(s.pageKey[:])
+	s.bufs.New = func() any { return new(bytes.Buffer) }
 	s.limiter.init()
 	s.faults.init()
 	s.stats.init()
