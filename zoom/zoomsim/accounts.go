@@ -49,7 +49,7 @@ func (s *Sim) CreateAccount(ctx context.Context, a Account) (Account, error) {
 	if a.Plan == "" {
 		a.Plan = PlanPro
 	}
-	if _, ok := planLimits[a.Plan]; !ok {
+	if _, ok := planLimits()[a.Plan]; !ok {
 		return Account{}, fmt.Errorf("%w: unknown plan %q", ErrInvalid, a.Plan)
 	}
 	s.mu.Lock()

@@ -73,7 +73,6 @@ func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e) 
 
 // oauthError is the token endpoint's error body.
 type oauthError struct {
-	status int
 	Reason string `json:"reason"`
 	Err    string `json:"error"`
 }

@@ -5,17 +5,19 @@ import (
 	"slices"
 )
 
-// roomMethods are the methods PATCH /rooms/{id}/events accepts (the enum
+// roomMethods() are the methods PATCH /rooms/{id}/events accepts (the enum
 // of the request body's oneOf branches).
-var roomMethods = []string{
-	"zoomroom.check_in", "zoomroom.check_out", "zoomroom.mute", "zoomroom.unmute",
-	"zoomroom.meeting_accept", "zoomroom.meeting_decline", "zoomroom.restart",
-	"zoomroom.meeting_leave", "zoomroom.meeting_join", "zoomroom.meeting_invite",
-	"zoomroom.meeting_cancel", "zoomroom.meeting_end", "zoomroom.meeting_schedule",
-	"zoomroom.thirdparty_meeting_join", "zoomroom.alarm_start", "zoomroom.alarm_stop",
-	"zoomroom.video_mute", "zoomroom.video_unmute", "zoomroom.switch_camera",
-	"zoomroom.switch_microphone", "zoomroom.switch_speaker", "zoomroom.share_content_start",
-	"zoomroom.share_content_stop", "zoomroom.volume_level",
+func roomMethods() []string {
+	return []string{
+		"zoomroom.check_in", "zoomroom.check_out", "zoomroom.mute", "zoomroom.unmute",
+		"zoomroom.meeting_accept", "zoomroom.meeting_decline", "zoomroom.restart",
+		"zoomroom.meeting_leave", "zoomroom.meeting_join", "zoomroom.meeting_invite",
+		"zoomroom.meeting_cancel", "zoomroom.meeting_end", "zoomroom.meeting_schedule",
+		"zoomroom.thirdparty_meeting_join", "zoomroom.alarm_start", "zoomroom.alarm_stop",
+		"zoomroom.video_mute", "zoomroom.video_unmute", "zoomroom.switch_camera",
+		"zoomroom.switch_microphone", "zoomroom.switch_speaker", "zoomroom.share_content_start",
+		"zoomroom.share_content_stop", "zoomroom.volume_level",
+	}
 }
 
 // handleRoomEvents serves PATCH /v2/rooms/{id}/events. Only
@@ -31,7 +33,7 @@ func (s *Sim) handleRoomEvents(w http.ResponseWriter, r *http.Request, c *caller
 		writeError(w, e)
 		return
 	}
-	if body.Method == nil || !slices.Contains(roomMethods, *body.Method) {
+	if body.Method == nil || !slices.Contains(roomMethods(), *body.Method) {
 		writeError(w, errInvalid("Invalid parameters.", FieldError{"method", "Unknown or missing method."}))
 		return
 	}

@@ -58,8 +58,6 @@ type faultSet struct {
 	faults []*activeFault
 }
 
-func (fs *faultSet) init() {}
-
 // AddFault installs a fault and returns its id (for RemoveFault).
 func (s *Sim) AddFault(ctx context.Context, f Fault) (string, error) {
 	if err := ctxDone(ctx); err != nil {

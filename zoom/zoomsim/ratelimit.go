@@ -31,17 +31,19 @@ type Limit struct {
 // Limits maps labels to budgets.
 type Limits map[RateLabel]Limit
 
-// planLimits are the presets of zoom-api.md's table.
-var planLimits = map[Plan]Limits{
-	PlanFree:     {Light: {4, 6000}, Medium: {2, 2000}, Heavy: {1, 1000}},
-	PlanPro:      {Light: {30, 0}, Medium: {20, 0}, Heavy: {10, 0}},
-	PlanBusiness: {Light: {80, 0}, Medium: {60, 0}, Heavy: {40, 0}},
+// planLimits() are the presets of zoom-api.md's table.
+func planLimits() map[Plan]Limits {
+	return map[Plan]Limits{
+		PlanFree:     {Light: {4, 6000}, Medium: {2, 2000}, Heavy: {1, 1000}},
+		PlanPro:      {Light: {30, 0}, Medium: {20, 0}, Heavy: {10, 0}},
+		PlanBusiness: {Light: {80, 0}, Medium: {60, 0}, Heavy: {40, 0}},
+	}
 }
 
 // PlanLimits returns a copy of a plan's preset limits.
 func PlanLimits(p Plan) Limits {
 	out := Limits{}
-	for k, v := range planLimits[p] {
+	for k, v := range planLimits()[p] {
 		out[k] = v
 	}
 	return out
@@ -112,7 +114,7 @@ func (l *limiter) allow(w http.ResponseWriter, accountID string, label RateLabel
 		l.mu.Unlock()
 		reset := time.Unix((day+1)*86400, 0).UTC()
 		writeRateLimited(w, label, "Daily-limit", lim.Daily, 0, reset.Format(http.TimeFormat), headers,
-			fmt.Sprintf("You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request."))
+			"You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request.")
 		return false
 	}
 	if lim.PerSecond > 0 && b.n == lim.PerSecond {

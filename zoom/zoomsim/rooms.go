@@ -38,9 +38,13 @@ const (
 	DeviceOffline           = "Offline"
 )
 
-var validStatuses = []RoomStatus{StatusAvailable, StatusInMeeting, StatusOffline, StatusUnderConstruction}
+func validStatuses() []RoomStatus {
+	return []RoomStatus{StatusAvailable, StatusInMeeting, StatusOffline, StatusUnderConstruction}
+}
 
-var validTypes = []string{TypeKiosk, TypeZoomRoom, TypeStandaloneWB, TypeSchedulingDisplay, TypeDigitalSignageOnly, TypePersonalZoomRoom}
+func validTypes() []string {
+	return []string{TypeKiosk, TypeZoomRoom, TypeStandaloneWB, TypeSchedulingDisplay, TypeDigitalSignageOnly, TypePersonalZoomRoom}
+}
 
 // encode refreshes the cached list entry.
 func (r *room) encode() {
@@ -121,13 +125,13 @@ func (s *Sim) newRoom(a *account, in Room) (*room, error) {
 	if in.Status == "" {
 		in.Status = StatusAvailable
 	}
-	if !slices.Contains(validStatuses, in.Status) {
+	if !slices.Contains(validStatuses(), in.Status) {
 		return nil, fmt.Errorf("%w: room status %q", ErrInvalid, in.Status)
 	}
 	if in.Type == "" {
 		in.Type = TypeZoomRoom
 	}
-	if !slices.Contains(validTypes, in.Type) {
+	if !slices.Contains(validTypes(), in.Type) {
 		return nil, fmt.Errorf("%w: room type %q", ErrInvalid, in.Type)
 	}
 	if in.Name == "" {
@@ -172,13 +176,15 @@ func defaultDevices(r Room) []Device {
 	}
 }
 
-var validDeviceTypes = []string{DeviceZoomRoomsComputer, DeviceController, DeviceSchedulingDisplay, "Zoom Rooms Control System", "Companion Whiteboard"}
+func validDeviceTypes() []string {
+	return []string{DeviceZoomRoomsComputer, DeviceController, DeviceSchedulingDisplay, "Zoom Rooms Control System", "Companion Whiteboard"}
+}
 
 // validateDevices keeps the simulator from serving enums the documents
 // forbid.
 func validateDevices(ds []Device) error {
 	for _, d := range ds {
-		if !slices.Contains(validDeviceTypes, d.DeviceType) {
+		if !slices.Contains(validDeviceTypes(), d.DeviceType) {
 			return fmt.Errorf("%w: device_type %q", ErrInvalid, d.DeviceType)
 		}
 		if d.Status != DeviceOnline && d.Status != DeviceOffline {
@@ -224,7 +230,7 @@ func (s *Sim) UpdateRoom(ctx context.Context, roomID string, u RoomUpdate) (Room
 	if !ok {
 		return Room{}, fmt.Errorf("%w: room %q", ErrNotFound, roomID)
 	}
-	if u.Status != nil && !slices.Contains(validStatuses, *u.Status) {
+	if u.Status != nil && !slices.Contains(validStatuses(), *u.Status) {
 		return Room{}, fmt.Errorf("%w: room status %q", ErrInvalid, *u.Status)
 	}
 	if u.Devices != nil {

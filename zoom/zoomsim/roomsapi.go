@@ -45,10 +45,10 @@ func (f roomFilter) match(r *room) bool {
 func parseRoomQuery(r *http.Request) (roomFilter, int, string, *apiError) {
 	q := r.URL.Query()
 	f := roomFilter{status: q.Get("status"), typ: q.Get("type"), locationID: q.Get("location_id"), queryName: q.Get("query_name")}
-	if f.status != "" && !slices.Contains(validStatuses, RoomStatus(f.status)) {
+	if f.status != "" && !slices.Contains(validStatuses(), RoomStatus(f.status)) {
 		return f, 0, "", errInvalid("Invalid field.", FieldError{"status", "Invalid status: " + f.status})
 	}
-	if f.typ != "" && !slices.Contains(validTypes, f.typ) {
+	if f.typ != "" && !slices.Contains(validTypes(), f.typ) {
 		return f, 0, "", errInvalid("Invalid field.", FieldError{"type", "Invalid type: " + f.typ})
 	}
 	if t := q.Get("tag_ids"); t != "" {

@@ -83,7 +83,9 @@ func (r *room) signageView() signageSettings {
 	return v
 }
 
-var settingTypes = []string{"meeting", "alert", "signage", "scheduling_display"}
+func settingTypes() []string {
+	return []string{"meeting", "alert", "signage", "scheduling_display"}
+}
 
 // handleGetSettings serves GET /v2/rooms/{id}/settings.
 func (s *Sim) handleGetSettings(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -92,7 +94,7 @@ func (s *Sim) handleGetSettings(w http.ResponseWriter, r *http.Request, c *calle
 	if st == "" {
 		st = "meeting"
 	}
-	if !slices.Contains(settingTypes, st) {
+	if !slices.Contains(settingTypes(), st) {
 		writeError(w, errInvalid("Invalid field.", FieldError{"setting_type", "Invalid setting_type: " + st}))
 		return
 	}
@@ -186,7 +188,7 @@ func (s *Sim) handlePatchSettings(w http.ResponseWriter, r *http.Request, c *cal
 		writeError(w, e)
 		return
 	}
-	if st != "" && !slices.Contains(settingTypes, st) {
+	if st != "" && !slices.Contains(settingTypes(), st) {
 		writeError(w, errInvalid("Invalid field.", FieldError{"setting_type", "Invalid setting_type: " + st}))
 		return
 	}
@@ -216,7 +218,9 @@ func (s *Sim) handlePatchSettings(w http.ResponseWriter, r *http.Request, c *cal
 	w.WriteHeader(http.StatusNoContent)
 }
 
-var listActions = []string{"add", "update", "delete"}
+func listActions() []string {
+	return []string{"add", "update", "delete"}
+}
 
 // validateSignagePatch enforces the documents' limits (maxItems, enums)
 // and the layout values zoom-api.md lists.
@@ -239,14 +243,14 @@ func validateSignagePatch(p *signagePatch) *apiError {
 	}
 	for i, pl := range p.PlayList {
 		field := fmt.Sprintf("digital_signage.play_list[%d]", i)
-		if pl.Action != nil && !slices.Contains(listActions, *pl.Action) {
+		if pl.Action != nil && !slices.Contains(listActions(), *pl.Action) {
 			return errInvalid("Validation Failed.", FieldError{field + ".action", "Must be add, update or delete."})
 		}
 		if len(pl.Contents) > 3 {
 			return errInvalid("Validation Failed.", FieldError{field + ".contents", "At most 3 contents."})
 		}
 		for j, ct := range pl.Contents {
-			if ct.Action != nil && !slices.Contains(listActions, *ct.Action) {
+			if ct.Action != nil && !slices.Contains(listActions(), *ct.Action) {
 				return errInvalid("Validation Failed.", FieldError{fmt.Sprintf("%s.contents[%d].action", field, j), "Must be add, update or delete."})
 			}
 			if ct.Duration != nil && *ct.Duration < 1 {

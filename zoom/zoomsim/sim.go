@@ -94,7 +94,6 @@ func New(opts Options) *Sim {
 	rand.Read(s.pageKey[:])
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	s.limiter.init()
-	s.faults.init()
 	s.stats.init()
 	s.mux = http.NewServeMux()
 	s.routeOAuth()
