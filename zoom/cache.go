@@ -66,6 +66,9 @@ return 0
 func (a *AccountClient) cachedGet(ctx context.Context, r request, spec cacheSpec) ([]byte, error) {
 	c := a.c
 	key := c.cacheKey(a.acc.ZoomAccountID, spec.roomID, r)
+	if a.acc.NoCache {
+		return a.send(ctx, r)
+	}
 	useRedis := c.rdb != nil && spec.ttl > 0
 	if useRedis {
 		if b, err := c.rdb.Get(ctx, key).Bytes(); err == nil {

@@ -22,7 +22,6 @@ package zoom
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -258,6 +257,10 @@ type Account struct {
 	Plan Plan
 	// Tokens gives access tokens for the account.
 	Tokens TokenSource
+	// NoCache sends every GET to Zoom and caches nothing. The connect flow
+	// sets it when validating credentials the user just typed: a cached
+	// answer would "validate" any secret for an account already connected.
+	NoCache bool
 }
 
 // AccountClient makes calls for one Zoom account. It is cheap: make one per
@@ -288,13 +291,4 @@ func (a *AccountClient) check(op string) error {
 // key joins parts under the client's Redis key prefix.
 func (c *Client) key(parts ...string) string {
 	return c.prefix + "zoom:" + strings.Join(parts, ":")
-}
-
-// errorsAsZoom returns err's *Error, if any.
-func errorsAsZoom(err error) *Error {
-	var ze *Error
-	if errors.As(err, &ze) {
-		return ze
-	}
-	return nil
 }

@@ -112,7 +112,7 @@ func (e *Error) Is(target error) bool {
 	case ErrNotFound:
 		return e.HTTPStatus == 404 || e.Code == CodeRoomNotFound
 	case ErrInvalidToken:
-		return e.Code == CodeInvalidToken
+		return e.Code == CodeInvalidToken || e.HTTPStatus == 401
 	case ErrMissingScope:
 		return e.Code == CodeMissingScope
 	case ErrRoomOffline:
@@ -146,10 +146,7 @@ func MissingScopes(err error) (scopes []string, ok bool) {
 	if open < 0 || end < open {
 		return nil, true
 	}
-	for _, s := range strings.FieldsFunc(msg[open+1:end], func(r rune) bool { return r == ',' || r == ' ' }) {
-		scopes = append(scopes, s)
-	}
-	return scopes, true
+	return strings.FieldsFunc(msg[open+1:end], func(r rune) bool { return r == ',' || r == ' ' }), true
 }
 
 // RetryAt returns when a rate-limited call may be retried; ok is false when

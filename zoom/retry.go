@@ -77,7 +77,7 @@ func (a *AccountClient) send(ctx context.Context, r request) ([]byte, error) {
 			ze := parseError(status, header, body, c.now())
 			callErr = ze
 			switch {
-			case ze.Code == CodeInvalidToken || (status == http.StatusUnauthorized && ze.Code == 0):
+			case ze.Code == CodeInvalidToken || status == http.StatusUnauthorized:
 				// Zoom did not run the call: a fresh token and one more try
 				// is safe even for writes.
 				if tokenRetried {
