@@ -92,3 +92,24 @@ func IsInvalidText(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == codeInvalidText
 }
+
+// CreateDatabase creates the database named in databaseURL by connecting to
+// the server's "postgres" database. Dev mode uses it so `make run` works on a
+// fresh machine.
+func CreateDatabase(ctx context.Context, databaseURL string) error {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return errors.New("store.CreateDatabase: DATABASE_URL is not a valid Postgres URL")
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("store.CreateDatabase: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return fmt.Errorf("store.CreateDatabase: %w", err)
+	}
+	return nil
+}

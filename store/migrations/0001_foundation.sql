@@ -4,7 +4,11 @@ CREATE TABLE tenants (
     id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     license_limit integer NOT NULL CHECK (license_limit >= 0),
-    created_at    timestamptz NOT NULL DEFAULT now()
+    -- licenses_used is changed only by one UPDATE that checks the limit in
+    -- the same statement, so concurrent activations can never overshoot it.
+    licenses_used integer NOT NULL DEFAULT 0 CHECK (licenses_used >= 0),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT tenants_licenses_within_limit CHECK (licenses_used <= license_limit)
 );
 
 -- An API key is shown once; only its SHA-256 is kept. The prefix is the

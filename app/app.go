@@ -1,0 +1,216 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"zoomsignage/auth"
+	"zoomsignage/graph"
+	"zoomsignage/resolvers"
+	"zoomsignage/server"
+	"zoomsignage/store"
+	"zoomsignage/vault"
+)
+
+// App is an assembled gateway.
+type App struct {
+	Config Config
+	Logger *slog.Logger
+	DB     *pgxpool.Pool
+	Redis  *redis.Client
+	Sealer vault.Sealer
+	Keys   *auth.APIKeys
+	Server *server.Server
+
+	closers []func()
+}
+
+// New connects to every dependency and builds the gateway. In dev mode it
+// creates the database if missing, migrates it, and stands in for Vault,
+// Redis and Zoom when they are not configured. Close releases everything.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Logger: logger}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.DB, err = openDatabase(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	if cfg.Dev {
+		if err := store.Migrate(ctx, a.DB); err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+	}
+	if a.Redis, err = a.openRedis(ctx); err != nil {
+		return nil, err
+	}
+	if a.Sealer, err = openSealer(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	authenticator, err := a.newAuthenticator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.Server = a.newServer(authenticator)
+	return a, nil
+}
+
+// Close releases the app's connections, newest first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (a *App) Run(ctx context.Context) error {
+	return a.Server.Serve(ctx)
+}
+
+// RunListener is Run on a listener the caller opened (tests use port 0).
+func (a *App) RunListener(ctx context.Context, ln net.Listener) error {
+	return a.Server.ServeListener(ctx, ln)
+}
+
+func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error) {
+	a.Keys = auth.NewAPIKeys(a.DB, nil)
+	authn := &auth.Authenticator{Keys: a.Keys}
+	var jwks *auth.JWKS
+	var err error
+	switch {
+	case a.Config.JWTJWKSFile != "":
+		jwks, err = auth.LoadJWKSFile(a.Config.JWTJWKSFile)
+	case a.Config.JWTJWKSURL != "":
+		jwks, err = auth.NewJWKSURL(ctx, a.Config.JWTJWKSURL, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	if a.Config.JWTHS256Secret != "" || jwks != nil {
+		if authn.JWT, err = auth.NewJWTVerifier([]byte(a.Config.JWTHS256Secret), jwks, nil); err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+	}
+	return authn, nil
+}
+
+func (a *App) newServer(authn *auth.Authenticator) *server.Server {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	resolver := &resolvers.Resolver{DB: a.DB, Keys: a.Keys, Logger: a.Logger}
+	schemaCfg := graph.Config{Resolvers: resolver}
+	resolvers.SetComplexity(&schemaCfg.Complexity)
+	cfg := server.DefaultConfig()
+	cfg.Addr = a.Config.Addr
+	cfg.Dev = a.Config.Dev
+	cfg.RequestTimeout = a.Config.RequestTimeout
+	cfg.ComplexityLimit = a.Config.ComplexityLimit
+	cfg.DepthLimit = a.Config.DepthLimit
+	return server.New(cfg, server.Deps{
+		Schema:   graph.NewExecutableSchema(schemaCfg),
+		Auth:     authn,
+		Logger:   a.Logger,
+		Registry: registry,
+		Checks: []server.Check{
+			{Name: "postgres", Ping: a.DB.Ping},
+			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
+			{Name: "vault", Ping: a.Sealer.Ping},
+		},
+	})
+}
+
+// openSealer picks Vault transit when VAULT_ADDR is set, and the local
+// keyring only in dev mode (vault.NewDevKeyring refuses anything else).
+func openSealer(ctx context.Context, cfg Config, logger *slog.Logger) (vault.Sealer, error) {
+	if cfg.VaultAddr != "" {
+		t, err := vault.NewTransit(ctx, vault.TransitConfig{
+			Address: cfg.VaultAddr, Token: cfg.VaultToken, Mount: cfg.VaultMount, Key: cfg.VaultTransitKey,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		return t, nil
+	}
+	k, err := vault.NewDevKeyring(cfg.Dev, cfg.DevKeyringFile)
+	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	logger.Warn("sealing credentials with the local dev keyring; never use it in production", "file", cfg.DevKeyringFile)
+	return k, nil
+}
+
+// openRedis connects to REDIS_URL; in dev mode an unreachable Redis is
+// replaced by an in-process miniredis so `make run` needs nothing running.
+func (a *App) openRedis(ctx context.Context) (*redis.Client, error) {
+	opts, err := redis.ParseURL(a.Config.RedisURL)
+	if err != nil {
+		return nil, errors.New("app.New: REDIS_URL is not a valid redis:// URL")
+	}
+	client := redis.NewClient(opts)
+	pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		client.Close()
+		if !a.Config.Dev {
+			return nil, fmt.Errorf("app.New: redis: %w", err)
+		}
+		return a.startMiniredis()
+	}
+	a.closers = append(a.closers, func() { client.Close() })
+	return client, nil
+}
+
+// openDatabase connects to DATABASE_URL, creating the database first in dev
+// mode when it does not exist yet.
+func openDatabase(ctx context.Context, cfg Config, logger *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err == nil || !cfg.Dev {
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		return pool, nil
+	}
+	if cerr := store.CreateDatabase(ctx, cfg.DatabaseURL); cerr != nil {
+		return nil, fmt.Errorf("app.New: %w (and creating it failed: %v)", err, cerr)
+	}
+	logger.Info("created the dev database")
+	pool, err = store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	return pool, nil
+}
+
+// httpServe serves h on a fresh loopback listener until ctx ends (used for
+// the in-process dev simulator).
+func httpServe(ctx context.Context, h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with ErrServerClosed
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}

@@ -1,0 +1,170 @@
+// Package app assembles the gateway from its configuration: it opens
+// Postgres, Redis and Vault, builds the domain services and the HTTP server,
+// and runs them. cmd/gateway is a thin command line over it, and end-to-end
+// tests build the very same gateway with New.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the gateway reads from its environment. Every field
+// is documented, with its variable and default, in README.md.
+type Config struct {
+	Dev  bool   // GATEWAY_ENV=dev or `serve -dev`
+	Addr string // GATEWAY_ADDR
+
+	DatabaseURL string // DATABASE_URL
+	RedisURL    string // REDIS_URL
+	RedisPrefix string // REDIS_KEY_PREFIX
+
+	VaultAddr       string // VAULT_ADDR
+	VaultToken      string // VAULT_TOKEN
+	VaultTransitKey string // VAULT_TRANSIT_KEY
+	VaultMount      string // VAULT_TRANSIT_MOUNT
+	DevKeyringFile  string // DEV_KEYRING_FILE
+
+	ZoomAPIBaseURL     string // ZOOM_API_BASE_URL
+	ZoomOAuthBaseURL   string // ZOOM_OAUTH_BASE_URL
+	ZoomClientID       string // ZOOM_CLIENT_ID
+	ZoomClientSecret   string // ZOOM_CLIENT_SECRET
+	ZoomRedirectURL    string // ZOOM_REDIRECT_URL
+	ZoomWebhookSecret  string // ZOOM_WEBHOOK_SECRET_TOKEN
+	ZoomSimulatorRooms int    // DEV_ZOOMSIM_ROOMS (dev mode only)
+
+	JWTHS256Secret string // JWT_HS256_SECRET
+	JWTJWKSURL     string // JWT_JWKS_URL
+	JWTJWKSFile    string // JWT_JWKS_FILE
+
+	PublicBaseURL  string // PUBLIC_BASE_URL
+	SignageBaseURL string // SIGNAGE_BASE_URL
+
+	LogLevel        string        // LOG_LEVEL
+	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
+	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
+	DepthLimit      int           // GATEWAY_DEPTH_LIMIT
+}
+
+// Defaults.
+const (
+	DefaultAddr          = "127.0.0.1:8080"
+	DefaultDatabaseURL   = "postgres://postgres@127.0.0.1:5432/zoomsignage?sslmode=disable"
+	DefaultRedisURL      = "redis://127.0.0.1:6379/0"
+	DefaultZoomAPI       = "https://api.zoom.us/v2"
+	DefaultZoomOAuth     = "https://zoom.us"
+	DefaultTransitKey    = "zoomsignage"
+	DefaultTransitMount  = "transit"
+	DefaultKeyringFile   = ".dev/keyring.json"
+	DefaultPublicBaseURL = "http://127.0.0.1:8080"
+	DefaultSignageURL    = "http://127.0.0.1:8080/screens/"
+)
+
+// FromEnv reads the configuration from environment variables (getenv is
+// os.Getenv outside tests).
+func FromEnv(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	num := func(key string, def int) int {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s must be a non-negative integer", key))
+		}
+		return n
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s", key))
+		}
+		return d
+	}
+	env := str("GATEWAY_ENV", "production")
+	if env != "dev" && env != "production" {
+		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
+	}
+	cfg := Config{
+		Dev:                env == "dev",
+		Addr:               str("GATEWAY_ADDR", DefaultAddr),
+		DatabaseURL:        str("DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:           str("REDIS_URL", DefaultRedisURL),
+		RedisPrefix:        str("REDIS_KEY_PREFIX", "zs:"),
+		VaultAddr:          str("VAULT_ADDR", ""),
+		VaultToken:         str("VAULT_TOKEN", ""),
+		VaultTransitKey:    str("VAULT_TRANSIT_KEY", DefaultTransitKey),
+		VaultMount:         str("VAULT_TRANSIT_MOUNT", DefaultTransitMount),
+		DevKeyringFile:     str("DEV_KEYRING_FILE", DefaultKeyringFile),
+		ZoomAPIBaseURL:     str("ZOOM_API_BASE_URL", ""),
+		ZoomOAuthBaseURL:   str("ZOOM_OAUTH_BASE_URL", ""),
+		ZoomClientID:       str("ZOOM_CLIENT_ID", ""),
+		ZoomClientSecret:   str("ZOOM_CLIENT_SECRET", ""),
+		ZoomRedirectURL:    str("ZOOM_REDIRECT_URL", ""),
+		ZoomWebhookSecret:  str("ZOOM_WEBHOOK_SECRET_TOKEN", ""),
+		ZoomSimulatorRooms: num("DEV_ZOOMSIM_ROOMS", 25),
+		JWTHS256Secret:     str("JWT_HS256_SECRET", ""),
+		JWTJWKSURL:         str("JWT_JWKS_URL", ""),
+		JWTJWKSFile:        str("JWT_JWKS_FILE", ""),
+		PublicBaseURL:      strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
+		SignageBaseURL:     str("SIGNAGE_BASE_URL", DefaultSignageURL),
+		LogLevel:           str("LOG_LEVEL", "info"),
+		RequestTimeout:     dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
+		ComplexityLimit:    num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
+		DepthLimit:         num("GATEWAY_DEPTH_LIMIT", 12),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("app.FromEnv: %w", err)
+	}
+	return cfg, nil
+}
+
+// Validate checks what production needs. Dev mode fills gaps with local
+// stand-ins (the keyring, the in-process simulator) instead.
+func (c Config) Validate() error {
+	if c.Dev {
+		return nil
+	}
+	var errs []error
+	if c.VaultAddr == "" || c.VaultToken == "" {
+		errs = append(errs, errors.New("VAULT_ADDR and VAULT_TOKEN are required outside dev mode (credentials are sealed with Vault transit)"))
+	}
+	if c.JWTHS256Secret == "" && c.JWTJWKSURL == "" && c.JWTJWKSFile == "" {
+		errs = append(errs, errors.New("one of JWT_HS256_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE is required outside dev mode"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("app: configuration: %w", err)
+	}
+	return nil
+}
+
+// ZoomAPI returns the Zoom REST base URL, defaulting to Zoom's.
+func (c Config) ZoomAPI() string { return orDefault(c.ZoomAPIBaseURL, DefaultZoomAPI) }
+
+// ZoomOAuth returns the Zoom OAuth base URL, defaulting to Zoom's.
+func (c Config) ZoomOAuth() string { return orDefault(c.ZoomOAuthBaseURL, DefaultZoomOAuth) }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"zoomsignage/auth"
+	"zoomsignage/tenants"
+	"zoomsignage/zoom/zoomsim"
+)
+
+// DevTenantName names the tenant `make run` creates.
+const DevTenantName = "Dev tenant"
+
+// DevBootstrap is what a dev start prints: a tenant and an admin key for it.
+type DevBootstrap struct {
+	TenantID string
+	APIKey   string
+	Zoom     *zoomsim.Seeded // the in-process simulator's demo account, if one runs
+}
+
+// startMiniredis stands in for Redis in dev mode only.
+func (a *App) startMiniredis() (*redis.Client, error) {
+	mr, err := miniredis.Run()
+	if err != nil {
+		return nil, fmt.Errorf("app.New: miniredis: %w", err)
+	}
+	a.Logger.Warn("Redis is not reachable; using in-process miniredis (dev mode only)", "redis_url_host", mr.Addr())
+	client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	a.closers = append(a.closers, mr.Close, func() { client.Close() })
+	return client, nil
+}
+
+// StartDevSimulator runs the Zoom simulator in process, seeded with a demo
+// account, and points the app's Zoom settings at it. It is for dev mode when
+// no Zoom URL is configured.
+func (a *App) StartDevSimulator(ctx context.Context) (*zoomsim.Seeded, error) {
+	sim := zoomsim.New(zoomsim.Options{WebhookURL: a.Config.PublicBaseURL + "/webhooks/zoom", WebhookSecret: a.Config.ZoomWebhookSecret})
+	url, stop, err := httpServe(ctx, sim)
+	if err != nil {
+		return nil, fmt.Errorf("app.StartDevSimulator: %w", err)
+	}
+	a.closers = append(a.closers, stop)
+	seed, err := sim.Seed(ctx, zoomsim.SeedOptions{Rooms: a.Config.ZoomSimulatorRooms})
+	if err != nil {
+		return nil, fmt.Errorf("app.StartDevSimulator: %w", err)
+	}
+	a.Config.ZoomAPIBaseURL = url + "/v2"
+	a.Config.ZoomOAuthBaseURL = url
+	if a.Config.ZoomClientID == "" {
+		a.Config.ZoomClientID = seed.Marketplace.ClientID
+		a.Config.ZoomClientSecret = seed.Marketplace.ClientSecret
+	}
+	return &seed, nil
+}
+
+// BootstrapDev makes sure the dev tenant exists and creates an admin API key
+// for it, so a developer can call the API right after `make run`.
+func (a *App) BootstrapDev(ctx context.Context) (DevBootstrap, error) {
+	var id string
+	err := a.DB.QueryRow(ctx, `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1`, DevTenantName).Scan(&id)
+	if err != nil {
+		t, cerr := tenants.Create(ctx, a.DB, DevTenantName, 100)
+		if cerr != nil {
+			return DevBootstrap{}, fmt.Errorf("app.BootstrapDev: %w", cerr)
+		}
+		id = t.ID
+	}
+	_, key, err := a.Keys.Create(ctx, a.DB, id, "make run", auth.AllScopes, "gateway")
+	if err != nil {
+		return DevBootstrap{}, fmt.Errorf("app.BootstrapDev: %w", err)
+	}
+	return DevBootstrap{TenantID: id, APIKey: key}, nil
+}

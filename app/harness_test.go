@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"zoomsignage/app"
+	"zoomsignage/auth"
+	"zoomsignage/redistest"
+	"zoomsignage/store/storetest"
+	"zoomsignage/tenants"
+	"zoomsignage/vault/vaulttest"
+)
+
+// testSecret is the HS256 key of the test gateways' JWTs.
+const testSecret = "test-hs256-secret-of-at-least-32-bytes!!"
+
+// gateway is one real gateway for a test: its own database, Redis prefix and
+// Vault key, served over HTTP.
+type gateway struct {
+	t    *testing.T
+	app  *app.App
+	url  string
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testConfig is a production-mode configuration on the test services.
+func testConfig(t *testing.T) app.Config {
+	t.Helper()
+	_, dbURL := storetest.NewWithURL(t)
+	_, prefix := redistest.New(t)
+	vcfg := vaulttest.Config(t)
+	cfg, err := app.FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = dbURL
+	cfg.RedisURL = redistest.URL()
+	cfg.RedisPrefix = prefix
+	cfg.VaultAddr, cfg.VaultToken, cfg.VaultTransitKey = vcfg.Address, vcfg.Token, vcfg.Key
+	cfg.JWTHS256Secret = testSecret
+	return cfg
+}
+
+// newGateway starts a gateway with cfg (testConfig when nil is given).
+func newGateway(t *testing.T, cfg *app.Config) *gateway {
+	t.Helper()
+	if cfg == nil {
+		c := testConfig(t)
+		cfg = &c
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := app.New(ctx, *cfg, logger)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	srv := httptest.NewServer(a.Server.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return &gateway{t: t, app: a, url: srv.URL, logs: logs}
+}
+
+// tenant creates a tenant with licenses.
+func (g *gateway) tenant(name string, licenses int) string {
+	g.t.Helper()
+	tn, err := tenants.Create(context.Background(), g.app.DB, name, licenses)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return tn.ID
+}
+
+// apiKey creates a key for tenantID with scopes and returns its secret.
+func (g *gateway) apiKey(tenantID string, scopes ...auth.Scope) string {
+	g.t.Helper()
+	_, secret, err := g.app.Keys.Create(context.Background(), g.app.DB, tenantID, "test", scopes, "test")
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	return secret
+}
+
+// userJWT signs a web-app JWT for tenantID with role.
+func userJWT(t *testing.T, tenantID, role string, ttl time.Duration) string {
+	t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"sub": "user-1", "tenant": tenantID, "role": role, "email": "ada@example.com",
+		"exp": time.Now().Add(ttl).Unix(),
+	})
+	s, err := tok.SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// gqlResponse is a GraphQL response with errors kept as maps.
+type gqlResponse struct {
+	Status int
+	Data   map[string]any
+	Errors []struct {
+		Message    string         `json:"message"`
+		Extensions map[string]any `json:"extensions"`
+	}
+	Raw string
+}
+
+// code returns the first error's extensions.code, or "".
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// post sends a GraphQL request with an optional bearer credential.
+func (g *gateway) post(credential, query string, vars map[string]any) gqlResponse {
+	g.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return g.raw(credential, "application/json", bytes.NewReader(body))
+}
+
+func (g *gateway) raw(credential, contentType string, body io.Reader) gqlResponse {
+	g.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", body)
+	req.Header.Set("Content-Type", contentType)
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	out := gqlResponse{Status: resp.StatusCode, Raw: string(data)}
+	if err := json.Unmarshal(data, &out); err != nil && !strings.Contains(resp.Header.Get("Content-Type"), "text/") {
+		g.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, data)
+	}
+	return out
+}

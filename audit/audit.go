@@ -1,0 +1,198 @@
+// Package audit records who did what to which target, and when: every
+// connect, disconnect, deauthorization, activation, settings push, restart
+// and credential change. Events outlive what they describe (a disconnected
+// connection's history stays) and are read back through GraphQL.
+package audit
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"zoomsignage/apierror"
+)
+
+// DB is what this package needs: a pool or a transaction, so an event can be
+// written in the same transaction as the change it records.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Event is one audit record.
+type Event struct {
+	ID         int64
+	TenantID   string
+	Actor      string
+	Action     string
+	TargetType string
+	TargetID   string
+	Details    map[string]any
+	CreatedAt  time.Time
+}
+
+// Filter narrows a listing; zero fields match everything.
+type Filter struct {
+	Action     string
+	Actor      string
+	TargetType string
+	TargetID   string
+	Since      *time.Time
+	Until      *time.Time
+}
+
+// Page is one page of events, newest first.
+type Page struct {
+	Events      []Event
+	HasNext     bool
+	EndCursor   string
+	StartCursor string
+	TotalCount  int
+}
+
+const (
+	sqlInsert = `INSERT INTO audit_events (tenant_id, actor, action, target_type, target_id, details)
+VALUES ($1, $2, $3, $4, $5, $6)`
+	// sqlList pages newest first with a keyset cursor on id; the filters are
+	// optional parameters, never concatenated SQL.
+	sqlList = `SELECT id, tenant_id, actor, action, target_type, target_id, details, created_at
+FROM audit_events
+WHERE tenant_id = $1
+  AND ($2::bigint IS NULL OR id < $2)
+  AND ($3 = '' OR action = $3)
+  AND ($4 = '' OR actor = $4)
+  AND ($5 = '' OR target_type = $5)
+  AND ($6 = '' OR target_id = $6)
+  AND ($7::timestamptz IS NULL OR created_at >= $7)
+  AND ($8::timestamptz IS NULL OR created_at < $8)
+ORDER BY id DESC
+LIMIT $9`
+	sqlCount = `SELECT count(*) FROM audit_events
+WHERE tenant_id = $1
+  AND ($2 = '' OR action = $2)
+  AND ($3 = '' OR actor = $3)
+  AND ($4 = '' OR target_type = $4)
+  AND ($5 = '' OR target_id = $5)
+  AND ($6::timestamptz IS NULL OR created_at >= $6)
+  AND ($7::timestamptz IS NULL OR created_at < $7)`
+)
+
+// MaxPageSize bounds one page.
+const MaxPageSize = 500
+
+// secretish names detail keys that must never be stored, whatever a caller
+// passes: a last line of defence against a secret reaching the audit log.
+var secretish = []string{"secret", "token", "password", "credential", "authorization"}
+
+// Record writes e.
+func Record(ctx context.Context, db DB, e Event) error {
+	details, err := json.Marshal(scrub(e.Details))
+	if err != nil {
+		return fmt.Errorf("audit.Record: details: %w", err)
+	}
+	if _, err := db.Exec(ctx, sqlInsert, e.TenantID, e.Actor, e.Action, e.TargetType, e.TargetID, details); err != nil {
+		return fmt.Errorf("audit.Record: %w", err)
+	}
+	return nil
+}
+
+func scrub(details map[string]any) map[string]any {
+	out := make(map[string]any, len(details))
+	for k, v := range details {
+		lower := strings.ToLower(k)
+		drop := false
+		for _, s := range secretish {
+			if strings.Contains(lower, s) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// List returns up to first events of tenantID after cursor, newest first.
+func List(ctx context.Context, db DB, tenantID string, first int, after string, f Filter) (Page, error) {
+	if first < 0 || first > MaxPageSize {
+		return Page{}, apierror.Invalid("first", "first must be between 0 and %d", MaxPageSize)
+	}
+	var afterID *int64
+	if after != "" {
+		id, err := decodeCursor(after)
+		if err != nil {
+			return Page{}, apierror.Invalid("after", "after is not a cursor of this list")
+		}
+		afterID = &id
+	}
+	rows, err := db.Query(ctx, sqlList, tenantID, afterID, f.Action, f.Actor, f.TargetType, f.TargetID, f.Since, f.Until, first+1)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit.List: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit.List: %w", err)
+	}
+	page := Page{Events: events}
+	if len(events) > first {
+		page.Events, page.HasNext = events[:first], true
+	}
+	if n := len(page.Events); n > 0 {
+		page.StartCursor = encodeCursor(page.Events[0].ID)
+		page.EndCursor = encodeCursor(page.Events[n-1].ID)
+	}
+	return page, nil
+}
+
+// Count returns how many events match f.
+func Count(ctx context.Context, db DB, tenantID string, f Filter) (int, error) {
+	rows, err := db.Query(ctx, sqlCount, tenantID, f.Action, f.Actor, f.TargetType, f.TargetID, f.Since, f.Until)
+	if err != nil {
+		return 0, fmt.Errorf("audit.Count: %w", err)
+	}
+	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	if err != nil {
+		return 0, fmt.Errorf("audit.Count: %w", err)
+	}
+	return n, nil
+}
+
+func scanEvent(row pgx.CollectableRow) (Event, error) {
+	var e Event
+	var details []byte
+	if err := row.Scan(&e.ID, &e.TenantID, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &details, &e.CreatedAt); err != nil {
+		return e, err
+	}
+	if err := json.Unmarshal(details, &e.Details); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("audit:" + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, err
+	}
+	s, ok := strings.CutPrefix(string(raw), "audit:")
+	if !ok {
+		return 0, fmt.Errorf("bad cursor")
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+// Cursor returns the opaque cursor that pages after e.
+func Cursor(e Event) string { return encodeCursor(e.ID) }

@@ -1,0 +1,81 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"zoomsignage/auth"
+	"zoomsignage/store/storetest"
+	"zoomsignage/tenants"
+)
+
+// fakeClock is a settable clock for cache expiry.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestRevocationHonouredWithinAMinute: replica B caches a key; replica A
+// revokes it. B keeps accepting it only until its cache entry expires,
+// which is well within the minute the contract promises.
+func TestRevocationHonouredWithinAMinute(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	tn, err := tenants.Create(ctx, db, "Acme", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: time.Now()}
+	replicaA := auth.NewAPIKeys(db, clock.Now)
+	replicaB := auth.NewAPIKeys(db, clock.Now)
+
+	key, secret, err := replicaA.Create(ctx, db, tn.ID, "partner", []auth.Scope{auth.ScopeRoomsRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replicaB.Verify(ctx, secret); err != nil {
+		t.Fatalf("fresh key refused: %v", err)
+	}
+	if _, err := replicaA.Revoke(ctx, db, tn.ID, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replicaA.Verify(ctx, secret); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("revoking replica: err = %v, want ErrInvalidCredentials", err)
+	}
+	clock.Add(59 * time.Second)
+	if _, err := replicaB.Verify(ctx, secret); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("other replica 59 s after revocation: err = %v, want ErrInvalidCredentials", err)
+	}
+}
+
+func TestKeysAreStoredHashed(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	tn, _ := tenants.Create(ctx, db, "Acme", 1)
+	keys := auth.NewAPIKeys(db, nil)
+	_, secret, err := keys.Create(ctx, db, tn.ID, "k", []auth.Scope{auth.ScopeAdmin}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	err = db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE position($1 in prefix || encode(key_hash, 'escape')) > 0)`, secret).Scan(&found)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found {
+		t.Fatal("the key is stored in clear")
+	}
+	if len(secret) < 40 {
+		t.Fatalf("key %d chars: want 32 random bytes", len(secret))
+	}
+}

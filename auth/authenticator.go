@@ -1,0 +1,66 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Authenticator turns presented credentials into a Principal. Anything that
+// starts with the API-key marker is an API key; anything else a JWT.
+type Authenticator struct {
+	JWT  *JWTVerifier // nil when no JWT keys are configured
+	Keys *APIKeys
+}
+
+// Authenticate checks one credential: a bearer token or an API key.
+func (a *Authenticator) Authenticate(ctx context.Context, credential string) (*Principal, error) {
+	credential = strings.TrimSpace(credential)
+	if strings.HasPrefix(credential, keyPrefix) {
+		return a.Keys.Verify(ctx, credential)
+	}
+	if a.JWT == nil {
+		return nil, fmt.Errorf("%w: JWTs are not accepted: no JWT key is configured", ErrInvalidCredentials)
+	}
+	return a.JWT.Verify(ctx, credential)
+}
+
+// FromRequest reads the credential of an HTTP request: `Authorization:
+// Bearer <jwt or key>` or `X-API-Key: <key>`. It returns ("", false) when
+// the request carries none.
+func FromRequest(r *http.Request) (string, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return h, true // present but unusable: Authenticate rejects it
+		}
+		return token, true
+	}
+	if k := r.Header.Get("X-API-Key"); k != "" {
+		return k, true
+	}
+	return "", false
+}
+
+// FromInitPayload reads the credential of a websocket connection_init
+// payload: {"authorization": "Bearer ..."} (any case), {"apiKey": "..."} or
+// {"token": "..."}.
+func FromInitPayload(payload map[string]any) (string, bool) {
+	for k, v := range payload {
+		s, ok := v.(string)
+		if !ok || s == "" {
+			continue
+		}
+		switch strings.ToLower(k) {
+		case "authorization":
+			if scheme, token, ok := strings.Cut(s, " "); ok && strings.EqualFold(scheme, "Bearer") {
+				return token, true
+			}
+			return s, true
+		case "apikey", "x-api-key", "token":
+			return s, true
+		}
+	}
+	return "", false
+}

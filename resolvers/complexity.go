@@ -1,0 +1,30 @@
+package resolvers
+
+import (
+	"zoomsignage/audit"
+	"zoomsignage/graph"
+	"zoomsignage/graph/model"
+)
+
+// SetComplexity gives list fields a cost proportional to the page they ask
+// for, so one global limit (GATEWAY_COMPLEXITY_LIMIT) bounds every query:
+// a field costs 1 plus its children, and a page costs its children times
+// its size.
+func SetComplexity(c *graph.ComplexityRoot) {
+	c.Query.AuditEvents = func(child int, first *int, _ *string, _ *model.AuditFilter) int {
+		return 1 + child*pageCost(first, 50, audit.MaxPageSize)
+	}
+}
+
+// pageCost is the number of items a page argument may return. A value out of
+// range costs the maximum: the resolver will refuse it, but it must not make
+// the rest of the operation look cheap.
+func pageCost(first *int, def, maxSize int) int {
+	if first == nil {
+		return def
+	}
+	if *first < 0 || *first > maxSize {
+		return maxSize
+	}
+	return max(*first, 1)
+}

@@ -1,0 +1,22 @@
+// Package resolvers is the thin GraphQL layer: each resolver reads the
+// caller, checks one named scope first, validates input, calls a domain
+// package and maps the result. One file per schema file.
+package resolvers
+
+//go:generate go -C .. tool gqlgen generate
+
+import (
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"zoomsignage/auth"
+)
+
+// Resolver holds the dependencies the resolvers share. It is built once per
+// server; per-request state (dataloaders) lives in the request context.
+type Resolver struct {
+	DB     *pgxpool.Pool
+	Keys   *auth.APIKeys
+	Logger *slog.Logger
+}

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
+)
+
+// newGraphQLHandler assembles the gqlgen server: transports (POST, GET,
+// websocket), limits, introspection only in dev, and the error presenter
+// that lets only client-safe errors through.
+func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Server {
+	srv := handler.New(schema)
+	srv.AddTransport(transport.Websocket{
+		Implementation:        s.ws,
+		InitFunc:              s.websocketInit,
+		InitTimeout:           s.cfg.WebsocketInitTimeout,
+		KeepAlivePingInterval: 15 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+
+	if s.cfg.Dev {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
+	srv.Use(depthLimit{max: s.cfg.DepthLimit})
+	srv.AroundResponses(s.metrics.observeGraphQL)
+
+	srv.SetErrorPresenter(s.presentError)
+	srv.SetRecoverFunc(s.recoverPanic)
+	return srv
+}
+
+// websocketInit authenticates a websocket on connection_init with the same
+// credentials as HTTP. A bad or missing credential closes with 4403.
+func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	credential, ok := auth.FromInitPayload(payload)
+	if !ok {
+		if p := auth.FromContext(ctx); p != nil { // authenticated on the upgrade request
+			return ctx, nil, nil
+		}
+		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden: connection_init must carry credentials")
+	}
+	p, err := s.deps.Auth.Authenticate(ctx, credential)
+	if err != nil {
+		s.log(ctx).Info("websocket authentication failed", "reason", err.Error())
+		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden")
+	}
+	return auth.WithPrincipal(ctx, p), nil, nil
+}
+
+// presentError turns a resolver error into what the client sees. Client-safe
+// errors (apierror, and gqlgen's own parse/validation errors) keep their
+// message and code; anything else is logged with the request id and
+// replaced by a generic message naming that id.
+func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	out := graphql.DefaultErrorPresenter(ctx, err)
+	if ae, ok := apierror.As(err); ok {
+		out.Message = ae.Message
+		out.Extensions = map[string]any{"code": string(ae.Code)}
+		if ae.Field != "" {
+			out.Extensions["field"] = ae.Field
+		}
+		for k, v := range ae.Extra {
+			out.Extensions[k] = v
+		}
+		return out
+	}
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+		if out.Extensions == nil || out.Extensions["code"] == nil {
+			out.Extensions = map[string]any{"code": string(apierror.BadUserInput)}
+		}
+		return out
+	}
+	id := requestID(ctx)
+	s.log(ctx).Error("graphql: internal error", "error", err.Error(), "path", out.Path.String())
+	out.Message = fmt.Sprintf("internal error (request id %s)", id)
+	out.Extensions = map[string]any{"code": string(apierror.Internal), "requestId": id}
+	return out
+}
+
+// recoverPanic logs a resolver panic with its stack and hides it from the client.
+func (s *Server) recoverPanic(ctx context.Context, p any) error {
+	s.log(ctx).Error("graphql: panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return errors.New("panic in resolver")
+}
+
+func (s *Server) log(ctx context.Context) *slog.Logger {
+	return s.deps.Logger.With("request_id", requestID(ctx))
+}

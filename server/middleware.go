@@ -1,0 +1,175 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
+)
+
+type requestIDKey struct{}
+
+// validRequestID accepts a caller's X-Request-Id only when it is short and
+// plain, so it can go into logs as is.
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+// withRequestID gives every request an id (the caller's when sane), echoed
+// in X-Request-Id and in internal error messages, to find its log lines.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusRecorder remembers the status code for metrics and logs, and passes
+// Hijack through for websockets.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// instrument records one route's requests in metrics and the access log.
+// Nothing from headers or bodies is logged.
+func (s *Server) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.code == 0 {
+			rec.code = http.StatusSwitchingProtocols
+		}
+		elapsed := time.Since(start)
+		s.metrics.observeHTTP(route, r.Method, rec.code, elapsed)
+		s.log(r.Context()).Info("http request", "route", route, "method", r.Method, "status", rec.code, "duration_ms", elapsed.Milliseconds())
+	})
+}
+
+// isWebsocket reports whether r asks to upgrade to a websocket.
+func isWebsocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// limitBody reads a POST body up to the limit, answering 413 past it and
+// 400 (BAD_USER_INPUT) for a JSON body that does not parse, so clients get a
+// GraphQL-shaped error with a code either way.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, "request body is larger than 1 MiB")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, "request body is larger than 1 MiB")
+			return
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, apierror.BadUserInput, "request body could not be read")
+			return
+		}
+		if isJSON(r) && !json.Valid(body) {
+			writeError(w, http.StatusBadRequest, apierror.BadUserInput, "request body is not valid JSON")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isJSON(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return ct == "" || strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "application/graphql-response+json")
+}
+
+// authenticate puts the caller's Principal in the context. A request with no
+// credential continues anonymously (resolvers refuse what needs a scope); a
+// request with a bad credential is refused at once with 401.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		credential, ok := auth.FromRequest(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.deps.Auth.Authenticate(r.Context(), credential)
+		if err != nil {
+			if !errors.Is(err, auth.ErrInvalidCredentials) {
+				s.log(r.Context()).Error("authentication failed", "error", err.Error())
+				writeError(w, http.StatusServiceUnavailable, apierror.Internal, "authentication is unavailable; try again (request id "+requestID(r.Context())+")")
+				return
+			}
+			s.log(r.Context()).Info("authentication refused", "reason", err.Error())
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, "invalid, expired or revoked credentials")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+// withTimeout bounds a request's work. Websockets are long-lived by design
+// and are exempt.
+func (s *Server) withTimeout(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isWebsocket(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// writeError answers with a GraphQL-shaped error body.
+func writeError(w http.ResponseWriter, status int, code apierror.Code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": string(code)}}},
+		"data":   nil,
+	})
+}

@@ -1,0 +1,165 @@
+// Package server is the gateway's HTTP surface: /graphql (POST, GET and
+// websocket), the routes other packages mount (/oauth/zoom/*,
+// /webhooks/zoom), /healthz, /readyz and /metrics, with the middleware every
+// request passes (request id, metrics and access log, body limit, timeout,
+// authentication) and a graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"zoomsignage/auth"
+)
+
+var errShuttingDown = errors.New("server: shutting down")
+
+// Config holds the server's limits. Zero values take the defaults of
+// DefaultConfig.
+type Config struct {
+	Addr                 string
+	Dev                  bool // introspection and GraphiQL
+	MaxBodyBytes         int64
+	RequestTimeout       time.Duration
+	ReadyTimeout         time.Duration
+	ShutdownTimeout      time.Duration
+	WebsocketInitTimeout time.Duration
+	ComplexityLimit      int
+	DepthLimit           int
+}
+
+// DefaultConfig is what the gateway runs with unless told otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Addr:                 "127.0.0.1:8080",
+		MaxBodyBytes:         1 << 20,
+		RequestTimeout:       30 * time.Second,
+		ReadyTimeout:         2 * time.Second,
+		ShutdownTimeout:      25 * time.Second,
+		WebsocketInitTimeout: 10 * time.Second,
+		ComplexityLimit:      10_000,
+		DepthLimit:           12,
+	}
+}
+
+// Deps are what the server serves and checks.
+type Deps struct {
+	Schema   graphql.ExecutableSchema
+	Auth     *auth.Authenticator
+	Checks   []Check // probed by /readyz
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // served at /metrics; the server registers its own collectors in it
+}
+
+// Server is the gateway's HTTP server.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	mux     *http.ServeMux
+	ws      *wsTracker
+	metrics *metrics
+	gql     http.Handler
+}
+
+// New builds a server. Mount extra routes with Handle before Serve.
+func New(cfg Config, deps Deps) *Server {
+	def := DefaultConfig()
+	cfg.MaxBodyBytes = cmpOr(cfg.MaxBodyBytes, def.MaxBodyBytes)
+	cfg.RequestTimeout = cmpOr(cfg.RequestTimeout, def.RequestTimeout)
+	cfg.ReadyTimeout = cmpOr(cfg.ReadyTimeout, def.ReadyTimeout)
+	cfg.ShutdownTimeout = cmpOr(cfg.ShutdownTimeout, def.ShutdownTimeout)
+	cfg.WebsocketInitTimeout = cmpOr(cfg.WebsocketInitTimeout, def.WebsocketInitTimeout)
+	cfg.ComplexityLimit = cmpOr(cfg.ComplexityLimit, def.ComplexityLimit)
+	cfg.DepthLimit = cmpOr(cfg.DepthLimit, def.DepthLimit)
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(), metrics: newMetrics(deps.Registry)}
+	s.gql = s.newGraphQLHandler(deps.Schema)
+	s.routes()
+	return s
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (s *Server) routes() {
+	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.gql)))
+	s.Handle("/graphql", "graphql", graphqlChain)
+	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
+	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	s.Handle("GET /metrics", "metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	if s.cfg.Dev {
+		s.Handle("GET /{$}", "graphiql", playground.Handler("zoomsignage", "/graphql"))
+	}
+}
+
+// Handle mounts h at pattern (net/http ServeMux syntax) with request ids,
+// metrics under route, and the access log. Routes that need a caller
+// authenticate themselves.
+func (s *Server) Handle(pattern, route string, h http.Handler) {
+	s.mux.Handle(pattern, withRequestID(s.instrument(route, h)))
+}
+
+// Handler returns the server's root handler, for httptest.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// OpenWebsockets reports how many websocket connections are open.
+func (s *Server) OpenWebsockets() int { return s.ws.Open() }
+
+// Serve listens on cfg.Addr until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server.Serve: %w", err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln until ctx ends. Shutdown stops accepting, lets
+// in-flight requests finish (up to ShutdownTimeout), and closes websockets
+// with 1001 so their clients reconnect elsewhere.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.deps.Logger.Info("gateway listening", "addr", ln.Addr().String(), "dev", s.cfg.Dev)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server.Serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.deps.Logger.Info("shutting down", "open_websockets", s.ws.Open())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.ws.CloseAll("server shutting down")
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("server.Serve: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server.Serve: %w", err)
+	}
+	return nil
+}
