@@ -295,8 +295,12 @@ func (e *env) account(c *zoom.Client, ref zoom.ConnectionRef, kind zoom.Connecti
 	return zoom.Account{ConnectionID: ref.ID, TenantID: ref.TenantID, ZoomAccountID: e.seed.AccountID, Plan: zoom.PlanPro, Tokens: src}
 }
 
-// calls returns the simulator's count of a route for the seeded account.
-func (e *env) calls(route string) int { return e.sim.Calls(e.seed.AccountID)[route] }
+// calls returns the simulator's count of a route for the seeded account,
+// including calls refused before authentication (code 124), which the
+// simulator counts under no account.
+func (e *env) calls(route string) int {
+	return e.sim.Calls(e.seed.AccountID)[route] + e.sim.Calls("")[route]
+}
 
 // tokenCalls returns the simulator's /oauth/token calls of a grant type.
 func (e *env) tokenCalls(grant string) int { return e.sim.TokenCalls()[grant] }
