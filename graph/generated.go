@@ -30,7 +30,13 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Room() RoomResolver
+	RoomHealthEvent() RoomHealthEventResolver
+	RoomStatusEvent() RoomStatusEventResolver
+	SignageStateEvent() SignageStateEventResolver
+	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
+	ZoomConnection() ZoomConnectionResolver
 }
 
 type DirectiveRoot struct {
@@ -75,16 +81,62 @@ type ComplexityRoot struct {
 		Key    func(childComplexity int) int
 	}
 
+	Device struct {
+		AppVersion   func(childComplexity int) int
+		Firmware     func(childComplexity int) int
+		Hostname     func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Manufacturer func(childComplexity int) int
+		Model        func(childComplexity int) int
+		Os           func(childComplexity int) int
+		Status       func(childComplexity int) int
+		Type         func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	DisconnectReport struct {
+		ConnectionID     func(childComplexity int) int
+		Leftovers        func(childComplexity int) int
+		LicensesReleased func(childComplexity int) int
+		Revoked          func(childComplexity int) int
+		RoomsCleaned     func(childComplexity int) int
+	}
+
+	DisplayPeriod struct {
+		StartAfterMeetingMinutes func(childComplexity int) int
+		StopBeforeMeetingMinutes func(childComplexity int) int
+	}
+
+	Leftover struct {
+		Name       func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		ZoomRoomID func(childComplexity int) int
+	}
+
 	LicenseUsage struct {
 		Available func(childComplexity int) int
 		Total     func(childComplexity int) int
 		Used      func(childComplexity int) int
 	}
 
+	MarketplaceInstall struct {
+		AuthorizeURL func(childComplexity int) int
+		ExpiresAt    func(childComplexity int) int
+	}
+
 	Mutation struct {
-		CreateAPIKey    func(childComplexity int, input model.CreateAPIKeyInput) int
-		RevokeAPIKey    func(childComplexity int, id string) int
-		SetLicenseLimit func(childComplexity int, limit int) int
+		ActivateSignage                func(childComplexity int, roomIds []string, settings *model.SignageSettingsInput) int
+		BeginZoomMarketplaceInstall    func(childComplexity int, returnTo *string) int
+		ConnectZoomServerApp           func(childComplexity int, input model.ConnectServerAppInput) int
+		CreateAPIKey                   func(childComplexity int, input model.CreateAPIKeyInput) int
+		DeactivateSignage              func(childComplexity int, roomIds []string) int
+		DisconnectZoom                 func(childComplexity int, id string) int
+		RestartZoomRoom                func(childComplexity int, roomID string) int
+		RevokeAPIKey                   func(childComplexity int, id string) int
+		SetLicenseLimit                func(childComplexity int, limit int) int
+		SyncZoomConnection             func(childComplexity int, id string) int
+		UpdateSignageSettings          func(childComplexity int, roomIds []string, settings model.SignageSettingsInput) int
+		UpdateZoomServerAppCredentials func(childComplexity int, id string, input model.ServerAppCredentialsInput) int
 	}
 
 	PageInfo struct {
@@ -95,10 +147,123 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		APIKeys      func(childComplexity int) int
-		AuditEvents  func(childComplexity int, first *int, after *string, filter *model.AuditFilter) int
-		LicenseUsage func(childComplexity int) int
-		Viewer       func(childComplexity int) int
+		APIKeys         func(childComplexity int) int
+		AuditEvents     func(childComplexity int, first *int, after *string, filter *model.AuditFilter) int
+		LicenseUsage    func(childComplexity int) int
+		Room            func(childComplexity int, id string) int
+		Rooms           func(childComplexity int, connectionID *string, filter *model.RoomFilter, first *int, after *string) int
+		Viewer          func(childComplexity int) int
+		ZoomConnection  func(childComplexity int, id string) int
+		ZoomConnections func(childComplexity int) int
+	}
+
+	ResultError struct {
+		Code    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	Room struct {
+		Alerts             func(childComplexity int) int
+		Connection         func(childComplexity int) int
+		Devices            func(childComplexity int) int
+		DevicesRefreshedAt func(childComplexity int) int
+		Health             func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		LastSeenAt         func(childComplexity int) int
+		LocationID         func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Online             func(childComplexity int) int
+		Signage            func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Type               func(childComplexity int) int
+		ZoomRoomID         func(childComplexity int) int
+	}
+
+	RoomAlert struct {
+		AlertType   func(childComplexity int) int
+		ClearedAt   func(childComplexity int) int
+		Component   func(childComplexity int) int
+		Issue       func(childComplexity int) int
+		State       func(childComplexity int) int
+		TriggeredAt func(childComplexity int) int
+	}
+
+	RoomConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	RoomControlResult struct {
+		AcceptedAt func(childComplexity int) int
+		RoomID     func(childComplexity int) int
+	}
+
+	RoomEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	RoomHealthEvent struct {
+		Alerts func(childComplexity int) int
+		At     func(childComplexity int) int
+		Health func(childComplexity int) int
+		Room   func(childComplexity int) int
+	}
+
+	RoomStatusEvent struct {
+		At             func(childComplexity int) int
+		PreviousStatus func(childComplexity int) int
+		Room           func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
+	SignageAssignment struct {
+		ActivatedAt   func(childComplexity int) int
+		ActivatedBy   func(childComplexity int) int
+		DisplayPeriod func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		LastPushedAt  func(childComplexity int) int
+		Layout        func(childComplexity int) int
+		Muted         func(childComplexity int) int
+		ScreenURL     func(childComplexity int) int
+		State         func(childComplexity int) int
+	}
+
+	SignageResult struct {
+		Error   func(childComplexity int) int
+		Ok      func(childComplexity int) int
+		RoomID  func(childComplexity int) int
+		Signage func(childComplexity int) int
+	}
+
+	SignageStateEvent struct {
+		At      func(childComplexity int) int
+		Room    func(childComplexity int) int
+		Signage func(childComplexity int) int
+	}
+
+	Subscription struct {
+		ConnectionStatusChanged func(childComplexity int) int
+		RoomHealthChanged       func(childComplexity int, connectionID *string) int
+		RoomStatusChanged       func(childComplexity int, connectionID *string) int
+		SignageStateChanged     func(childComplexity int, connectionID *string) int
+		SyncProgress            func(childComplexity int, connectionID string) int
+	}
+
+	SyncRun struct {
+		ConnectionID  func(childComplexity int) int
+		Error         func(childComplexity int) int
+		FinishedAt    func(childComplexity int) int
+		ID            func(childComplexity int) int
+		RoomsAdded    func(childComplexity int) int
+		RoomsRemoved  func(childComplexity int) int
+		RoomsSeen     func(childComplexity int) int
+		StartedAt     func(childComplexity int) int
+		State         func(childComplexity int) int
+		StatusChanges func(childComplexity int) int
+		Trigger       func(childComplexity int) int
+		ZoomCalls     func(childComplexity int) int
 	}
 
 	Tenant struct {
@@ -116,6 +281,28 @@ type ComplexityRoot struct {
 		Tenant   func(childComplexity int) int
 		TenantID func(childComplexity int) int
 	}
+
+	ZoomAdmin struct {
+		Email func(childComplexity int) int
+		Name  func(childComplexity int) int
+	}
+
+	ZoomConnection struct {
+		ActivatedRoomCount   func(childComplexity int) int
+		ConnectedBy          func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		GrantedScopes        func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Kind                 func(childComplexity int) int
+		Label                func(childComplexity int) int
+		LastSuccessfulSyncAt func(childComplexity int) int
+		LastSync             func(childComplexity int) int
+		MissingScopes        func(childComplexity int) int
+		RoomCount            func(childComplexity int) int
+		Status               func(childComplexity int) int
+		StatusReason         func(childComplexity int) int
+		ZoomAccountID        func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -125,16 +312,59 @@ type ComplexityRoot struct {
 type MutationResolver interface {
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreatedAPIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKey, error)
+	ConnectZoomServerApp(ctx context.Context, input model.ConnectServerAppInput) (*model.ZoomConnection, error)
+	UpdateZoomServerAppCredentials(ctx context.Context, id string, input model.ServerAppCredentialsInput) (*model.ZoomConnection, error)
+	BeginZoomMarketplaceInstall(ctx context.Context, returnTo *string) (*model.MarketplaceInstall, error)
+	DisconnectZoom(ctx context.Context, id string) (*model.DisconnectReport, error)
 	SetLicenseLimit(ctx context.Context, limit int) (*model.LicenseUsage, error)
+	SyncZoomConnection(ctx context.Context, id string) (*model.SyncRun, error)
+	RestartZoomRoom(ctx context.Context, roomID string) (*model.RoomControlResult, error)
+	ActivateSignage(ctx context.Context, roomIds []string, settings *model.SignageSettingsInput) ([]*model.SignageResult, error)
+	DeactivateSignage(ctx context.Context, roomIds []string) ([]*model.SignageResult, error)
+	UpdateSignageSettings(ctx context.Context, roomIds []string, settings model.SignageSettingsInput) ([]*model.SignageResult, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
 	AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditFilter) (*model.AuditEventConnection, error)
+	ZoomConnections(ctx context.Context) ([]*model.ZoomConnection, error)
+	ZoomConnection(ctx context.Context, id string) (*model.ZoomConnection, error)
 	LicenseUsage(ctx context.Context) (*model.LicenseUsage, error)
+	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error)
+	Room(ctx context.Context, id string) (*model.Room, error)
+}
+type RoomResolver interface {
+	Devices(ctx context.Context, obj *model.Room) ([]*model.Device, error)
+
+	Alerts(ctx context.Context, obj *model.Room) ([]*model.RoomAlert, error)
+
+	Signage(ctx context.Context, obj *model.Room) (*model.SignageAssignment, error)
+	Connection(ctx context.Context, obj *model.Room) (*model.ZoomConnection, error)
+}
+type RoomHealthEventResolver interface {
+	Room(ctx context.Context, obj *model.RoomHealthEvent) (*model.Room, error)
+}
+type RoomStatusEventResolver interface {
+	Room(ctx context.Context, obj *model.RoomStatusEvent) (*model.Room, error)
+}
+type SignageStateEventResolver interface {
+	Room(ctx context.Context, obj *model.SignageStateEvent) (*model.Room, error)
+}
+type SubscriptionResolver interface {
+	RoomStatusChanged(ctx context.Context, connectionID *string) (<-chan *model.RoomStatusEvent, error)
+	RoomHealthChanged(ctx context.Context, connectionID *string) (<-chan *model.RoomHealthEvent, error)
+	SignageStateChanged(ctx context.Context, connectionID *string) (<-chan *model.SignageStateEvent, error)
+	SyncProgress(ctx context.Context, connectionID string) (<-chan *model.SyncRun, error)
+	ConnectionStatusChanged(ctx context.Context) (<-chan *model.ZoomConnection, error)
 }
 type ViewerResolver interface {
 	Tenant(ctx context.Context, obj *model.Viewer) (*model.Tenant, error)
+}
+type ZoomConnectionResolver interface {
+	LastSync(ctx context.Context, obj *model.ZoomConnection) (*model.SyncRun, error)
+	LastSuccessfulSyncAt(ctx context.Context, obj *model.ZoomConnection) (*time.Time, error)
+	RoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
+	ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -298,6 +528,130 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedApiKey.Key(childComplexity), true
 
+	case "Device.appVersion":
+		if e.ComplexityRoot.Device.AppVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.AppVersion(childComplexity), true
+	case "Device.firmware":
+		if e.ComplexityRoot.Device.Firmware == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Firmware(childComplexity), true
+	case "Device.hostname":
+		if e.ComplexityRoot.Device.Hostname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Hostname(childComplexity), true
+	case "Device.id":
+		if e.ComplexityRoot.Device.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ID(childComplexity), true
+	case "Device.manufacturer":
+		if e.ComplexityRoot.Device.Manufacturer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Manufacturer(childComplexity), true
+	case "Device.model":
+		if e.ComplexityRoot.Device.Model == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Model(childComplexity), true
+	case "Device.os":
+		if e.ComplexityRoot.Device.Os == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Os(childComplexity), true
+	case "Device.status":
+		if e.ComplexityRoot.Device.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Status(childComplexity), true
+	case "Device.type":
+		if e.ComplexityRoot.Device.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Type(childComplexity), true
+	case "Device.updatedAt":
+		if e.ComplexityRoot.Device.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.UpdatedAt(childComplexity), true
+
+	case "DisconnectReport.connectionId":
+		if e.ComplexityRoot.DisconnectReport.ConnectionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisconnectReport.ConnectionID(childComplexity), true
+	case "DisconnectReport.leftovers":
+		if e.ComplexityRoot.DisconnectReport.Leftovers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisconnectReport.Leftovers(childComplexity), true
+	case "DisconnectReport.licensesReleased":
+		if e.ComplexityRoot.DisconnectReport.LicensesReleased == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisconnectReport.LicensesReleased(childComplexity), true
+	case "DisconnectReport.revoked":
+		if e.ComplexityRoot.DisconnectReport.Revoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisconnectReport.Revoked(childComplexity), true
+	case "DisconnectReport.roomsCleaned":
+		if e.ComplexityRoot.DisconnectReport.RoomsCleaned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisconnectReport.RoomsCleaned(childComplexity), true
+
+	case "DisplayPeriod.startAfterMeetingMinutes":
+		if e.ComplexityRoot.DisplayPeriod.StartAfterMeetingMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisplayPeriod.StartAfterMeetingMinutes(childComplexity), true
+	case "DisplayPeriod.stopBeforeMeetingMinutes":
+		if e.ComplexityRoot.DisplayPeriod.StopBeforeMeetingMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisplayPeriod.StopBeforeMeetingMinutes(childComplexity), true
+
+	case "Leftover.name":
+		if e.ComplexityRoot.Leftover.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leftover.Name(childComplexity), true
+	case "Leftover.reason":
+		if e.ComplexityRoot.Leftover.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leftover.Reason(childComplexity), true
+	case "Leftover.zoomRoomId":
+		if e.ComplexityRoot.Leftover.ZoomRoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Leftover.ZoomRoomID(childComplexity), true
+
 	case "LicenseUsage.available":
 		if e.ComplexityRoot.LicenseUsage.Available == nil {
 			break
@@ -317,6 +671,52 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LicenseUsage.Used(childComplexity), true
 
+	case "MarketplaceInstall.authorizeUrl":
+		if e.ComplexityRoot.MarketplaceInstall.AuthorizeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceInstall.AuthorizeURL(childComplexity), true
+	case "MarketplaceInstall.expiresAt":
+		if e.ComplexityRoot.MarketplaceInstall.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketplaceInstall.ExpiresAt(childComplexity), true
+
+	case "Mutation.activateSignage":
+		if e.ComplexityRoot.Mutation.ActivateSignage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_activateSignage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ActivateSignage(childComplexity, args["roomIds"].([]string), args["settings"].(*model.SignageSettingsInput)), true
+	case "Mutation.beginZoomMarketplaceInstall":
+		if e.ComplexityRoot.Mutation.BeginZoomMarketplaceInstall == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_beginZoomMarketplaceInstall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BeginZoomMarketplaceInstall(childComplexity, args["returnTo"].(*string)), true
+	case "Mutation.connectZoomServerApp":
+		if e.ComplexityRoot.Mutation.ConnectZoomServerApp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_connectZoomServerApp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConnectZoomServerApp(childComplexity, args["input"].(model.ConnectServerAppInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -328,6 +728,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.deactivateSignage":
+		if e.ComplexityRoot.Mutation.DeactivateSignage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deactivateSignage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeactivateSignage(childComplexity, args["roomIds"].([]string)), true
+	case "Mutation.disconnectZoom":
+		if e.ComplexityRoot.Mutation.DisconnectZoom == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disconnectZoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisconnectZoom(childComplexity, args["id"].(string)), true
+	case "Mutation.restartZoomRoom":
+		if e.ComplexityRoot.Mutation.RestartZoomRoom == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_restartZoomRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RestartZoomRoom(childComplexity, args["roomId"].(string)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -350,6 +783,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetLicenseLimit(childComplexity, args["limit"].(int)), true
+	case "Mutation.syncZoomConnection":
+		if e.ComplexityRoot.Mutation.SyncZoomConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_syncZoomConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SyncZoomConnection(childComplexity, args["id"].(string)), true
+	case "Mutation.updateSignageSettings":
+		if e.ComplexityRoot.Mutation.UpdateSignageSettings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSignageSettings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSignageSettings(childComplexity, args["roomIds"].([]string), args["settings"].(model.SignageSettingsInput)), true
+	case "Mutation.updateZoomServerAppCredentials":
+		if e.ComplexityRoot.Mutation.UpdateZoomServerAppCredentials == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateZoomServerAppCredentials_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateZoomServerAppCredentials(childComplexity, args["id"].(string), args["input"].(model.ServerAppCredentialsInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -400,12 +866,504 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LicenseUsage(childComplexity), true
+	case "Query.room":
+		if e.ComplexityRoot.Query.Room == nil {
+			break
+		}
+
+		args, err := ec.field_Query_room_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Room(childComplexity, args["id"].(string)), true
+	case "Query.rooms":
+		if e.ComplexityRoot.Query.Rooms == nil {
+			break
+		}
+
+		args, err := ec.field_Query_rooms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Rooms(childComplexity, args["connectionId"].(*string), args["filter"].(*model.RoomFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.zoomConnection":
+		if e.ComplexityRoot.Query.ZoomConnection == nil {
+			break
+		}
+
+		args, err := ec.field_Query_zoomConnection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ZoomConnection(childComplexity, args["id"].(string)), true
+	case "Query.zoomConnections":
+		if e.ComplexityRoot.Query.ZoomConnections == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.ZoomConnections(childComplexity), true
+
+	case "ResultError.code":
+		if e.ComplexityRoot.ResultError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultError.Code(childComplexity), true
+	case "ResultError.message":
+		if e.ComplexityRoot.ResultError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResultError.Message(childComplexity), true
+
+	case "Room.alerts":
+		if e.ComplexityRoot.Room.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Alerts(childComplexity), true
+	case "Room.connection":
+		if e.ComplexityRoot.Room.Connection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Connection(childComplexity), true
+	case "Room.devices":
+		if e.ComplexityRoot.Room.Devices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Devices(childComplexity), true
+	case "Room.devicesRefreshedAt":
+		if e.ComplexityRoot.Room.DevicesRefreshedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.DevicesRefreshedAt(childComplexity), true
+	case "Room.health":
+		if e.ComplexityRoot.Room.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Health(childComplexity), true
+	case "Room.id":
+		if e.ComplexityRoot.Room.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.ID(childComplexity), true
+	case "Room.lastSeenAt":
+		if e.ComplexityRoot.Room.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.LastSeenAt(childComplexity), true
+	case "Room.locationId":
+		if e.ComplexityRoot.Room.LocationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.LocationID(childComplexity), true
+	case "Room.name":
+		if e.ComplexityRoot.Room.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Name(childComplexity), true
+	case "Room.online":
+		if e.ComplexityRoot.Room.Online == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Online(childComplexity), true
+	case "Room.signage":
+		if e.ComplexityRoot.Room.Signage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Signage(childComplexity), true
+	case "Room.status":
+		if e.ComplexityRoot.Room.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Status(childComplexity), true
+	case "Room.type":
+		if e.ComplexityRoot.Room.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Type(childComplexity), true
+	case "Room.zoomRoomId":
+		if e.ComplexityRoot.Room.ZoomRoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.ZoomRoomID(childComplexity), true
+
+	case "RoomAlert.alertType":
+		if e.ComplexityRoot.RoomAlert.AlertType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.AlertType(childComplexity), true
+	case "RoomAlert.clearedAt":
+		if e.ComplexityRoot.RoomAlert.ClearedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.ClearedAt(childComplexity), true
+	case "RoomAlert.component":
+		if e.ComplexityRoot.RoomAlert.Component == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.Component(childComplexity), true
+	case "RoomAlert.issue":
+		if e.ComplexityRoot.RoomAlert.Issue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.Issue(childComplexity), true
+	case "RoomAlert.state":
+		if e.ComplexityRoot.RoomAlert.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.State(childComplexity), true
+	case "RoomAlert.triggeredAt":
+		if e.ComplexityRoot.RoomAlert.TriggeredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomAlert.TriggeredAt(childComplexity), true
+
+	case "RoomConnection.edges":
+		if e.ComplexityRoot.RoomConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConnection.Edges(childComplexity), true
+	case "RoomConnection.pageInfo":
+		if e.ComplexityRoot.RoomConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConnection.PageInfo(childComplexity), true
+	case "RoomConnection.totalCount":
+		if e.ComplexityRoot.RoomConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConnection.TotalCount(childComplexity), true
+
+	case "RoomControlResult.acceptedAt":
+		if e.ComplexityRoot.RoomControlResult.AcceptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomControlResult.AcceptedAt(childComplexity), true
+	case "RoomControlResult.roomId":
+		if e.ComplexityRoot.RoomControlResult.RoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomControlResult.RoomID(childComplexity), true
+
+	case "RoomEdge.cursor":
+		if e.ComplexityRoot.RoomEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomEdge.Cursor(childComplexity), true
+	case "RoomEdge.node":
+		if e.ComplexityRoot.RoomEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomEdge.Node(childComplexity), true
+
+	case "RoomHealthEvent.alerts":
+		if e.ComplexityRoot.RoomHealthEvent.Alerts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomHealthEvent.Alerts(childComplexity), true
+	case "RoomHealthEvent.at":
+		if e.ComplexityRoot.RoomHealthEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomHealthEvent.At(childComplexity), true
+	case "RoomHealthEvent.health":
+		if e.ComplexityRoot.RoomHealthEvent.Health == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomHealthEvent.Health(childComplexity), true
+	case "RoomHealthEvent.room":
+		if e.ComplexityRoot.RoomHealthEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomHealthEvent.Room(childComplexity), true
+
+	case "RoomStatusEvent.at":
+		if e.ComplexityRoot.RoomStatusEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomStatusEvent.At(childComplexity), true
+	case "RoomStatusEvent.previousStatus":
+		if e.ComplexityRoot.RoomStatusEvent.PreviousStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomStatusEvent.PreviousStatus(childComplexity), true
+	case "RoomStatusEvent.room":
+		if e.ComplexityRoot.RoomStatusEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomStatusEvent.Room(childComplexity), true
+	case "RoomStatusEvent.status":
+		if e.ComplexityRoot.RoomStatusEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomStatusEvent.Status(childComplexity), true
+
+	case "SignageAssignment.activatedAt":
+		if e.ComplexityRoot.SignageAssignment.ActivatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.ActivatedAt(childComplexity), true
+	case "SignageAssignment.activatedBy":
+		if e.ComplexityRoot.SignageAssignment.ActivatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.ActivatedBy(childComplexity), true
+	case "SignageAssignment.displayPeriod":
+		if e.ComplexityRoot.SignageAssignment.DisplayPeriod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.DisplayPeriod(childComplexity), true
+	case "SignageAssignment.lastError":
+		if e.ComplexityRoot.SignageAssignment.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.LastError(childComplexity), true
+	case "SignageAssignment.lastPushedAt":
+		if e.ComplexityRoot.SignageAssignment.LastPushedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.LastPushedAt(childComplexity), true
+	case "SignageAssignment.layout":
+		if e.ComplexityRoot.SignageAssignment.Layout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.Layout(childComplexity), true
+	case "SignageAssignment.muted":
+		if e.ComplexityRoot.SignageAssignment.Muted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.Muted(childComplexity), true
+	case "SignageAssignment.screenUrl":
+		if e.ComplexityRoot.SignageAssignment.ScreenURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.ScreenURL(childComplexity), true
+	case "SignageAssignment.state":
+		if e.ComplexityRoot.SignageAssignment.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageAssignment.State(childComplexity), true
+
+	case "SignageResult.error":
+		if e.ComplexityRoot.SignageResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageResult.Error(childComplexity), true
+	case "SignageResult.ok":
+		if e.ComplexityRoot.SignageResult.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageResult.Ok(childComplexity), true
+	case "SignageResult.roomId":
+		if e.ComplexityRoot.SignageResult.RoomID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageResult.RoomID(childComplexity), true
+	case "SignageResult.signage":
+		if e.ComplexityRoot.SignageResult.Signage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageResult.Signage(childComplexity), true
+
+	case "SignageStateEvent.at":
+		if e.ComplexityRoot.SignageStateEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageStateEvent.At(childComplexity), true
+	case "SignageStateEvent.room":
+		if e.ComplexityRoot.SignageStateEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageStateEvent.Room(childComplexity), true
+	case "SignageStateEvent.signage":
+		if e.ComplexityRoot.SignageStateEvent.Signage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageStateEvent.Signage(childComplexity), true
+
+	case "Subscription.connectionStatusChanged":
+		if e.ComplexityRoot.Subscription.ConnectionStatusChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.ConnectionStatusChanged(childComplexity), true
+	case "Subscription.roomHealthChanged":
+		if e.ComplexityRoot.Subscription.RoomHealthChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_roomHealthChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.RoomHealthChanged(childComplexity, args["connectionId"].(*string)), true
+	case "Subscription.roomStatusChanged":
+		if e.ComplexityRoot.Subscription.RoomStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_roomStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.RoomStatusChanged(childComplexity, args["connectionId"].(*string)), true
+	case "Subscription.signageStateChanged":
+		if e.ComplexityRoot.Subscription.SignageStateChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_signageStateChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SignageStateChanged(childComplexity, args["connectionId"].(*string)), true
+	case "Subscription.syncProgress":
+		if e.ComplexityRoot.Subscription.SyncProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_syncProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.SyncProgress(childComplexity, args["connectionId"].(string)), true
+
+	case "SyncRun.connectionId":
+		if e.ComplexityRoot.SyncRun.ConnectionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ConnectionID(childComplexity), true
+	case "SyncRun.error":
+		if e.ComplexityRoot.SyncRun.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Error(childComplexity), true
+	case "SyncRun.finishedAt":
+		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.FinishedAt(childComplexity), true
+	case "SyncRun.id":
+		if e.ComplexityRoot.SyncRun.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ID(childComplexity), true
+	case "SyncRun.roomsAdded":
+		if e.ComplexityRoot.SyncRun.RoomsAdded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.RoomsAdded(childComplexity), true
+	case "SyncRun.roomsRemoved":
+		if e.ComplexityRoot.SyncRun.RoomsRemoved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.RoomsRemoved(childComplexity), true
+	case "SyncRun.roomsSeen":
+		if e.ComplexityRoot.SyncRun.RoomsSeen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.RoomsSeen(childComplexity), true
+	case "SyncRun.startedAt":
+		if e.ComplexityRoot.SyncRun.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.StartedAt(childComplexity), true
+	case "SyncRun.state":
+		if e.ComplexityRoot.SyncRun.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.State(childComplexity), true
+	case "SyncRun.statusChanges":
+		if e.ComplexityRoot.SyncRun.StatusChanges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.StatusChanges(childComplexity), true
+	case "SyncRun.trigger":
+		if e.ComplexityRoot.SyncRun.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Trigger(childComplexity), true
+	case "SyncRun.zoomCalls":
+		if e.ComplexityRoot.SyncRun.ZoomCalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.ZoomCalls(childComplexity), true
 
 	case "Tenant.createdAt":
 		if e.ComplexityRoot.Tenant.CreatedAt == nil {
@@ -469,6 +1427,104 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.TenantID(childComplexity), true
 
+	case "ZoomAdmin.email":
+		if e.ComplexityRoot.ZoomAdmin.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomAdmin.Email(childComplexity), true
+	case "ZoomAdmin.name":
+		if e.ComplexityRoot.ZoomAdmin.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomAdmin.Name(childComplexity), true
+
+	case "ZoomConnection.activatedRoomCount":
+		if e.ComplexityRoot.ZoomConnection.ActivatedRoomCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.ActivatedRoomCount(childComplexity), true
+	case "ZoomConnection.connectedBy":
+		if e.ComplexityRoot.ZoomConnection.ConnectedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.ConnectedBy(childComplexity), true
+	case "ZoomConnection.createdAt":
+		if e.ComplexityRoot.ZoomConnection.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.CreatedAt(childComplexity), true
+	case "ZoomConnection.grantedScopes":
+		if e.ComplexityRoot.ZoomConnection.GrantedScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.GrantedScopes(childComplexity), true
+	case "ZoomConnection.id":
+		if e.ComplexityRoot.ZoomConnection.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.ID(childComplexity), true
+	case "ZoomConnection.kind":
+		if e.ComplexityRoot.ZoomConnection.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.Kind(childComplexity), true
+	case "ZoomConnection.label":
+		if e.ComplexityRoot.ZoomConnection.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.Label(childComplexity), true
+	case "ZoomConnection.lastSuccessfulSyncAt":
+		if e.ComplexityRoot.ZoomConnection.LastSuccessfulSyncAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.LastSuccessfulSyncAt(childComplexity), true
+	case "ZoomConnection.lastSync":
+		if e.ComplexityRoot.ZoomConnection.LastSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.LastSync(childComplexity), true
+	case "ZoomConnection.missingScopes":
+		if e.ComplexityRoot.ZoomConnection.MissingScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.MissingScopes(childComplexity), true
+	case "ZoomConnection.roomCount":
+		if e.ComplexityRoot.ZoomConnection.RoomCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.RoomCount(childComplexity), true
+	case "ZoomConnection.status":
+		if e.ComplexityRoot.ZoomConnection.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.Status(childComplexity), true
+	case "ZoomConnection.statusReason":
+		if e.ComplexityRoot.ZoomConnection.StatusReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.StatusReason(childComplexity), true
+	case "ZoomConnection.zoomAccountId":
+		if e.ComplexityRoot.ZoomConnection.ZoomAccountID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.ZoomAccountID(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -479,7 +1535,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
+			graphql.NewInputUnmarshaler("ConnectServerAppInput", ec.unmarshalInputConnectServerAppInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
+			graphql.NewInputUnmarshaler("DisplayPeriodInput", ec.unmarshalInputDisplayPeriodInput),
+			graphql.NewInputUnmarshaler("RoomFilter", ec.unmarshalInputRoomFilter),
+			graphql.NewInputUnmarshaler("ServerAppCredentialsInput", ec.unmarshalInputServerAppCredentialsInput),
+			graphql.NewInputUnmarshaler("SignageSettingsInput", ec.unmarshalInputSignageSettingsInput),
 		)
 	}
 	first := true
@@ -524,6 +1585,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -628,6 +1706,95 @@ type AuditEventConnection {
   totalCount: Int!
 }
 `, BuiltIn: false},
+	{Name: "../schema/connections.graphqls", Input: `extend type Query {
+  "The tenant's Zoom connections, oldest first (connections:read)."
+  zoomConnections: [ZoomConnection!]!
+  "One connection, or null when it does not exist or belongs to another tenant (connections:read)."
+  zoomConnection(id: ID!): ZoomConnection
+}
+
+extend type Mutation {
+  "Links a Zoom account through the customer's own Server-to-Server OAuth app, validated at once (connections:write)."
+  connectZoomServerApp(input: ConnectServerAppInput!): ZoomConnection!
+  "Replaces a Server-to-Server connection's credentials; the secret must be entered again (connections:write)."
+  updateZoomServerAppCredentials(id: ID!, input: ServerAppCredentialsInput!): ZoomConnection!
+  "Starts a Marketplace install: returns Zoom's authorize URL with a one-time state (connections:write)."
+  beginZoomMarketplaceInstall(returnTo: String): MarketplaceInstall!
+  "Disconnects a Zoom account: revokes the grant, removes our signage, releases licenses and deletes synced data (connections:write)."
+  disconnectZoom(id: ID!): DisconnectReport!
+}
+
+enum ZoomConnectionKind {
+  MARKETPLACE
+  SERVER_APP
+}
+
+enum ConnectionStatus {
+  ACTIVE
+  REAUTH_REQUIRED
+  MISSING_SCOPE
+  DISCONNECTING
+  ERROR
+}
+
+type ZoomConnection {
+  id: ID!
+  kind: ZoomConnectionKind!
+  zoomAccountId: String!
+  label: String!
+  "The Zoom admin who connected the account (from /users/me)."
+  connectedBy: ZoomAdmin
+  status: ConnectionStatus!
+  statusReason: String
+  grantedScopes: [String!]!
+  missingScopes: [String!]!
+  createdAt: Time!
+  lastSync: SyncRun
+  lastSuccessfulSyncAt: Time
+  roomCount: Int!
+  activatedRoomCount: Int!
+}
+
+type ZoomAdmin {
+  name: String!
+  email: String!
+}
+
+input ConnectServerAppInput {
+  accountId: String!
+  clientId: String!
+  "Write-only: sealed by Vault and never returned."
+  clientSecret: String!
+  label: String
+  "The account's Zoom plan, which sets its API rate limits: free, pro or business (default pro)."
+  plan: String
+}
+
+input ServerAppCredentialsInput {
+  clientId: String!
+  clientSecret: String!
+}
+
+type MarketplaceInstall {
+  authorizeUrl: String!
+  expiresAt: Time!
+}
+
+type DisconnectReport {
+  connectionId: ID!
+  revoked: Boolean!
+  roomsCleaned: Int!
+  licensesReleased: Int!
+  leftovers: [Leftover!]!
+}
+
+"Something left on Zoom's side that the cleanup could not remove."
+type Leftover {
+  zoomRoomId: String!
+  name: String!
+  reason: String!
+}
+`, BuiltIn: false},
 	{Name: "../schema/licenses.graphqls", Input: `extend type Query {
   "The tenant's license pool: one license per room with signage activated."
   licenseUsage: LicenseUsage!
@@ -642,6 +1809,125 @@ type LicenseUsage {
   total: Int!
   used: Int!
   available: Int!
+}
+`, BuiltIn: false},
+	{Name: "../schema/rooms.graphqls", Input: `extend type Query {
+  "Rooms of the tenant, optionally of one connection, as a Relay connection (rooms:read)."
+  rooms(connectionId: ID, filter: RoomFilter, first: Int = 50, after: String): RoomConnection!
+  "One room, or null when it does not exist or belongs to another tenant (rooms:read)."
+  room(id: ID!): Room
+}
+
+extend type Mutation {
+  "Sync now: starts a sync of the connection, or returns the one already running (connections:write)."
+  syncZoomConnection(id: ID!): SyncRun!
+  "Restarts the Zoom Rooms app on a room (rooms:write). Audited."
+  restartZoomRoom(roomId: ID!): RoomControlResult!
+}
+
+enum RoomStatus {
+  AVAILABLE
+  IN_MEETING
+  OFFLINE
+  UNDER_CONSTRUCTION
+}
+
+enum RoomHealth {
+  OK
+  WARNING
+  CRITICAL
+  UNKNOWN
+}
+
+enum SyncState {
+  RUNNING
+  SUCCEEDED
+  FAILED
+}
+
+input RoomFilter {
+  status: [RoomStatus!]
+  online: Boolean
+  "true: only rooms with signage; false: only rooms without."
+  activated: Boolean
+  health: [RoomHealth!]
+  "Case-insensitive substring of the room name."
+  nameContains: String
+  locationId: String
+}
+
+type Room {
+  id: ID!
+  "Zoom's id of the room (used in Zoom API paths)."
+  zoomRoomId: String!
+  name: String!
+  type: String!
+  locationId: String
+  status: RoomStatus!
+  online: Boolean!
+  lastSeenAt: Time
+  devices: [Device!]!
+  devicesRefreshedAt: Time
+  alerts: [RoomAlert!]!
+  health: RoomHealth!
+  "Null when signage is not activated on the room."
+  signage: SignageAssignment
+  connection: ZoomConnection!
+}
+
+type Device {
+  id: ID!
+  type: String!
+  model: String
+  manufacturer: String
+  os: String
+  appVersion: String
+  firmware: String
+  status: String!
+  hostname: String
+  updatedAt: Time!
+}
+
+type RoomAlert {
+  component: String!
+  alertType: String!
+  issue: String!
+  "TRIGGERED or CLEARED."
+  state: String!
+  triggeredAt: Time!
+  clearedAt: Time
+}
+
+type RoomEdge {
+  cursor: String!
+  node: Room!
+}
+
+type RoomConnection {
+  edges: [RoomEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type SyncRun {
+  id: ID!
+  connectionId: ID!
+  "periodic, manual or connect."
+  trigger: String!
+  state: SyncState!
+  startedAt: Time!
+  finishedAt: Time
+  roomsSeen: Int!
+  roomsAdded: Int!
+  roomsRemoved: Int!
+  statusChanges: Int!
+  zoomCalls: Int!
+  error: String
+}
+
+type RoomControlResult {
+  roomId: ID!
+  acceptedAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `# The root of the zoomsignage GraphQL API. Each domain extends Query and
@@ -666,6 +1952,105 @@ type PageInfo {
   hasPreviousPage: Boolean!
   startCursor: String
   endCursor: String
+}
+`, BuiltIn: false},
+	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
+  "Activates signage on rooms, one license each (rooms:write). One result per room: one failing room never fails the others."
+  activateSignage(roomIds: [ID!]!, settings: SignageSettingsInput): [SignageResult!]!
+  "Removes our signage from rooms and releases their licenses (rooms:write)."
+  deactivateSignage(roomIds: [ID!]!): [SignageResult!]!
+  "Changes layout, mute or display period on activated rooms (rooms:write)."
+  updateSignageSettings(roomIds: [ID!]!, settings: SignageSettingsInput!): [SignageResult!]!
+}
+
+enum SignageState {
+  PUSHING
+  ACTIVE
+  PENDING_ZOOM_ENABLE
+  FAILED
+  REMOVING
+}
+
+enum SignageLayout {
+  STANDARD
+  VIDEO_CONTENT
+}
+
+type SignageAssignment {
+  state: SignageState!
+  screenUrl: String!
+  layout: SignageLayout!
+  muted: Boolean!
+  displayPeriod: DisplayPeriod!
+  activatedAt: Time!
+  activatedBy: String!
+  lastPushedAt: Time
+  lastError: String
+}
+
+type DisplayPeriod {
+  "Minutes after a meeting ends before content shows."
+  startAfterMeetingMinutes: Int!
+  "Minutes before the next meeting when content stops."
+  stopBeforeMeetingMinutes: Int!
+}
+
+"Omitted fields keep their value (defaults on activation)."
+input SignageSettingsInput {
+  layout: SignageLayout
+  muted: Boolean
+  displayPeriod: DisplayPeriodInput
+}
+
+input DisplayPeriodInput {
+  startAfterMeetingMinutes: Int!
+  stopBeforeMeetingMinutes: Int!
+}
+
+type SignageResult {
+  roomId: ID!
+  ok: Boolean!
+  signage: SignageAssignment
+  error: ResultError
+}
+
+type ResultError {
+  "One of the extensions.code values."
+  code: String!
+  message: String!
+}
+`, BuiltIn: false},
+	{Name: "../schema/subscriptions.graphqls", Input: `type Subscription {
+  "Room status changes (rooms:read), optionally of one connection."
+  roomStatusChanged(connectionId: ID): RoomStatusEvent!
+  "Room health and alert changes (rooms:read)."
+  roomHealthChanged(connectionId: ID): RoomHealthEvent!
+  "Signage state changes (rooms:read)."
+  signageStateChanged(connectionId: ID): SignageStateEvent!
+  "Progress of the connection's syncs (connections:read)."
+  syncProgress(connectionId: ID!): SyncRun!
+  "Status changes of the tenant's connections (connections:read)."
+  connectionStatusChanged: ZoomConnection!
+}
+
+type RoomStatusEvent {
+  room: Room!
+  previousStatus: RoomStatus
+  status: RoomStatus!
+  at: Time!
+}
+
+type RoomHealthEvent {
+  room: Room!
+  health: RoomHealth!
+  alerts: [RoomAlert!]!
+  at: Time!
+}
+
+type SignageStateEvent {
+  room: Room!
+  signage: SignageAssignment
+  at: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/viewer.graphqls", Input: `enum PrincipalKind {
@@ -776,6 +2161,70 @@ func (ec *executionContext) childFields_CreatedApiKey(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CreatedApiKey", field.Name)
 }
 
+func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Device_id(ctx, field)
+	case "type":
+		return ec.fieldContext_Device_type(ctx, field)
+	case "model":
+		return ec.fieldContext_Device_model(ctx, field)
+	case "manufacturer":
+		return ec.fieldContext_Device_manufacturer(ctx, field)
+	case "os":
+		return ec.fieldContext_Device_os(ctx, field)
+	case "appVersion":
+		return ec.fieldContext_Device_appVersion(ctx, field)
+	case "firmware":
+		return ec.fieldContext_Device_firmware(ctx, field)
+	case "status":
+		return ec.fieldContext_Device_status(ctx, field)
+	case "hostname":
+		return ec.fieldContext_Device_hostname(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Device_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
+}
+
+func (ec *executionContext) childFields_DisconnectReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connectionId":
+		return ec.fieldContext_DisconnectReport_connectionId(ctx, field)
+	case "revoked":
+		return ec.fieldContext_DisconnectReport_revoked(ctx, field)
+	case "roomsCleaned":
+		return ec.fieldContext_DisconnectReport_roomsCleaned(ctx, field)
+	case "licensesReleased":
+		return ec.fieldContext_DisconnectReport_licensesReleased(ctx, field)
+	case "leftovers":
+		return ec.fieldContext_DisconnectReport_leftovers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DisconnectReport", field.Name)
+}
+
+func (ec *executionContext) childFields_DisplayPeriod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startAfterMeetingMinutes":
+		return ec.fieldContext_DisplayPeriod_startAfterMeetingMinutes(ctx, field)
+	case "stopBeforeMeetingMinutes":
+		return ec.fieldContext_DisplayPeriod_stopBeforeMeetingMinutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DisplayPeriod", field.Name)
+}
+
+func (ec *executionContext) childFields_Leftover(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "zoomRoomId":
+		return ec.fieldContext_Leftover_zoomRoomId(ctx, field)
+	case "name":
+		return ec.fieldContext_Leftover_name(ctx, field)
+	case "reason":
+		return ec.fieldContext_Leftover_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Leftover", field.Name)
+}
+
 func (ec *executionContext) childFields_LicenseUsage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "total":
@@ -786,6 +2235,16 @@ func (ec *executionContext) childFields_LicenseUsage(ctx context.Context, field 
 		return ec.fieldContext_LicenseUsage_available(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LicenseUsage", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketplaceInstall(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "authorizeUrl":
+		return ec.fieldContext_MarketplaceInstall_authorizeUrl(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_MarketplaceInstall_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketplaceInstall", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -800,6 +2259,208 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_ResultError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_ResultError_code(ctx, field)
+	case "message":
+		return ec.fieldContext_ResultError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResultError", field.Name)
+}
+
+func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Room_id(ctx, field)
+	case "zoomRoomId":
+		return ec.fieldContext_Room_zoomRoomId(ctx, field)
+	case "name":
+		return ec.fieldContext_Room_name(ctx, field)
+	case "type":
+		return ec.fieldContext_Room_type(ctx, field)
+	case "locationId":
+		return ec.fieldContext_Room_locationId(ctx, field)
+	case "status":
+		return ec.fieldContext_Room_status(ctx, field)
+	case "online":
+		return ec.fieldContext_Room_online(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Room_lastSeenAt(ctx, field)
+	case "devices":
+		return ec.fieldContext_Room_devices(ctx, field)
+	case "devicesRefreshedAt":
+		return ec.fieldContext_Room_devicesRefreshedAt(ctx, field)
+	case "alerts":
+		return ec.fieldContext_Room_alerts(ctx, field)
+	case "health":
+		return ec.fieldContext_Room_health(ctx, field)
+	case "signage":
+		return ec.fieldContext_Room_signage(ctx, field)
+	case "connection":
+		return ec.fieldContext_Room_connection(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Room", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomAlert(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "component":
+		return ec.fieldContext_RoomAlert_component(ctx, field)
+	case "alertType":
+		return ec.fieldContext_RoomAlert_alertType(ctx, field)
+	case "issue":
+		return ec.fieldContext_RoomAlert_issue(ctx, field)
+	case "state":
+		return ec.fieldContext_RoomAlert_state(ctx, field)
+	case "triggeredAt":
+		return ec.fieldContext_RoomAlert_triggeredAt(ctx, field)
+	case "clearedAt":
+		return ec.fieldContext_RoomAlert_clearedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomAlert", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_RoomConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_RoomConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_RoomConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomControlResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "roomId":
+		return ec.fieldContext_RoomControlResult_roomId(ctx, field)
+	case "acceptedAt":
+		return ec.fieldContext_RoomControlResult_acceptedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomControlResult", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_RoomEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_RoomEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomHealthEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "room":
+		return ec.fieldContext_RoomHealthEvent_room(ctx, field)
+	case "health":
+		return ec.fieldContext_RoomHealthEvent_health(ctx, field)
+	case "alerts":
+		return ec.fieldContext_RoomHealthEvent_alerts(ctx, field)
+	case "at":
+		return ec.fieldContext_RoomHealthEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomHealthEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "room":
+		return ec.fieldContext_RoomStatusEvent_room(ctx, field)
+	case "previousStatus":
+		return ec.fieldContext_RoomStatusEvent_previousStatus(ctx, field)
+	case "status":
+		return ec.fieldContext_RoomStatusEvent_status(ctx, field)
+	case "at":
+		return ec.fieldContext_RoomStatusEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomStatusEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_SignageAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_SignageAssignment_state(ctx, field)
+	case "screenUrl":
+		return ec.fieldContext_SignageAssignment_screenUrl(ctx, field)
+	case "layout":
+		return ec.fieldContext_SignageAssignment_layout(ctx, field)
+	case "muted":
+		return ec.fieldContext_SignageAssignment_muted(ctx, field)
+	case "displayPeriod":
+		return ec.fieldContext_SignageAssignment_displayPeriod(ctx, field)
+	case "activatedAt":
+		return ec.fieldContext_SignageAssignment_activatedAt(ctx, field)
+	case "activatedBy":
+		return ec.fieldContext_SignageAssignment_activatedBy(ctx, field)
+	case "lastPushedAt":
+		return ec.fieldContext_SignageAssignment_lastPushedAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_SignageAssignment_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignageAssignment", field.Name)
+}
+
+func (ec *executionContext) childFields_SignageResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "roomId":
+		return ec.fieldContext_SignageResult_roomId(ctx, field)
+	case "ok":
+		return ec.fieldContext_SignageResult_ok(ctx, field)
+	case "signage":
+		return ec.fieldContext_SignageResult_signage(ctx, field)
+	case "error":
+		return ec.fieldContext_SignageResult_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignageResult", field.Name)
+}
+
+func (ec *executionContext) childFields_SignageStateEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "room":
+		return ec.fieldContext_SignageStateEvent_room(ctx, field)
+	case "signage":
+		return ec.fieldContext_SignageStateEvent_signage(ctx, field)
+	case "at":
+		return ec.fieldContext_SignageStateEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SignageStateEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SyncRun_id(ctx, field)
+	case "connectionId":
+		return ec.fieldContext_SyncRun_connectionId(ctx, field)
+	case "trigger":
+		return ec.fieldContext_SyncRun_trigger(ctx, field)
+	case "state":
+		return ec.fieldContext_SyncRun_state(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SyncRun_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_SyncRun_finishedAt(ctx, field)
+	case "roomsSeen":
+		return ec.fieldContext_SyncRun_roomsSeen(ctx, field)
+	case "roomsAdded":
+		return ec.fieldContext_SyncRun_roomsAdded(ctx, field)
+	case "roomsRemoved":
+		return ec.fieldContext_SyncRun_roomsRemoved(ctx, field)
+	case "statusChanges":
+		return ec.fieldContext_SyncRun_statusChanges(ctx, field)
+	case "zoomCalls":
+		return ec.fieldContext_SyncRun_zoomCalls(ctx, field)
+	case "error":
+		return ec.fieldContext_SyncRun_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SyncRun", field.Name)
 }
 
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -832,6 +2493,50 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_ZoomAdmin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ZoomAdmin_name(ctx, field)
+	case "email":
+		return ec.fieldContext_ZoomAdmin_email(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ZoomAdmin", field.Name)
+}
+
+func (ec *executionContext) childFields_ZoomConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ZoomConnection_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_ZoomConnection_kind(ctx, field)
+	case "zoomAccountId":
+		return ec.fieldContext_ZoomConnection_zoomAccountId(ctx, field)
+	case "label":
+		return ec.fieldContext_ZoomConnection_label(ctx, field)
+	case "connectedBy":
+		return ec.fieldContext_ZoomConnection_connectedBy(ctx, field)
+	case "status":
+		return ec.fieldContext_ZoomConnection_status(ctx, field)
+	case "statusReason":
+		return ec.fieldContext_ZoomConnection_statusReason(ctx, field)
+	case "grantedScopes":
+		return ec.fieldContext_ZoomConnection_grantedScopes(ctx, field)
+	case "missingScopes":
+		return ec.fieldContext_ZoomConnection_missingScopes(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ZoomConnection_createdAt(ctx, field)
+	case "lastSync":
+		return ec.fieldContext_ZoomConnection_lastSync(ctx, field)
+	case "lastSuccessfulSyncAt":
+		return ec.fieldContext_ZoomConnection_lastSuccessfulSyncAt(ctx, field)
+	case "roomCount":
+		return ec.fieldContext_ZoomConnection_roomCount(ctx, field)
+	case "activatedRoomCount":
+		return ec.fieldContext_ZoomConnection_activatedRoomCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ZoomConnection", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -950,6 +2655,56 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Mutation_activateSignage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomIds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "settings",
+		func(ctx context.Context, v any) (*model.SignageSettingsInput, error) {
+			return ec.unmarshalOSignageSettingsInput2ᚖzoomsignageᚋgraphᚋmodelᚐSignageSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["settings"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_beginZoomMarketplaceInstall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "returnTo",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["returnTo"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_connectZoomServerApp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectServerAppInput, error) {
+			return ec.unmarshalNConnectServerAppInput2zoomsignageᚋgraphᚋmodelᚐConnectServerAppInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -961,6 +2716,48 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deactivateSignage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomIds"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_disconnectZoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_restartZoomRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomId"] = arg0
 	return args, nil
 }
 
@@ -989,6 +2786,64 @@ func (ec *executionContext) field_Mutation_setLicenseLimit_args(ctx context.Cont
 		return nil, err
 	}
 	args["limit"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_syncZoomConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSignageSettings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomIds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "settings",
+		func(ctx context.Context, v any) (model.SignageSettingsInput, error) {
+			return ec.unmarshalNSignageSettingsInput2zoomsignageᚋgraphᚋmodelᚐSignageSettingsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["settings"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateZoomServerAppCredentials_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ServerAppCredentialsInput, error) {
+			return ec.unmarshalNServerAppCredentialsInput2zoomsignageᚋgraphᚋmodelᚐServerAppCredentialsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -1033,6 +2888,128 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_room_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_rooms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.RoomFilter, error) {
+			return ec.unmarshalORoomFilter2ᚖzoomsignageᚋgraphᚋmodelᚐRoomFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_zoomConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_roomHealthChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_roomStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_signageStateChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_syncProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
 	return args, nil
 }
 
@@ -1675,6 +3652,475 @@ func (ec *executionContext) fieldContext_CreatedApiKey_key(_ context.Context, fi
 	return graphql.NewScalarFieldContext("CreatedApiKey", field, false, false, "String")
 }
 
+func (ec *executionContext) _Device_id(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Device_type(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_model(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_model(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Model, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_model(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_manufacturer(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_manufacturer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Manufacturer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_manufacturer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_os(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_os(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Os, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_os(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_appVersion(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_appVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AppVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_appVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_firmware(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_firmware(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Firmware, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_firmware(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_status(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_hostname(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_hostname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hostname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Device_hostname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "String")
+}
+
+func (ec *executionContext) _Device_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DisconnectReport_connectionId(ctx context.Context, field graphql.CollectedField, obj *model.DisconnectReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisconnectReport_connectionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisconnectReport_connectionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisconnectReport", field, false, false, "ID")
+}
+
+func (ec *executionContext) _DisconnectReport_revoked(ctx context.Context, field graphql.CollectedField, obj *model.DisconnectReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisconnectReport_revoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisconnectReport_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisconnectReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DisconnectReport_roomsCleaned(ctx context.Context, field graphql.CollectedField, obj *model.DisconnectReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisconnectReport_roomsCleaned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomsCleaned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisconnectReport_roomsCleaned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisconnectReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DisconnectReport_licensesReleased(ctx context.Context, field graphql.CollectedField, obj *model.DisconnectReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisconnectReport_licensesReleased(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LicensesReleased, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisconnectReport_licensesReleased(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisconnectReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DisconnectReport_leftovers(ctx context.Context, field graphql.CollectedField, obj *model.DisconnectReport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisconnectReport_leftovers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Leftovers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Leftover) graphql.Marshaler {
+			return ec.marshalNLeftover2ᚕᚖzoomsignageᚋgraphᚋmodelᚐLeftoverᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisconnectReport_leftovers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DisconnectReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Leftover(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DisplayPeriod_startAfterMeetingMinutes(ctx context.Context, field graphql.CollectedField, obj *model.DisplayPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisplayPeriod_startAfterMeetingMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartAfterMeetingMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisplayPeriod_startAfterMeetingMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisplayPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DisplayPeriod_stopBeforeMeetingMinutes(ctx context.Context, field graphql.CollectedField, obj *model.DisplayPeriod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisplayPeriod_stopBeforeMeetingMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StopBeforeMeetingMinutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisplayPeriod_stopBeforeMeetingMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisplayPeriod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Leftover_zoomRoomId(ctx context.Context, field graphql.CollectedField, obj *model.Leftover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leftover_zoomRoomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomRoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leftover_zoomRoomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leftover", field, false, false, "String")
+}
+
+func (ec *executionContext) _Leftover_name(ctx context.Context, field graphql.CollectedField, obj *model.Leftover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leftover_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leftover_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leftover", field, false, false, "String")
+}
+
+func (ec *executionContext) _Leftover_reason(ctx context.Context, field graphql.CollectedField, obj *model.Leftover) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Leftover_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Leftover_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Leftover", field, false, false, "String")
+}
+
 func (ec *executionContext) _LicenseUsage_total(ctx context.Context, field graphql.CollectedField, obj *model.LicenseUsage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1742,6 +4188,52 @@ func (ec *executionContext) _LicenseUsage_available(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_LicenseUsage_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LicenseUsage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketplaceInstall_authorizeUrl(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceInstall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceInstall_authorizeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AuthorizeURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceInstall_authorizeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceInstall", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketplaceInstall_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.MarketplaceInstall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketplaceInstall_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketplaceInstall_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketplaceInstall", field, false, false, "Time")
 }
 
 func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -1832,6 +4324,182 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_connectZoomServerApp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_connectZoomServerApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConnectZoomServerApp(ctx, fc.Args["input"].(model.ConnectServerAppInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_connectZoomServerApp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_connectZoomServerApp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateZoomServerAppCredentials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateZoomServerAppCredentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateZoomServerAppCredentials(ctx, fc.Args["id"].(string), fc.Args["input"].(model.ServerAppCredentialsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateZoomServerAppCredentials(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateZoomServerAppCredentials_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_beginZoomMarketplaceInstall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_beginZoomMarketplaceInstall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BeginZoomMarketplaceInstall(ctx, fc.Args["returnTo"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarketplaceInstall) graphql.Marshaler {
+			return ec.marshalNMarketplaceInstall2ᚖzoomsignageᚋgraphᚋmodelᚐMarketplaceInstall(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_beginZoomMarketplaceInstall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketplaceInstall(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_beginZoomMarketplaceInstall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disconnectZoom(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disconnectZoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisconnectZoom(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DisconnectReport) graphql.Marshaler {
+			return ec.marshalNDisconnectReport2ᚖzoomsignageᚋgraphᚋmodelᚐDisconnectReport(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disconnectZoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DisconnectReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disconnectZoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_setLicenseLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1870,6 +4538,226 @@ func (ec *executionContext) fieldContext_Mutation_setLicenseLimit(ctx context.Co
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setLicenseLimit_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_syncZoomConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_syncZoomConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SyncZoomConnection(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+			return ec.marshalNSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_syncZoomConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_syncZoomConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restartZoomRoom(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restartZoomRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RestartZoomRoom(ctx, fc.Args["roomId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomControlResult) graphql.Marshaler {
+			return ec.marshalNRoomControlResult2ᚖzoomsignageᚋgraphᚋmodelᚐRoomControlResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restartZoomRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomControlResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_restartZoomRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_activateSignage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_activateSignage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ActivateSignage(ctx, fc.Args["roomIds"].([]string), fc.Args["settings"].(*model.SignageSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SignageResult) graphql.Marshaler {
+			return ec.marshalNSignageResult2ᚕᚖzoomsignageᚋgraphᚋmodelᚐSignageResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_activateSignage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_activateSignage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deactivateSignage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deactivateSignage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeactivateSignage(ctx, fc.Args["roomIds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SignageResult) graphql.Marshaler {
+			return ec.marshalNSignageResult2ᚕᚖzoomsignageᚋgraphᚋmodelᚐSignageResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deactivateSignage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deactivateSignage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSignageSettings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSignageSettings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSignageSettings(ctx, fc.Args["roomIds"].([]string), fc.Args["settings"].(model.SignageSettingsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SignageResult) graphql.Marshaler {
+			return ec.marshalNSignageResult2ᚕᚖzoomsignageᚋgraphᚋmodelᚐSignageResultᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSignageSettings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSignageSettings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -2076,6 +4964,82 @@ func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_zoomConnections(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_zoomConnections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().ZoomConnections(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalNZoomConnection2ᚕᚖzoomsignageᚋgraphᚋmodelᚐZoomConnectionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_zoomConnections(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_zoomConnection(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_zoomConnection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ZoomConnection(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalOZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_zoomConnection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_zoomConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_licenseUsage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2104,6 +5068,94 @@ func (ec *executionContext) fieldContext_Query_licenseUsage(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LicenseUsage(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rooms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Rooms(ctx, fc.Args["connectionId"].(*string), fc.Args["filter"].(*model.RoomFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomConnection) graphql.Marshaler {
+			return ec.marshalNRoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐRoomConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rooms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_rooms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_room(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Room(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_room(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_room_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2182,6 +5234,1844 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ResultError_code(ctx context.Context, field graphql.CollectedField, obj *model.ResultError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResultError_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResultError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResultError", field, false, false, "String")
+}
+
+func (ec *executionContext) _ResultError_message(ctx context.Context, field graphql.CollectedField, obj *model.ResultError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResultError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ResultError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResultError", field, false, false, "String")
+}
+
+func (ec *executionContext) _Room_id(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Room_zoomRoomId(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_zoomRoomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomRoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_zoomRoomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
+}
+
+func (ec *executionContext) _Room_name(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
+}
+
+func (ec *executionContext) _Room_type(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
+}
+
+func (ec *executionContext) _Room_locationId(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_locationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LocationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_locationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "String")
+}
+
+func (ec *executionContext) _Room_status(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RoomStatus) graphql.Marshaler {
+			return ec.marshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "RoomStatus")
+}
+
+func (ec *executionContext) _Room_online(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_online(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Online, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Room_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Room_devices(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_devices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().Devices(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Device) graphql.Marshaler {
+			return ec.marshalNDevice2ᚕᚖzoomsignageᚋgraphᚋmodelᚐDeviceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_devices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Device(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_devicesRefreshedAt(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_devicesRefreshedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DevicesRefreshedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_devicesRefreshedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Room_alerts(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().Alerts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoomAlert) graphql.Marshaler {
+			return ec.marshalNRoomAlert2ᚕᚖzoomsignageᚋgraphᚋmodelᚐRoomAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_health(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RoomHealth) graphql.Marshaler {
+			return ec.marshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, "RoomHealth")
+}
+
+func (ec *executionContext) _Room_signage(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_signage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().Signage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {
+			return ec.marshalOSignageAssignment2ᚖzoomsignageᚋgraphᚋmodelᚐSignageAssignment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_signage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageAssignment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_connection(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_connection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().Connection(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_connection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomAlert_component(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_component(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Component, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_component(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoomAlert_alertType(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_alertType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AlertType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_alertType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoomAlert_issue(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_issue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Issue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_issue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoomAlert_state(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoomAlert_triggeredAt(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_triggeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TriggeredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_triggeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoomAlert_clearedAt(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomAlert_clearedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClearedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoomAlert_clearedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomAlert", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoomConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.RoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoomEdge) graphql.Marshaler {
+			return ec.marshalNRoomEdge2ᚕᚖzoomsignageᚋgraphᚋmodelᚐRoomEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.RoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖzoomsignageᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.RoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RoomControlResult_roomId(ctx context.Context, field graphql.CollectedField, obj *model.RoomControlResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomControlResult_roomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomControlResult_roomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomControlResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RoomControlResult_acceptedAt(ctx context.Context, field graphql.CollectedField, obj *model.RoomControlResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomControlResult_acceptedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AcceptedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomControlResult_acceptedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomControlResult", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoomEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RoomEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _RoomEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.RoomEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomHealthEvent_room(ctx context.Context, field graphql.CollectedField, obj *model.RoomHealthEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomHealthEvent_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RoomHealthEvent().Room(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomHealthEvent_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomHealthEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomHealthEvent_health(ctx context.Context, field graphql.CollectedField, obj *model.RoomHealthEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomHealthEvent_health(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Health, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RoomHealth) graphql.Marshaler {
+			return ec.marshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomHealthEvent_health(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomHealthEvent", field, false, false, "RoomHealth")
+}
+
+func (ec *executionContext) _RoomHealthEvent_alerts(ctx context.Context, field graphql.CollectedField, obj *model.RoomHealthEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomHealthEvent_alerts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Alerts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoomAlert) graphql.Marshaler {
+			return ec.marshalNRoomAlert2ᚕᚖzoomsignageᚋgraphᚋmodelᚐRoomAlertᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomHealthEvent_alerts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomHealthEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomAlert(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomHealthEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.RoomHealthEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomHealthEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomHealthEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomHealthEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RoomStatusEvent_room(ctx context.Context, field graphql.CollectedField, obj *model.RoomStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomStatusEvent_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.RoomStatusEvent().Room(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomStatusEvent_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomStatusEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomStatusEvent_previousStatus(ctx context.Context, field graphql.CollectedField, obj *model.RoomStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomStatusEvent_previousStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomStatus) graphql.Marshaler {
+			return ec.marshalORoomStatus2ᚖzoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoomStatusEvent_previousStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomStatusEvent", field, false, false, "RoomStatus")
+}
+
+func (ec *executionContext) _RoomStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *model.RoomStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomStatusEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.RoomStatus) graphql.Marshaler {
+			return ec.marshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomStatusEvent", field, false, false, "RoomStatus")
+}
+
+func (ec *executionContext) _RoomStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.RoomStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomStatusEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomStatusEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SignageAssignment_state(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SignageState) graphql.Marshaler {
+			return ec.marshalNSignageState2zoomsignageᚋgraphᚋmodelᚐSignageState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "SignageState")
+}
+
+func (ec *executionContext) _SignageAssignment_screenUrl(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_screenUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScreenURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_screenUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "String")
+}
+
+func (ec *executionContext) _SignageAssignment_layout(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_layout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Layout, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SignageLayout) graphql.Marshaler {
+			return ec.marshalNSignageLayout2zoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_layout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "SignageLayout")
+}
+
+func (ec *executionContext) _SignageAssignment_muted(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_muted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Muted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_muted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SignageAssignment_displayPeriod(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_displayPeriod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DisplayPeriod, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DisplayPeriod) graphql.Marshaler {
+			return ec.marshalNDisplayPeriod2ᚖzoomsignageᚋgraphᚋmodelᚐDisplayPeriod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_displayPeriod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageAssignment",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DisplayPeriod(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageAssignment_activatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_activatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_activatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SignageAssignment_activatedBy(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_activatedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivatedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_activatedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "String")
+}
+
+func (ec *executionContext) _SignageAssignment_lastPushedAt(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_lastPushedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastPushedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_lastPushedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SignageAssignment_lastError(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageAssignment_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageAssignment_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageAssignment", field, false, false, "String")
+}
+
+func (ec *executionContext) _SignageResult_roomId(ctx context.Context, field graphql.CollectedField, obj *model.SignageResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageResult_roomId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageResult_roomId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageResult", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SignageResult_ok(ctx context.Context, field graphql.CollectedField, obj *model.SignageResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageResult_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageResult_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SignageResult_signage(ctx context.Context, field graphql.CollectedField, obj *model.SignageResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageResult_signage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {
+			return ec.marshalOSignageAssignment2ᚖzoomsignageᚋgraphᚋmodelᚐSignageAssignment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageResult_signage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageAssignment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageResult_error(ctx context.Context, field graphql.CollectedField, obj *model.SignageResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResultError) graphql.Marshaler {
+			return ec.marshalOResultError2ᚖzoomsignageᚋgraphᚋmodelᚐResultError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResultError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageStateEvent_room(ctx context.Context, field graphql.CollectedField, obj *model.SignageStateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageStateEvent_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SignageStateEvent().Room(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageStateEvent_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageStateEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageStateEvent_signage(ctx context.Context, field graphql.CollectedField, obj *model.SignageStateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageStateEvent_signage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {
+			return ec.marshalOSignageAssignment2ᚖzoomsignageᚋgraphᚋmodelᚐSignageAssignment(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageStateEvent_signage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageStateEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageAssignment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageStateEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.SignageStateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageStateEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SignageStateEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SignageStateEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Subscription_roomStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_roomStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().RoomStatusChanged(ctx, fc.Args["connectionId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomStatusEvent) graphql.Marshaler {
+			return ec.marshalNRoomStatusEvent2ᚖzoomsignageᚋgraphᚋmodelᚐRoomStatusEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_roomStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomStatusEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_roomStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_roomHealthChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_roomHealthChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().RoomHealthChanged(ctx, fc.Args["connectionId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomHealthEvent) graphql.Marshaler {
+			return ec.marshalNRoomHealthEvent2ᚖzoomsignageᚋgraphᚋmodelᚐRoomHealthEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_roomHealthChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomHealthEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_roomHealthChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_signageStateChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_signageStateChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().SignageStateChanged(ctx, fc.Args["connectionId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SignageStateEvent) graphql.Marshaler {
+			return ec.marshalNSignageStateEvent2ᚖzoomsignageᚋgraphᚋmodelᚐSignageStateEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_signageStateChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SignageStateEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_signageStateChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_syncProgress(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_syncProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().SyncProgress(ctx, fc.Args["connectionId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+			return ec.marshalNSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_syncProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_syncProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_connectionStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_connectionStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().ConnectionStatusChanged(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+			return ec.marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_connectionStatusChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomConnection(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SyncRun_id(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SyncRun_connectionId(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_connectionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_connectionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SyncRun_trigger(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_trigger(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Trigger, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_trigger(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "String")
+}
+
+func (ec *executionContext) _SyncRun_state(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.SyncState) graphql.Marshaler {
+			return ec.marshalNSyncState2zoomsignageᚋgraphᚋmodelᚐSyncState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "SyncState")
+}
+
+func (ec *executionContext) _SyncRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncRun_finishedAt(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SyncRun_roomsSeen(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_roomsSeen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomsSeen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_roomsSeen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_roomsAdded(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_roomsAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomsAdded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_roomsAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_roomsRemoved(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_roomsRemoved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomsRemoved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_roomsRemoved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_statusChanges(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_statusChanges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusChanges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_statusChanges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_zoomCalls(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_zoomCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomCalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_zoomCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SyncRun_error(ctx context.Context, field graphql.CollectedField, obj *model.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, "String")
 }
 
 func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
@@ -2421,6 +7311,392 @@ func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomAdmin_name(ctx context.Context, field graphql.CollectedField, obj *model.ZoomAdmin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomAdmin_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomAdmin_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomAdmin", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomAdmin_email(ctx context.Context, field graphql.CollectedField, obj *model.ZoomAdmin) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomAdmin_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomAdmin_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomAdmin", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_id(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ZoomConnection_kind(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ZoomConnectionKind) graphql.Marshaler {
+			return ec.marshalNZoomConnectionKind2zoomsignageᚋgraphᚋmodelᚐZoomConnectionKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "ZoomConnectionKind")
+}
+
+func (ec *executionContext) _ZoomConnection_zoomAccountId(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_zoomAccountId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomAccountID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_zoomAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_label(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_connectedBy(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_connectedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomAdmin) graphql.Marshaler {
+			return ec.marshalOZoomAdmin2ᚖzoomsignageᚋgraphᚋmodelᚐZoomAdmin(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_connectedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ZoomConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ZoomAdmin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ZoomConnection_status(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ConnectionStatus) graphql.Marshaler {
+			return ec.marshalNConnectionStatus2zoomsignageᚋgraphᚋmodelᚐConnectionStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "ConnectionStatus")
+}
+
+func (ec *executionContext) _ZoomConnection_statusReason(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_statusReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StatusReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_statusReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_grantedScopes(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_grantedScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedScopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_grantedScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_missingScopes(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_missingScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MissingScopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_missingScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "String")
+}
+
+func (ec *executionContext) _ZoomConnection_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ZoomConnection_lastSync(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_lastSync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoomConnection().LastSync(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+			return ec.marshalOSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_lastSync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ZoomConnection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ZoomConnection_lastSuccessfulSyncAt(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_lastSuccessfulSyncAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoomConnection().LastSuccessfulSyncAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_lastSuccessfulSyncAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, true, true, "Time")
+}
+
+func (ec *executionContext) _ZoomConnection_roomCount(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_roomCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoomConnection().RoomCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_roomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ZoomConnection_activatedRoomCount(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_activatedRoomCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoomConnection().ActivatedRoomCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_activatedRoomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -3573,6 +8849,76 @@ func UnmarshalAuditFilter(ctx context.Context, raw any) (model.AuditFilter, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConnectServerAppInput(ctx context.Context, obj any) (model.ConnectServerAppInput, error) {
+	var it model.ConnectServerAppInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"accountId", "clientId", "clientSecret", "label", "plan"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "accountId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("accountId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AccountID = data
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "plan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("plan"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Plan = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConnectServerAppInput unmarshals raw into the ConnectServerAppInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConnectServerAppInput(ctx context.Context, raw any) (model.ConnectServerAppInput, error) {
+	var out model.ConnectServerAppInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectServerAppInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -3619,6 +8965,237 @@ func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context,
 func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
 	var out model.CreateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiKeyInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDisplayPeriodInput(ctx context.Context, obj any) (model.DisplayPeriodInput, error) {
+	var it model.DisplayPeriodInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"startAfterMeetingMinutes", "stopBeforeMeetingMinutes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "startAfterMeetingMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startAfterMeetingMinutes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartAfterMeetingMinutes = data
+		case "stopBeforeMeetingMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stopBeforeMeetingMinutes"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StopBeforeMeetingMinutes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDisplayPeriodInput unmarshals raw into the DisplayPeriodInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDisplayPeriodInput(ctx context.Context, raw any) (model.DisplayPeriodInput, error) {
+	var out model.DisplayPeriodInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DisplayPeriodInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRoomFilter(ctx context.Context, obj any) (model.RoomFilter, error) {
+	var it model.RoomFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "online", "activated", "health", "nameContains", "locationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalORoomStatus2ᚕzoomsignageᚋgraphᚋmodelᚐRoomStatusᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "online":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("online"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Online = data
+		case "activated":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activated"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Activated = data
+		case "health":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("health"))
+			data, err := ec.unmarshalORoomHealth2ᚕzoomsignageᚋgraphᚋmodelᚐRoomHealthᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Health = data
+		case "nameContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NameContains = data
+		case "locationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("locationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LocationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRoomFilter unmarshals raw into the RoomFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRoomFilter(ctx context.Context, raw any) (model.RoomFilter, error) {
+	var out model.RoomFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RoomFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputServerAppCredentialsInput(ctx context.Context, obj any) (model.ServerAppCredentialsInput, error) {
+	var it model.ServerAppCredentialsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"clientId", "clientSecret"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "clientId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientSecret":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientSecret"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientSecret = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalServerAppCredentialsInput unmarshals raw into the ServerAppCredentialsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalServerAppCredentialsInput(ctx context.Context, raw any) (model.ServerAppCredentialsInput, error) {
+	var out model.ServerAppCredentialsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ServerAppCredentialsInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSignageSettingsInput(ctx context.Context, obj any) (model.SignageSettingsInput, error) {
+	var it model.SignageSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"layout", "muted", "displayPeriod"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "layout":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("layout"))
+			data, err := ec.unmarshalOSignageLayout2ᚖzoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Layout = data
+		case "muted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("muted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Muted = data
+		case "displayPeriod":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("displayPeriod"))
+			data, err := ec.unmarshalODisplayPeriodInput2ᚖzoomsignageᚋgraphᚋmodelᚐDisplayPeriodInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DisplayPeriod = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSignageSettingsInput unmarshals raw into the SignageSettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSignageSettingsInput(ctx context.Context, raw any) (model.SignageSettingsInput, error) {
+	var out model.SignageSettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignageSettingsInput", raw, &out)
 	return out, err
 }
 
@@ -3885,6 +9462,218 @@ func (ec *executionContext) _CreatedApiKey(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var deviceImplementors = []string{"Device"}
+
+func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, obj *model.Device) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, deviceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Device")
+		case "id":
+			out.Values[i] = ec._Device_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._Device_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "model":
+			out.Values[i] = ec._Device_model(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "manufacturer":
+			out.Values[i] = ec._Device_manufacturer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "os":
+			out.Values[i] = ec._Device_os(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "appVersion":
+			out.Values[i] = ec._Device_appVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "firmware":
+			out.Values[i] = ec._Device_firmware(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Device_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hostname":
+			out.Values[i] = ec._Device_hostname(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._Device_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var disconnectReportImplementors = []string{"DisconnectReport"}
+
+func (ec *executionContext) _DisconnectReport(ctx context.Context, sel ast.SelectionSet, obj *model.DisconnectReport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, disconnectReportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DisconnectReport")
+		case "connectionId":
+			out.Values[i] = ec._DisconnectReport_connectionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revoked":
+			out.Values[i] = ec._DisconnectReport_revoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roomsCleaned":
+			out.Values[i] = ec._DisconnectReport_roomsCleaned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "licensesReleased":
+			out.Values[i] = ec._DisconnectReport_licensesReleased(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leftovers":
+			out.Values[i] = ec._DisconnectReport_leftovers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var displayPeriodImplementors = []string{"DisplayPeriod"}
+
+func (ec *executionContext) _DisplayPeriod(ctx context.Context, sel ast.SelectionSet, obj *model.DisplayPeriod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, displayPeriodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DisplayPeriod")
+		case "startAfterMeetingMinutes":
+			out.Values[i] = ec._DisplayPeriod_startAfterMeetingMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stopBeforeMeetingMinutes":
+			out.Values[i] = ec._DisplayPeriod_stopBeforeMeetingMinutes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leftoverImplementors = []string{"Leftover"}
+
+func (ec *executionContext) _Leftover(ctx context.Context, sel ast.SelectionSet, obj *model.Leftover) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leftoverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Leftover")
+		case "zoomRoomId":
+			out.Values[i] = ec._Leftover_zoomRoomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Leftover_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Leftover_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var licenseUsageImplementors = []string{"LicenseUsage"}
 
 func (ec *executionContext) _LicenseUsage(ctx context.Context, sel ast.SelectionSet, obj *model.LicenseUsage) graphql.Marshaler {
@@ -3908,6 +9697,44 @@ func (ec *executionContext) _LicenseUsage(ctx context.Context, sel ast.Selection
 			}
 		case "available":
 			out.Values[i] = ec._LicenseUsage_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketplaceInstallImplementors = []string{"MarketplaceInstall"}
+
+func (ec *executionContext) _MarketplaceInstall(ctx context.Context, sel ast.SelectionSet, obj *model.MarketplaceInstall) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketplaceInstallImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketplaceInstall")
+		case "authorizeUrl":
+			out.Values[i] = ec._MarketplaceInstall_authorizeUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._MarketplaceInstall_expiresAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -3961,9 +9788,72 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "connectZoomServerApp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_connectZoomServerApp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateZoomServerAppCredentials":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateZoomServerAppCredentials(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "beginZoomMarketplaceInstall":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_beginZoomMarketplaceInstall(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disconnectZoom":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disconnectZoom(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "setLicenseLimit":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setLicenseLimit(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "syncZoomConnection":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_syncZoomConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restartZoomRoom":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restartZoomRoom(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activateSignage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_activateSignage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deactivateSignage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deactivateSignage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSignageSettings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSignageSettings(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -4070,11 +9960,35 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditEvents(ctx, field)
 				})
+		case "zoomConnections":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_zoomConnections(ctx, field)
+				})
+		case "zoomConnection":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_zoomConnection(ctx, field)
+				})
 		case "licenseUsage":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_licenseUsage(ctx, field)
+				})
+		case "rooms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_rooms(ctx, field)
+				})
+		case "room":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_room(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -4089,6 +10003,702 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var resultErrorImplementors = []string{"ResultError"}
+
+func (ec *executionContext) _ResultError(ctx context.Context, sel ast.SelectionSet, obj *model.ResultError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resultErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResultError")
+		case "code":
+			out.Values[i] = ec._ResultError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ResultError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomImplementors = []string{"Room"}
+
+func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj *model.Room) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Room")
+		case "id":
+			out.Values[i] = ec._Room_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "zoomRoomId":
+			out.Values[i] = ec._Room_zoomRoomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Room_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._Room_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "locationId":
+			out.Values[i] = ec._Room_locationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._Room_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "online":
+			out.Values[i] = ec._Room_online(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Room_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "devices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_devices(ctx, field, obj)
+				})
+		case "devicesRefreshedAt":
+			out.Values[i] = ec._Room_devicesRefreshedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "alerts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_alerts(ctx, field, obj)
+				})
+		case "health":
+			out.Values[i] = ec._Room_health(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_signage(ctx, field, obj)
+				})
+		case "connection":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_connection(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomAlertImplementors = []string{"RoomAlert"}
+
+func (ec *executionContext) _RoomAlert(ctx context.Context, sel ast.SelectionSet, obj *model.RoomAlert) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomAlertImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomAlert")
+		case "component":
+			out.Values[i] = ec._RoomAlert_component(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "alertType":
+			out.Values[i] = ec._RoomAlert_alertType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "issue":
+			out.Values[i] = ec._RoomAlert_issue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._RoomAlert_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "triggeredAt":
+			out.Values[i] = ec._RoomAlert_triggeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clearedAt":
+			out.Values[i] = ec._RoomAlert_clearedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomConnectionImplementors = []string{"RoomConnection"}
+
+func (ec *executionContext) _RoomConnection(ctx context.Context, sel ast.SelectionSet, obj *model.RoomConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomConnection")
+		case "edges":
+			out.Values[i] = ec._RoomConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._RoomConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._RoomConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomControlResultImplementors = []string{"RoomControlResult"}
+
+func (ec *executionContext) _RoomControlResult(ctx context.Context, sel ast.SelectionSet, obj *model.RoomControlResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomControlResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomControlResult")
+		case "roomId":
+			out.Values[i] = ec._RoomControlResult_roomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptedAt":
+			out.Values[i] = ec._RoomControlResult_acceptedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomEdgeImplementors = []string{"RoomEdge"}
+
+func (ec *executionContext) _RoomEdge(ctx context.Context, sel ast.SelectionSet, obj *model.RoomEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomEdge")
+		case "cursor":
+			out.Values[i] = ec._RoomEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._RoomEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomHealthEventImplementors = []string{"RoomHealthEvent"}
+
+func (ec *executionContext) _RoomHealthEvent(ctx context.Context, sel ast.SelectionSet, obj *model.RoomHealthEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomHealthEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomHealthEvent")
+		case "room":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RoomHealthEvent_room(ctx, field, obj)
+				})
+		case "health":
+			out.Values[i] = ec._RoomHealthEvent_health(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "alerts":
+			out.Values[i] = ec._RoomHealthEvent_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._RoomHealthEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var roomStatusEventImplementors = []string{"RoomStatusEvent"}
+
+func (ec *executionContext) _RoomStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *model.RoomStatusEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomStatusEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomStatusEvent")
+		case "room":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._RoomStatusEvent_room(ctx, field, obj)
+				})
+		case "previousStatus":
+			out.Values[i] = ec._RoomStatusEvent_previousStatus(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._RoomStatusEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._RoomStatusEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var signageAssignmentImplementors = []string{"SignageAssignment"}
+
+func (ec *executionContext) _SignageAssignment(ctx context.Context, sel ast.SelectionSet, obj *model.SignageAssignment) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, signageAssignmentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SignageAssignment")
+		case "state":
+			out.Values[i] = ec._SignageAssignment_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "screenUrl":
+			out.Values[i] = ec._SignageAssignment_screenUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "layout":
+			out.Values[i] = ec._SignageAssignment_layout(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "muted":
+			out.Values[i] = ec._SignageAssignment_muted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "displayPeriod":
+			out.Values[i] = ec._SignageAssignment_displayPeriod(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activatedAt":
+			out.Values[i] = ec._SignageAssignment_activatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activatedBy":
+			out.Values[i] = ec._SignageAssignment_activatedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastPushedAt":
+			out.Values[i] = ec._SignageAssignment_lastPushedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._SignageAssignment_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var signageResultImplementors = []string{"SignageResult"}
+
+func (ec *executionContext) _SignageResult(ctx context.Context, sel ast.SelectionSet, obj *model.SignageResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, signageResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SignageResult")
+		case "roomId":
+			out.Values[i] = ec._SignageResult_roomId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ok":
+			out.Values[i] = ec._SignageResult_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signage":
+			out.Values[i] = ec._SignageResult_signage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._SignageResult_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var signageStateEventImplementors = []string{"SignageStateEvent"}
+
+func (ec *executionContext) _SignageStateEvent(ctx context.Context, sel ast.SelectionSet, obj *model.SignageStateEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, signageStateEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SignageStateEvent")
+		case "room":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SignageStateEvent_room(ctx, field, obj)
+				})
+		case "signage":
+			out.Values[i] = ec._SignageStateEvent_signage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._SignageStateEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "roomStatusChanged":
+		return ec._Subscription_roomStatusChanged(ctx, fields[0])
+	case "roomHealthChanged":
+		return ec._Subscription_roomHealthChanged(ctx, fields[0])
+	case "signageStateChanged":
+		return ec._Subscription_signageStateChanged(ctx, fields[0])
+	case "syncProgress":
+		return ec._Subscription_syncProgress(ctx, fields[0])
+	case "connectionStatusChanged":
+		return ec._Subscription_connectionStatusChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
+var syncRunImplementors = []string{"SyncRun"}
+
+func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, obj *model.SyncRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, syncRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SyncRun")
+		case "id":
+			out.Values[i] = ec._SyncRun_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectionId":
+			out.Values[i] = ec._SyncRun_connectionId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "trigger":
+			out.Values[i] = ec._SyncRun_trigger(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "state":
+			out.Values[i] = ec._SyncRun_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._SyncRun_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "finishedAt":
+			out.Values[i] = ec._SyncRun_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "roomsSeen":
+			out.Values[i] = ec._SyncRun_roomsSeen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roomsAdded":
+			out.Values[i] = ec._SyncRun_roomsAdded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "roomsRemoved":
+			out.Values[i] = ec._SyncRun_roomsRemoved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "statusChanges":
+			out.Values[i] = ec._SyncRun_statusChanges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zoomCalls":
+			out.Values[i] = ec._SyncRun_zoomCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._SyncRun_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -4197,6 +10807,146 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var zoomAdminImplementors = []string{"ZoomAdmin"}
+
+func (ec *executionContext) _ZoomAdmin(ctx context.Context, sel ast.SelectionSet, obj *model.ZoomAdmin) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, zoomAdminImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ZoomAdmin")
+		case "name":
+			out.Values[i] = ec._ZoomAdmin_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._ZoomAdmin_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var zoomConnectionImplementors = []string{"ZoomConnection"}
+
+func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ZoomConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, zoomConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ZoomConnection")
+		case "id":
+			out.Values[i] = ec._ZoomConnection_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ZoomConnection_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "zoomAccountId":
+			out.Values[i] = ec._ZoomConnection_zoomAccountId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "label":
+			out.Values[i] = ec._ZoomConnection_label(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "connectedBy":
+			out.Values[i] = ec._ZoomConnection_connectedBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ZoomConnection_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "statusReason":
+			out.Values[i] = ec._ZoomConnection_statusReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grantedScopes":
+			out.Values[i] = ec._ZoomConnection_grantedScopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "missingScopes":
+			out.Values[i] = ec._ZoomConnection_missingScopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ZoomConnection_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastSync":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoomConnection_lastSync(ctx, field, obj)
+				})
+		case "lastSuccessfulSyncAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoomConnection_lastSuccessfulSyncAt(ctx, field, obj)
+				})
+		case "roomCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoomConnection_roomCount(ctx, field, obj)
+				})
+		case "activatedRoomCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoomConnection_activatedRoomCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -4654,6 +11404,21 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNConnectServerAppInput2zoomsignageᚋgraphᚋmodelᚐConnectServerAppInput(ctx context.Context, v any) (model.ConnectServerAppInput, error) {
+	res, err := ec.unmarshalInputConnectServerAppInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConnectionStatus2zoomsignageᚋgraphᚋmodelᚐConnectionStatus(ctx context.Context, v any) (model.ConnectionStatus, error) {
+	var res model.ConnectionStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConnectionStatus2zoomsignageᚋgraphᚋmodelᚐConnectionStatus(ctx context.Context, sel ast.SelectionSet, v model.ConnectionStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2zoomsignageᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4665,6 +11430,46 @@ func (ec *executionContext) marshalNCreatedApiKey2ᚖzoomsignageᚋgraphᚋmodel
 		return graphql.Null
 	}
 	return ec._CreatedApiKey(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDevice2ᚕᚖzoomsignageᚋgraphᚋmodelᚐDeviceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Device) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDevice2ᚖzoomsignageᚋgraphᚋmodelᚐDevice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNDevice2ᚖzoomsignageᚋgraphᚋmodelᚐDevice(ctx context.Context, sel ast.SelectionSet, v *model.Device) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Device!")
+		return graphql.Null
+	}
+	return ec._Device(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDisconnectReport2ᚖzoomsignageᚋgraphᚋmodelᚐDisconnectReport(ctx context.Context, sel ast.SelectionSet, v *model.DisconnectReport) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DisconnectReport!")
+		return graphql.Null
+	}
+	return ec._DisconnectReport(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNDisplayPeriod2ᚖzoomsignageᚋgraphᚋmodelᚐDisplayPeriod(ctx context.Context, sel ast.SelectionSet, v *model.DisplayPeriod) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DisplayPeriod!")
+		return graphql.Null
+	}
+	return ec._DisplayPeriod(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -4681,6 +11486,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4693,6 +11527,30 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLeftover2ᚕᚖzoomsignageᚋgraphᚋmodelᚐLeftoverᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Leftover) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeftover2ᚖzoomsignageᚋgraphᚋmodelᚐLeftover(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeftover2ᚖzoomsignageᚋgraphᚋmodelᚐLeftover(ctx context.Context, sel ast.SelectionSet, v *model.Leftover) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Leftover!")
+		return graphql.Null
+	}
+	return ec._Leftover(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNLicenseUsage2ᚖzoomsignageᚋgraphᚋmodelᚐLicenseUsage(ctx context.Context, sel ast.SelectionSet, v *model.LicenseUsage) graphql.Marshaler {
@@ -4721,6 +11579,14 @@ func (ec *executionContext) marshalNMap2map(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalNMarketplaceInstall2ᚖzoomsignageᚋgraphᚋmodelᚐMarketplaceInstall(ctx context.Context, sel ast.SelectionSet, v *model.MarketplaceInstall) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarketplaceInstall!")
+		return graphql.Null
+	}
+	return ec._MarketplaceInstall(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖzoomsignageᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -4737,6 +11603,176 @@ func (ec *executionContext) unmarshalNPrincipalKind2zoomsignageᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNPrincipalKind2zoomsignageᚋgraphᚋmodelᚐPrincipalKind(ctx context.Context, sel ast.SelectionSet, v model.PrincipalKind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx context.Context, sel ast.SelectionSet, v *model.Room) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Room!")
+		return graphql.Null
+	}
+	return ec._Room(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRoomAlert2ᚕᚖzoomsignageᚋgraphᚋmodelᚐRoomAlertᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RoomAlert) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomAlert2ᚖzoomsignageᚋgraphᚋmodelᚐRoomAlert(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomAlert2ᚖzoomsignageᚋgraphᚋmodelᚐRoomAlert(ctx context.Context, sel ast.SelectionSet, v *model.RoomAlert) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomAlert!")
+		return graphql.Null
+	}
+	return ec._RoomAlert(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐRoomConnection(ctx context.Context, sel ast.SelectionSet, v *model.RoomConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomConnection!")
+		return graphql.Null
+	}
+	return ec._RoomConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRoomControlResult2ᚖzoomsignageᚋgraphᚋmodelᚐRoomControlResult(ctx context.Context, sel ast.SelectionSet, v *model.RoomControlResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomControlResult!")
+		return graphql.Null
+	}
+	return ec._RoomControlResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRoomEdge2ᚕᚖzoomsignageᚋgraphᚋmodelᚐRoomEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RoomEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomEdge2ᚖzoomsignageᚋgraphᚋmodelᚐRoomEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomEdge2ᚖzoomsignageᚋgraphᚋmodelᚐRoomEdge(ctx context.Context, sel ast.SelectionSet, v *model.RoomEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomEdge!")
+		return graphql.Null
+	}
+	return ec._RoomEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx context.Context, v any) (model.RoomHealth, error) {
+	var res model.RoomHealth
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx context.Context, sel ast.SelectionSet, v model.RoomHealth) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRoomHealthEvent2ᚖzoomsignageᚋgraphᚋmodelᚐRoomHealthEvent(ctx context.Context, sel ast.SelectionSet, v *model.RoomHealthEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomHealthEvent!")
+		return graphql.Null
+	}
+	return ec._RoomHealthEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx context.Context, v any) (model.RoomStatus, error) {
+	var res model.RoomStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx context.Context, sel ast.SelectionSet, v model.RoomStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRoomStatusEvent2ᚖzoomsignageᚋgraphᚋmodelᚐRoomStatusEvent(ctx context.Context, sel ast.SelectionSet, v *model.RoomStatusEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RoomStatusEvent!")
+		return graphql.Null
+	}
+	return ec._RoomStatusEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNServerAppCredentialsInput2zoomsignageᚋgraphᚋmodelᚐServerAppCredentialsInput(ctx context.Context, v any) (model.ServerAppCredentialsInput, error) {
+	res, err := ec.unmarshalInputServerAppCredentialsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSignageLayout2zoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx context.Context, v any) (model.SignageLayout, error) {
+	var res model.SignageLayout
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSignageLayout2zoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx context.Context, sel ast.SelectionSet, v model.SignageLayout) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSignageResult2ᚕᚖzoomsignageᚋgraphᚋmodelᚐSignageResultᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SignageResult) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSignageResult2ᚖzoomsignageᚋgraphᚋmodelᚐSignageResult(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSignageResult2ᚖzoomsignageᚋgraphᚋmodelᚐSignageResult(ctx context.Context, sel ast.SelectionSet, v *model.SignageResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SignageResult!")
+		return graphql.Null
+	}
+	return ec._SignageResult(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSignageSettingsInput2zoomsignageᚋgraphᚋmodelᚐSignageSettingsInput(ctx context.Context, v any) (model.SignageSettingsInput, error) {
+	res, err := ec.unmarshalInputSignageSettingsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNSignageState2zoomsignageᚋgraphᚋmodelᚐSignageState(ctx context.Context, v any) (model.SignageState, error) {
+	var res model.SignageState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSignageState2zoomsignageᚋgraphᚋmodelᚐSignageState(ctx context.Context, sel ast.SelectionSet, v model.SignageState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSignageStateEvent2ᚖzoomsignageᚋgraphᚋmodelᚐSignageStateEvent(ctx context.Context, sel ast.SelectionSet, v *model.SignageStateEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SignageStateEvent!")
+		return graphql.Null
+	}
+	return ec._SignageStateEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -4782,6 +11818,24 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SyncRun!")
+		return graphql.Null
+	}
+	return ec._SyncRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSyncState2zoomsignageᚋgraphᚋmodelᚐSyncState(ctx context.Context, v any) (model.SyncState, error) {
+	var res model.SyncState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSyncState2zoomsignageᚋgraphᚋmodelᚐSyncState(ctx context.Context, sel ast.SelectionSet, v model.SyncState) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNTenant2ᚖzoomsignageᚋgraphᚋmodelᚐTenant(ctx context.Context, sel ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Tenant!")
@@ -4810,6 +11864,40 @@ func (ec *executionContext) marshalNViewer2ᚖzoomsignageᚋgraphᚋmodelᚐView
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNZoomConnection2ᚕᚖzoomsignageᚋgraphᚋmodelᚐZoomConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ZoomConnection) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx context.Context, sel ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ZoomConnection!")
+		return graphql.Null
+	}
+	return ec._ZoomConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNZoomConnectionKind2zoomsignageᚋgraphᚋmodelᚐZoomConnectionKind(ctx context.Context, v any) (model.ZoomConnectionKind, error) {
+	var res model.ZoomConnectionKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNZoomConnectionKind2zoomsignageᚋgraphᚋmodelᚐZoomConnectionKind(ctx context.Context, sel ast.SelectionSet, v model.ZoomConnectionKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -4992,6 +12080,32 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalODisplayPeriodInput2ᚖzoomsignageᚋgraphᚋmodelᚐDisplayPeriodInput(ctx context.Context, v any) (*model.DisplayPeriodInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDisplayPeriodInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -5008,6 +12122,147 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOResultError2ᚖzoomsignageᚋgraphᚋmodelᚐResultError(ctx context.Context, sel ast.SelectionSet, v *model.ResultError) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ResultError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalORoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx context.Context, sel ast.SelectionSet, v *model.Room) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Room(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORoomFilter2ᚖzoomsignageᚋgraphᚋmodelᚐRoomFilter(ctx context.Context, v any) (*model.RoomFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRoomFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalORoomHealth2ᚕzoomsignageᚋgraphᚋmodelᚐRoomHealthᚄ(ctx context.Context, v any) ([]model.RoomHealth, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.RoomHealth, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORoomHealth2ᚕzoomsignageᚋgraphᚋmodelᚐRoomHealthᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RoomHealth) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomHealth2zoomsignageᚋgraphᚋmodelᚐRoomHealth(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORoomStatus2ᚕzoomsignageᚋgraphᚋmodelᚐRoomStatusᚄ(ctx context.Context, v any) ([]model.RoomStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.RoomStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalORoomStatus2ᚕzoomsignageᚋgraphᚋmodelᚐRoomStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []model.RoomStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomStatus2zoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalORoomStatus2ᚖzoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx context.Context, v any) (*model.RoomStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.RoomStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORoomStatus2ᚖzoomsignageᚋgraphᚋmodelᚐRoomStatus(ctx context.Context, sel ast.SelectionSet, v *model.RoomStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOSignageAssignment2ᚖzoomsignageᚋgraphᚋmodelᚐSignageAssignment(ctx context.Context, sel ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SignageAssignment(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSignageLayout2ᚖzoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx context.Context, v any) (*model.SignageLayout, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SignageLayout)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSignageLayout2ᚖzoomsignageᚋgraphᚋmodelᚐSignageLayout(ctx context.Context, sel ast.SelectionSet, v *model.SignageLayout) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSignageSettingsInput2ᚖzoomsignageᚋgraphᚋmodelᚐSignageSettingsInput(ctx context.Context, v any) (*model.SignageSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSignageSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -5028,6 +12283,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) marshalOSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SyncRun(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -5044,6 +12306,20 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOZoomAdmin2ᚖzoomsignageᚋgraphᚋmodelᚐZoomAdmin(ctx context.Context, sel ast.SelectionSet, v *model.ZoomAdmin) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ZoomAdmin(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOZoomConnection2ᚖzoomsignageᚋgraphᚋmodelᚐZoomConnection(ctx context.Context, sel ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ZoomConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

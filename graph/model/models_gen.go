@@ -53,6 +53,16 @@ type AuditFilter struct {
 	Until      *time.Time `json:"until,omitempty"`
 }
 
+type ConnectServerAppInput struct {
+	AccountID string `json:"accountId"`
+	ClientID  string `json:"clientId"`
+	// Write-only: sealed by Vault and never returned.
+	ClientSecret string  `json:"clientSecret"`
+	Label        *string `json:"label,omitempty"`
+	// The account's Zoom plan, which sets its API rate limits: free, pro or business (default pro).
+	Plan *string `json:"plan,omitempty"`
+}
+
 type CreateAPIKeyInput struct {
 	Name string `json:"name"`
 	// Any of rooms:read, rooms:write, connections:read, connections:write, admin.
@@ -65,10 +75,55 @@ type CreatedAPIKey struct {
 	Key string `json:"key"`
 }
 
+type Device struct {
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	Model        *string   `json:"model,omitempty"`
+	Manufacturer *string   `json:"manufacturer,omitempty"`
+	Os           *string   `json:"os,omitempty"`
+	AppVersion   *string   `json:"appVersion,omitempty"`
+	Firmware     *string   `json:"firmware,omitempty"`
+	Status       string    `json:"status"`
+	Hostname     *string   `json:"hostname,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+type DisconnectReport struct {
+	ConnectionID     string      `json:"connectionId"`
+	Revoked          bool        `json:"revoked"`
+	RoomsCleaned     int         `json:"roomsCleaned"`
+	LicensesReleased int         `json:"licensesReleased"`
+	Leftovers        []*Leftover `json:"leftovers"`
+}
+
+type DisplayPeriod struct {
+	// Minutes after a meeting ends before content shows.
+	StartAfterMeetingMinutes int `json:"startAfterMeetingMinutes"`
+	// Minutes before the next meeting when content stops.
+	StopBeforeMeetingMinutes int `json:"stopBeforeMeetingMinutes"`
+}
+
+type DisplayPeriodInput struct {
+	StartAfterMeetingMinutes int `json:"startAfterMeetingMinutes"`
+	StopBeforeMeetingMinutes int `json:"stopBeforeMeetingMinutes"`
+}
+
+// Something left on Zoom's side that the cleanup could not remove.
+type Leftover struct {
+	ZoomRoomID string `json:"zoomRoomId"`
+	Name       string `json:"name"`
+	Reason     string `json:"reason"`
+}
+
 type LicenseUsage struct {
 	Total     int `json:"total"`
 	Used      int `json:"used"`
 	Available int `json:"available"`
+}
+
+type MarketplaceInstall struct {
+	AuthorizeURL string    `json:"authorizeUrl"`
+	ExpiresAt    time.Time `json:"expiresAt"`
 }
 
 type Mutation struct {
@@ -83,6 +138,138 @@ type PageInfo struct {
 }
 
 type Query struct {
+}
+
+type ResultError struct {
+	// One of the extensions.code values.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type Room struct {
+	ID string `json:"id"`
+	// Zoom's id of the room (used in Zoom API paths).
+	ZoomRoomID         string       `json:"zoomRoomId"`
+	Name               string       `json:"name"`
+	Type               string       `json:"type"`
+	LocationID         *string      `json:"locationId,omitempty"`
+	Status             RoomStatus   `json:"status"`
+	Online             bool         `json:"online"`
+	LastSeenAt         *time.Time   `json:"lastSeenAt,omitempty"`
+	Devices            []*Device    `json:"devices"`
+	DevicesRefreshedAt *time.Time   `json:"devicesRefreshedAt,omitempty"`
+	Alerts             []*RoomAlert `json:"alerts"`
+	Health             RoomHealth   `json:"health"`
+	// Null when signage is not activated on the room.
+	Signage    *SignageAssignment `json:"signage,omitempty"`
+	Connection *ZoomConnection    `json:"connection"`
+}
+
+type RoomAlert struct {
+	Component string `json:"component"`
+	AlertType string `json:"alertType"`
+	Issue     string `json:"issue"`
+	// TRIGGERED or CLEARED.
+	State       string     `json:"state"`
+	TriggeredAt time.Time  `json:"triggeredAt"`
+	ClearedAt   *time.Time `json:"clearedAt,omitempty"`
+}
+
+type RoomConnection struct {
+	Edges      []*RoomEdge `json:"edges"`
+	PageInfo   *PageInfo   `json:"pageInfo"`
+	TotalCount int         `json:"totalCount"`
+}
+
+type RoomControlResult struct {
+	RoomID     string    `json:"roomId"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+}
+
+type RoomEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Room  `json:"node"`
+}
+
+type RoomFilter struct {
+	Status []RoomStatus `json:"status,omitempty"`
+	Online *bool        `json:"online,omitempty"`
+	// true: only rooms with signage; false: only rooms without.
+	Activated *bool        `json:"activated,omitempty"`
+	Health    []RoomHealth `json:"health,omitempty"`
+	// Case-insensitive substring of the room name.
+	NameContains *string `json:"nameContains,omitempty"`
+	LocationID   *string `json:"locationId,omitempty"`
+}
+
+type RoomHealthEvent struct {
+	Room   *Room        `json:"room"`
+	Health RoomHealth   `json:"health"`
+	Alerts []*RoomAlert `json:"alerts"`
+	At     time.Time    `json:"at"`
+}
+
+type RoomStatusEvent struct {
+	Room           *Room       `json:"room"`
+	PreviousStatus *RoomStatus `json:"previousStatus,omitempty"`
+	Status         RoomStatus  `json:"status"`
+	At             time.Time   `json:"at"`
+}
+
+type ServerAppCredentialsInput struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+type SignageAssignment struct {
+	State         SignageState   `json:"state"`
+	ScreenURL     string         `json:"screenUrl"`
+	Layout        SignageLayout  `json:"layout"`
+	Muted         bool           `json:"muted"`
+	DisplayPeriod *DisplayPeriod `json:"displayPeriod"`
+	ActivatedAt   time.Time      `json:"activatedAt"`
+	ActivatedBy   string         `json:"activatedBy"`
+	LastPushedAt  *time.Time     `json:"lastPushedAt,omitempty"`
+	LastError     *string        `json:"lastError,omitempty"`
+}
+
+type SignageResult struct {
+	RoomID  string             `json:"roomId"`
+	Ok      bool               `json:"ok"`
+	Signage *SignageAssignment `json:"signage,omitempty"`
+	Error   *ResultError       `json:"error,omitempty"`
+}
+
+// Omitted fields keep their value (defaults on activation).
+type SignageSettingsInput struct {
+	Layout        *SignageLayout      `json:"layout,omitempty"`
+	Muted         *bool               `json:"muted,omitempty"`
+	DisplayPeriod *DisplayPeriodInput `json:"displayPeriod,omitempty"`
+}
+
+type SignageStateEvent struct {
+	Room    *Room              `json:"room"`
+	Signage *SignageAssignment `json:"signage,omitempty"`
+	At      time.Time          `json:"at"`
+}
+
+type Subscription struct {
+}
+
+type SyncRun struct {
+	ID           string `json:"id"`
+	ConnectionID string `json:"connectionId"`
+	// periodic, manual or connect.
+	Trigger       string     `json:"trigger"`
+	State         SyncState  `json:"state"`
+	StartedAt     time.Time  `json:"startedAt"`
+	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
+	RoomsSeen     int        `json:"roomsSeen"`
+	RoomsAdded    int        `json:"roomsAdded"`
+	RoomsRemoved  int        `json:"roomsRemoved"`
+	StatusChanges int        `json:"statusChanges"`
+	ZoomCalls     int        `json:"zoomCalls"`
+	Error         *string    `json:"error,omitempty"`
 }
 
 type Tenant struct {
@@ -101,6 +288,90 @@ type Viewer struct {
 	Scopes []string      `json:"scopes"`
 	Email  *string       `json:"email,omitempty"`
 	Role   *string       `json:"role,omitempty"`
+}
+
+type ZoomAdmin struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+type ZoomConnection struct {
+	ID            string             `json:"id"`
+	Kind          ZoomConnectionKind `json:"kind"`
+	ZoomAccountID string             `json:"zoomAccountId"`
+	Label         string             `json:"label"`
+	// The Zoom admin who connected the account (from /users/me).
+	ConnectedBy          *ZoomAdmin       `json:"connectedBy,omitempty"`
+	Status               ConnectionStatus `json:"status"`
+	StatusReason         *string          `json:"statusReason,omitempty"`
+	GrantedScopes        []string         `json:"grantedScopes"`
+	MissingScopes        []string         `json:"missingScopes"`
+	CreatedAt            time.Time        `json:"createdAt"`
+	LastSync             *SyncRun         `json:"lastSync,omitempty"`
+	LastSuccessfulSyncAt *time.Time       `json:"lastSuccessfulSyncAt,omitempty"`
+	RoomCount            int              `json:"roomCount"`
+	ActivatedRoomCount   int              `json:"activatedRoomCount"`
+}
+
+type ConnectionStatus string
+
+const (
+	ConnectionStatusActive         ConnectionStatus = "ACTIVE"
+	ConnectionStatusReauthRequired ConnectionStatus = "REAUTH_REQUIRED"
+	ConnectionStatusMissingScope   ConnectionStatus = "MISSING_SCOPE"
+	ConnectionStatusDisconnecting  ConnectionStatus = "DISCONNECTING"
+	ConnectionStatusError          ConnectionStatus = "ERROR"
+)
+
+var AllConnectionStatus = []ConnectionStatus{
+	ConnectionStatusActive,
+	ConnectionStatusReauthRequired,
+	ConnectionStatusMissingScope,
+	ConnectionStatusDisconnecting,
+	ConnectionStatusError,
+}
+
+func (e ConnectionStatus) IsValid() bool {
+	switch e {
+	case ConnectionStatusActive, ConnectionStatusReauthRequired, ConnectionStatusMissingScope, ConnectionStatusDisconnecting, ConnectionStatusError:
+		return true
+	}
+	return false
+}
+
+func (e ConnectionStatus) String() string {
+	return string(e)
+}
+
+func (e *ConnectionStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConnectionStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConnectionStatus", str)
+	}
+	return nil
+}
+
+func (e ConnectionStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConnectionStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConnectionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type PrincipalKind string
@@ -155,6 +426,352 @@ func (e *PrincipalKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e PrincipalKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RoomHealth string
+
+const (
+	RoomHealthOk       RoomHealth = "OK"
+	RoomHealthWarning  RoomHealth = "WARNING"
+	RoomHealthCritical RoomHealth = "CRITICAL"
+	RoomHealthUnknown  RoomHealth = "UNKNOWN"
+)
+
+var AllRoomHealth = []RoomHealth{
+	RoomHealthOk,
+	RoomHealthWarning,
+	RoomHealthCritical,
+	RoomHealthUnknown,
+}
+
+func (e RoomHealth) IsValid() bool {
+	switch e {
+	case RoomHealthOk, RoomHealthWarning, RoomHealthCritical, RoomHealthUnknown:
+		return true
+	}
+	return false
+}
+
+func (e RoomHealth) String() string {
+	return string(e)
+}
+
+func (e *RoomHealth) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RoomHealth(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RoomHealth", str)
+	}
+	return nil
+}
+
+func (e RoomHealth) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RoomHealth) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RoomHealth) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type RoomStatus string
+
+const (
+	RoomStatusAvailable         RoomStatus = "AVAILABLE"
+	RoomStatusInMeeting         RoomStatus = "IN_MEETING"
+	RoomStatusOffline           RoomStatus = "OFFLINE"
+	RoomStatusUnderConstruction RoomStatus = "UNDER_CONSTRUCTION"
+)
+
+var AllRoomStatus = []RoomStatus{
+	RoomStatusAvailable,
+	RoomStatusInMeeting,
+	RoomStatusOffline,
+	RoomStatusUnderConstruction,
+}
+
+func (e RoomStatus) IsValid() bool {
+	switch e {
+	case RoomStatusAvailable, RoomStatusInMeeting, RoomStatusOffline, RoomStatusUnderConstruction:
+		return true
+	}
+	return false
+}
+
+func (e RoomStatus) String() string {
+	return string(e)
+}
+
+func (e *RoomStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RoomStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RoomStatus", str)
+	}
+	return nil
+}
+
+func (e RoomStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RoomStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RoomStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SignageLayout string
+
+const (
+	SignageLayoutStandard     SignageLayout = "STANDARD"
+	SignageLayoutVideoContent SignageLayout = "VIDEO_CONTENT"
+)
+
+var AllSignageLayout = []SignageLayout{
+	SignageLayoutStandard,
+	SignageLayoutVideoContent,
+}
+
+func (e SignageLayout) IsValid() bool {
+	switch e {
+	case SignageLayoutStandard, SignageLayoutVideoContent:
+		return true
+	}
+	return false
+}
+
+func (e SignageLayout) String() string {
+	return string(e)
+}
+
+func (e *SignageLayout) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SignageLayout(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SignageLayout", str)
+	}
+	return nil
+}
+
+func (e SignageLayout) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SignageLayout) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SignageLayout) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SignageState string
+
+const (
+	SignageStatePushing           SignageState = "PUSHING"
+	SignageStateActive            SignageState = "ACTIVE"
+	SignageStatePendingZoomEnable SignageState = "PENDING_ZOOM_ENABLE"
+	SignageStateFailed            SignageState = "FAILED"
+	SignageStateRemoving          SignageState = "REMOVING"
+)
+
+var AllSignageState = []SignageState{
+	SignageStatePushing,
+	SignageStateActive,
+	SignageStatePendingZoomEnable,
+	SignageStateFailed,
+	SignageStateRemoving,
+}
+
+func (e SignageState) IsValid() bool {
+	switch e {
+	case SignageStatePushing, SignageStateActive, SignageStatePendingZoomEnable, SignageStateFailed, SignageStateRemoving:
+		return true
+	}
+	return false
+}
+
+func (e SignageState) String() string {
+	return string(e)
+}
+
+func (e *SignageState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SignageState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SignageState", str)
+	}
+	return nil
+}
+
+func (e SignageState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SignageState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SignageState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type SyncState string
+
+const (
+	SyncStateRunning   SyncState = "RUNNING"
+	SyncStateSucceeded SyncState = "SUCCEEDED"
+	SyncStateFailed    SyncState = "FAILED"
+)
+
+var AllSyncState = []SyncState{
+	SyncStateRunning,
+	SyncStateSucceeded,
+	SyncStateFailed,
+}
+
+func (e SyncState) IsValid() bool {
+	switch e {
+	case SyncStateRunning, SyncStateSucceeded, SyncStateFailed:
+		return true
+	}
+	return false
+}
+
+func (e SyncState) String() string {
+	return string(e)
+}
+
+func (e *SyncState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SyncState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SyncState", str)
+	}
+	return nil
+}
+
+func (e SyncState) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SyncState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SyncState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ZoomConnectionKind string
+
+const (
+	ZoomConnectionKindMarketplace ZoomConnectionKind = "MARKETPLACE"
+	ZoomConnectionKindServerApp   ZoomConnectionKind = "SERVER_APP"
+)
+
+var AllZoomConnectionKind = []ZoomConnectionKind{
+	ZoomConnectionKindMarketplace,
+	ZoomConnectionKindServerApp,
+}
+
+func (e ZoomConnectionKind) IsValid() bool {
+	switch e {
+	case ZoomConnectionKindMarketplace, ZoomConnectionKindServerApp:
+		return true
+	}
+	return false
+}
+
+func (e ZoomConnectionKind) String() string {
+	return string(e)
+}
+
+func (e *ZoomConnectionKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ZoomConnectionKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ZoomConnectionKind", str)
+	}
+	return nil
+}
+
+func (e ZoomConnectionKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ZoomConnectionKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ZoomConnectionKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
