@@ -101,7 +101,7 @@ func (a *AccountClient) cachedGet(ctx context.Context, r request, spec cacheSpec
 		}
 		return res.Val.([]byte), nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
 }
 

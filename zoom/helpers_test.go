@@ -87,6 +87,10 @@ type envOptions struct {
 	html502 int
 	// noRedis builds clients without Redis (no cache, no limiter).
 	noRedis bool
+	// noKeepAlive gives every request a fresh connection, so net/http's
+	// own silent retry of a request on a reused, dead connection cannot
+	// hide a reset from the client's retry logic.
+	noKeepAlive bool
 }
 
 // env is a simulator behind a real HTTP server (its clock fake), a real
@@ -145,7 +149,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if opts.lenient {
 		tb = nil
 	}
-	e.spec = v.Transport(tb, nil)
+	var next http.RoundTripper
+	if opts.noKeepAlive {
+		next = &http.Transport{DisableKeepAlives: true}
+	}
+	e.spec = v.Transport(tb, next)
 	t.Cleanup(func() {
 		if e.spec.Checked() == 0 && !t.Failed() && t.Name() != "TestWebhookHandler" {
 			t.Error("no Zoom API traffic was validated against the OpenAPI documents")
