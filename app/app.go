@@ -9,17 +9,23 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
 
 	"zoomsignage/auth"
+	"zoomsignage/connections"
+	"zoomsignage/events"
 	"zoomsignage/graph"
 	"zoomsignage/resolvers"
+	"zoomsignage/rooms"
 	"zoomsignage/server"
 	"zoomsignage/store"
 	"zoomsignage/vault"
+	"zoomsignage/zoom"
 )
 
 // App is an assembled gateway.
@@ -30,7 +36,14 @@ type App struct {
 	Redis  *redis.Client
 	Sealer vault.Sealer
 	Keys   *auth.APIKeys
+	Zoom   *zoom.Client
+	River  *river.Client[pgx.Tx]
+	Events events.Publisher
 	Server *server.Server
+
+	// The domain services, built by wireConnections, wireRooms and wireEvents.
+	Connections *connections.Service
+	Rooms       *rooms.Service
 
 	closers []func()
 }
@@ -67,7 +80,20 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if err != nil {
 		return nil, err
 	}
-	a.Server = a.newServer(authenticator)
+	w := &wiring{registry: prometheus.NewRegistry(), workers: river.NewWorkers()}
+	w.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if a.Zoom, err = a.newZoomClient(w.registry); err != nil {
+		return nil, err
+	}
+	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireEvents, a.wireConnections, a.wireRooms} {
+		if err := wire(ctx, w); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.newRiver(w); err != nil {
+		return nil, err
+	}
+	a.Server = a.newServer(authenticator, w)
 	return a, nil
 }
 
@@ -79,13 +105,23 @@ func (a *App) Close() {
 	a.closers = nil
 }
 
-// Run serves until ctx ends, then shuts down gracefully.
+// Run serves (and works River jobs) until ctx ends, then shuts down
+// gracefully: HTTP first, so in-flight requests can still enqueue, then jobs.
 func (a *App) Run(ctx context.Context) error {
-	return a.Server.Serve(ctx)
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("app.Run: %w", err)
+	}
+	return a.RunListener(ctx, ln)
 }
 
 // RunListener is Run on a listener the caller opened (tests use port 0).
 func (a *App) RunListener(ctx context.Context, ln net.Listener) error {
+	if err := a.startRiver(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.stopRiver(ctx)
 	return a.Server.ServeListener(ctx, ln)
 }
 
@@ -111,10 +147,11 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 	return authn, nil
 }
 
-func (a *App) newServer(authn *auth.Authenticator) *server.Server {
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	resolver := &resolvers.Resolver{DB: a.DB, Keys: a.Keys, Logger: a.Logger}
+func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
+	resolver := &resolvers.Resolver{
+		DB: a.DB, Keys: a.Keys, Logger: a.Logger,
+		Connections: a.Connections, Rooms: a.Rooms, Events: a.Events,
+	}
 	schemaCfg := graph.Config{Resolvers: resolver}
 	resolvers.SetComplexity(&schemaCfg.Complexity)
 	cfg := server.DefaultConfig()
@@ -123,17 +160,21 @@ func (a *App) newServer(authn *auth.Authenticator) *server.Server {
 	cfg.RequestTimeout = a.Config.RequestTimeout
 	cfg.ComplexityLimit = a.Config.ComplexityLimit
 	cfg.DepthLimit = a.Config.DepthLimit
-	return server.New(cfg, server.Deps{
+	srv := server.New(cfg, server.Deps{
 		Schema:   graph.NewExecutableSchema(schemaCfg),
 		Auth:     authn,
 		Logger:   a.Logger,
-		Registry: registry,
+		Registry: w.registry,
 		Checks: []server.Check{
 			{Name: "postgres", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
 			{Name: "vault", Ping: a.Sealer.Ping},
 		},
 	})
+	for _, r := range w.routes {
+		srv.Handle(r.pattern, r.name, r.handler)
+	}
+	return srv
 }
 
 // openSealer picks Vault transit when VAULT_ADDR is set, and the local

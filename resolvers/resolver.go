@@ -11,12 +11,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zoomsignage/auth"
+	"zoomsignage/connections"
+	"zoomsignage/events"
+	"zoomsignage/rooms"
 )
 
 // Resolver holds the dependencies the resolvers share. It is built once per
 // server; per-request state (dataloaders) lives in the request context.
 type Resolver struct {
-	DB     *pgxpool.Pool
-	Keys   *auth.APIKeys
-	Logger *slog.Logger
+	DB          *pgxpool.Pool
+	Keys        *auth.APIKeys
+	Logger      *slog.Logger
+	Connections *connections.Service
+	Rooms       *rooms.Service
+	Events      events.Publisher
 }

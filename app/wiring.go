@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"zoomsignage/zoom"
+)
+
+// wiring collects what each domain contributes while the app is assembled:
+// River workers and periodic jobs (registered before the River client can
+// exist), callbacks that receive the River client once it does, and HTTP
+// routes. Each domain has its own wire function in its own file
+// (connections.go, rooms.go, events.go).
+type wiring struct {
+	registry *prometheus.Registry
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	onRiver  []func(*river.Client[pgx.Tx])
+	routes   []route
+}
+
+type route struct {
+	pattern, name string
+	handler       http.Handler
+}
+
+// newZoomClient builds the one Zoom client the process shares.
+func (a *App) newZoomClient(reg prometheus.Registerer) (*zoom.Client, error) {
+	c, err := zoom.New(zoom.Options{
+		APIBaseURL:   a.Config.ZoomAPI(),
+		OAuthBaseURL: a.Config.ZoomOAuth(),
+		Redis:        a.Redis,
+		KeyPrefix:    a.Config.RedisPrefix,
+		Registerer:   reg,
+		Logger:       a.Logger,
+		UserAgent:    "zoomsignage-gateway",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app.New: zoom: %w", err)
+	}
+	return c, nil
+}
+
+// newRiver builds the River client with every domain's workers and periodic
+// jobs, and hands it to the domains that enqueue jobs.
+func (a *App) newRiver(w *wiring) error {
+	client, err := river.NewClient(riverpgxv5.New(a.DB), &river.Config{
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		Workers:      w.workers,
+		PeriodicJobs: w.periodic,
+		Logger:       a.Logger.With("component", "river"),
+		JobTimeout:   10 * time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("app.New: river: %w", err)
+	}
+	a.River = client
+	for _, f := range w.onRiver {
+		f(client)
+	}
+	return nil
+}
+
+// startRiver runs the job workers until ctx ends; Run stops them after the
+// HTTP server has drained.
+func (a *App) startRiver(ctx context.Context) error {
+	if a.River == nil {
+		return nil
+	}
+	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("app: river: %w", err)
+	}
+	return nil
+}
+
+func (a *App) stopRiver(ctx context.Context) {
+	if a.River == nil {
+		return
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	if err := a.River.Stop(stopCtx); err != nil {
+		a.Logger.Warn("river did not stop cleanly", "error", err.Error())
+	}
+}

@@ -1,0 +1,119 @@
+// Package events carries what the rooms and connections packages observe
+// (room status, health and signage changes, sync progress, connection
+// status) to GraphQL subscriptions on every replica: published to Redis
+// pub/sub per tenant, fanned out in process to each subscriber.
+//
+// An event carries everything a subscription needs to answer without
+// touching Postgres (a snapshot of the room or connection), because one
+// change may go to thousands of subscribers.
+package events
+
+import (
+	"context"
+	"time"
+)
+
+// Kind names what changed.
+type Kind string
+
+// The kinds of event, one per subscription of the API.
+const (
+	RoomStatusChanged       Kind = "room.status"
+	RoomHealthChanged       Kind = "room.health"
+	SignageStateChanged     Kind = "signage.state"
+	SyncProgress            Kind = "sync.progress"
+	ConnectionStatusChanged Kind = "connection.status"
+)
+
+// Event is one change. TenantID scopes delivery: an event is only ever sent
+// to subscribers of the same tenant. At is when the gateway detected the
+// change (the start of the latency a subscriber sees).
+type Event struct {
+	Kind         Kind      `json:"kind"`
+	TenantID     string    `json:"tenantId"`
+	ConnectionID string    `json:"connectionId"`
+	At           time.Time `json:"at"`
+
+	// Room is set for the room.* and signage.* kinds.
+	Room *RoomSnapshot `json:"room,omitempty"`
+	// PreviousStatus is the room status before a room.status change (empty
+	// for a room seen for the first time). Status values are the GraphQL
+	// enum names (AVAILABLE, IN_MEETING, OFFLINE, UNDER_CONSTRUCTION).
+	PreviousStatus string `json:"previousStatus,omitempty"`
+	// Alerts are the room's current alerts, for room.health.
+	Alerts []AlertSnapshot `json:"alerts,omitempty"`
+	// Signage is the room's assignment for signage.state (nil once removed).
+	Signage *SignageSnapshot `json:"signage,omitempty"`
+	// Sync is set for sync.progress.
+	Sync *SyncSnapshot `json:"sync,omitempty"`
+	// Connection is set for connection.status.
+	Connection *ConnectionSnapshot `json:"connection,omitempty"`
+}
+
+// RoomSnapshot is a room as it was when the event was published.
+type RoomSnapshot struct {
+	ID           string     `json:"id"`
+	ConnectionID string     `json:"connectionId"`
+	ZoomRoomID   string     `json:"zoomRoomId"`
+	Name         string     `json:"name"`
+	Type         string     `json:"type"`
+	LocationID   string     `json:"locationId,omitempty"`
+	Status       string     `json:"status"`
+	Online       bool       `json:"online"`
+	LastSeenAt   *time.Time `json:"lastSeenAt,omitempty"`
+	Health       string     `json:"health"`
+}
+
+// AlertSnapshot is one room alert.
+type AlertSnapshot struct {
+	Component   string     `json:"component"`
+	AlertType   string     `json:"alertType"`
+	Issue       string     `json:"issue"`
+	State       string     `json:"state"`
+	TriggeredAt time.Time  `json:"triggeredAt"`
+	ClearedAt   *time.Time `json:"clearedAt,omitempty"`
+}
+
+// SignageSnapshot is a room's signage assignment.
+type SignageSnapshot struct {
+	State                    string     `json:"state"`
+	ScreenURL                string     `json:"screenUrl"`
+	Layout                   string     `json:"layout"`
+	Muted                    bool       `json:"muted"`
+	StartAfterMeetingMinutes int        `json:"startAfterMeetingMinutes"`
+	StopBeforeMeetingMinutes int        `json:"stopBeforeMeetingMinutes"`
+	ActivatedAt              time.Time  `json:"activatedAt"`
+	ActivatedBy              string     `json:"activatedBy"`
+	LastPushedAt             *time.Time `json:"lastPushedAt,omitempty"`
+	LastError                string     `json:"lastError,omitempty"`
+}
+
+// SyncSnapshot is a sync run.
+type SyncSnapshot struct {
+	ID            string     `json:"id"`
+	Trigger       string     `json:"trigger"`
+	State         string     `json:"state"`
+	StartedAt     time.Time  `json:"startedAt"`
+	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
+	RoomsSeen     int        `json:"roomsSeen"`
+	RoomsAdded    int        `json:"roomsAdded"`
+	RoomsRemoved  int        `json:"roomsRemoved"`
+	StatusChanges int        `json:"statusChanges"`
+	ZoomCalls     int        `json:"zoomCalls"`
+	Error         string     `json:"error,omitempty"`
+}
+
+// ConnectionSnapshot is a connection's status.
+type ConnectionSnapshot struct {
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	StatusReason string `json:"statusReason,omitempty"`
+}
+
+// Publisher sends events to every replica's subscribers. Publishing is
+// best effort and never blocks the caller's work for long: a change is
+// already committed in Postgres when it is published, and a subscriber that
+// misses an event sees the state on its next query.
+type Publisher interface {
+	Publish(ctx context.Context, events ...Event) error
+}
