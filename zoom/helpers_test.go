@@ -97,7 +97,7 @@ type envOptions struct {
 // Postgres, Redis and Vault, and client factories whose traffic is checked
 // against Zoom's OpenAPI documents.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *clock
 	sim    *zoomsim.Sim
 	srv    *httptest.Server
@@ -118,7 +118,7 @@ type env struct {
 	sleeps []time.Duration
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), opts: opts, logs: &syncBuffer{}}
 	if opts.sim.Now == nil {
@@ -155,7 +155,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	e.spec = v.Transport(tb, next)
 	t.Cleanup(func() {
-		if e.spec.Checked() == 0 && !t.Failed() && t.Name() != "TestWebhookHandler" {
+		if e.spec.Checked() == 0 && !t.Failed() {
 			t.Error("no Zoom API traffic was validated against the OpenAPI documents")
 		}
 		for _, viol := range e.spec.Violations() {
@@ -340,7 +340,7 @@ func (b *syncBuffer) String() string {
 }
 
 // counterValue reads a counter of reg by name and labels.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
