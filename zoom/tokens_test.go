@@ -2,6 +2,7 @@ package zoom_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -374,5 +375,71 @@ func TestSecretsStayOutOfStorageLogsAndMetrics(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefreshBeforeExpiry: inside the 5-minute margin the client refreshes
+// on its own, so Zoom never sees the old token expire under a call.
+func TestRefreshBeforeExpiry(t *testing.T) {
+	e := newEnv(t, envOptions{seed: zoomsim.SeedOptions{Rooms: 2}, sim: zoomsim.Options{DisableRateLimits: true}})
+	c, _ := e.newClient(func(o *zoom.Options) { o.CacheTTLs = noCache })
+	ref, first := e.marketplace(c)
+	api := c.For(e.account(c, ref, zoom.KindMarketplace))
+	ctx := context.Background()
+	steps := []struct {
+		name        string
+		advance     time.Duration
+		wantRefresh int
+	}{
+		{"fresh token is used from memory", 0, 0},
+		{"six minutes before expiry: still the same token", 54 * time.Minute, 0},
+		{"four minutes before expiry: refreshed first", 2 * time.Minute, 1},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			e.clock.Advance(st.advance)
+			if _, err := api.GetRoom(ctx, e.seed.RoomIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.tokenCalls("refresh_token"); got != st.wantRefresh {
+				t.Fatalf("refreshes = %d, want %d", got, st.wantRefresh)
+			}
+			if got := e.sim.Calls("")[zoomsim.RouteGetRoom]; got != 0 {
+				t.Fatalf("Zoom refused %d calls with 124, want 0", got)
+			}
+		})
+	}
+	if !first.ExpiresAt.After(e.clock.Now()) {
+		t.Fatal("the first token had already expired: the test proves nothing")
+	}
+}
+
+// TestRevokeToken: disconnecting a Marketplace install revokes the grant at
+// Zoom; its refresh token then fails as reauthorization required.
+func TestRevokeToken(t *testing.T) {
+	e := newEnv(t, envOptions{seed: zoomsim.SeedOptions{Rooms: 1}, sim: zoomsim.Options{DisableRateLimits: true}})
+	c, _ := e.newClient(nil)
+	ref, tok := e.marketplace(c)
+	ctx := context.Background()
+	if _, err := c.For(e.account(c, ref, zoom.KindMarketplace)).Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RevokeToken(ctx, e.marketplaceApp(), tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	grants, err := e.sim.Grants(ctx, e.seed.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range grants {
+		if g.ClientID == e.seed.Marketplace.ClientID {
+			t.Fatalf("grant still live after revoke: %+v", g)
+		}
+	}
+	if _, err := c.RefreshToken(ctx, e.marketplaceApp(), tok.RefreshToken); !zoom.IsReauthorizationRequired(err) {
+		t.Fatalf("refresh after revoke: err = %v, want reauthorization required", err)
+	}
+	if err := c.RevokeToken(ctx, zoom.AppCredentials{ClientID: e.seed.Marketplace.ClientID, ClientSecret: "wrong"}, tok.AccessToken); !errors.Is(err, zoom.ErrCredentialsRejected) {
+		t.Fatalf("revoke with a wrong secret: err = %v, want credentials rejected", err)
 	}
 }
