@@ -26,6 +26,7 @@ import (
 	"zoomsignage/store"
 	"zoomsignage/vault"
 	"zoomsignage/zoom"
+	"zoomsignage/zoom/zoomsim"
 )
 
 // App is an assembled gateway.
@@ -40,6 +41,10 @@ type App struct {
 	River  *river.Client[pgx.Tx]
 	Events events.Publisher
 	Server *server.Server
+
+	// DevZoom is the in-process simulator's demo account (dev mode without
+	// ZOOM_API_BASE_URL only).
+	DevZoom *zoomsim.Seeded
 
 	// The domain services, built by wireConnections, wireRooms and wireEvents.
 	Connections *connections.Service
@@ -79,6 +84,11 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	authenticator, err := a.newAuthenticator(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Dev && cfg.ZoomAPIBaseURL == "" {
+		if a.DevZoom, err = a.startDevSimulator(ctx); err != nil {
+			return nil, err
+		}
 	}
 	w := &wiring{registry: prometheus.NewRegistry(), workers: river.NewWorkers()}
 	w.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

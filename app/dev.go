@@ -19,7 +19,6 @@ const DevTenantName = "Dev tenant"
 type DevBootstrap struct {
 	TenantID string
 	APIKey   string
-	Zoom     *zoomsim.Seeded // the in-process simulator's demo account, if one runs
 }
 
 // startMiniredis stands in for Redis in dev mode only.
@@ -34,19 +33,19 @@ func (a *App) startMiniredis() (*redis.Client, error) {
 	return client, nil
 }
 
-// StartDevSimulator runs the Zoom simulator in process, seeded with a demo
+// startDevSimulator runs the Zoom simulator in process, seeded with a demo
 // account, and points the app's Zoom settings at it. It is for dev mode when
-// no Zoom URL is configured.
-func (a *App) StartDevSimulator(ctx context.Context) (*zoomsim.Seeded, error) {
+// no Zoom URL is configured, so `make run` has rooms to show.
+func (a *App) startDevSimulator(ctx context.Context) (*zoomsim.Seeded, error) {
 	sim := zoomsim.New(zoomsim.Options{WebhookURL: a.Config.PublicBaseURL + "/webhooks/zoom", WebhookSecret: a.Config.ZoomWebhookSecret})
 	url, stop, err := httpServe(ctx, sim)
 	if err != nil {
-		return nil, fmt.Errorf("app.StartDevSimulator: %w", err)
+		return nil, fmt.Errorf("app.startDevSimulator: %w", err)
 	}
 	a.closers = append(a.closers, stop)
 	seed, err := sim.Seed(ctx, zoomsim.SeedOptions{Rooms: a.Config.ZoomSimulatorRooms})
 	if err != nil {
-		return nil, fmt.Errorf("app.StartDevSimulator: %w", err)
+		return nil, fmt.Errorf("app.startDevSimulator: %w", err)
 	}
 	a.Config.ZoomAPIBaseURL = url + "/v2"
 	a.Config.ZoomOAuthBaseURL = url

@@ -29,7 +29,7 @@ const testSecret = "test-hs256-secret-of-at-least-32-bytes!!"
 // gateway is one real gateway for a test: its own database, Redis prefix and
 // Vault key, served over HTTP.
 type gateway struct {
-	t    *testing.T
+	t    testing.TB
 	app  *app.App
 	url  string
 	logs *syncBuffer
@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 }
 
 // testConfig is a production-mode configuration on the test services.
-func testConfig(t *testing.T) app.Config {
+func testConfig(t testing.TB) app.Config {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
 	_, prefix := redistest.New(t)
@@ -71,7 +71,7 @@ func testConfig(t *testing.T) app.Config {
 }
 
 // newGateway starts a gateway with cfg (testConfig when nil is given).
-func newGateway(t *testing.T, cfg *app.Config) *gateway {
+func newGateway(t testing.TB, cfg *app.Config) *gateway {
 	t.Helper()
 	if cfg == nil {
 		c := testConfig(t)
@@ -92,6 +92,9 @@ func newGateway(t *testing.T, cfg *app.Config) *gateway {
 	})
 	return &gateway{t: t, app: a, url: srv.URL, logs: logs}
 }
+
+// newBenchGateway is newGateway for benchmarks.
+func newBenchGateway(b *testing.B) *gateway { return newGateway(b, nil) }
 
 // tenant creates a tenant with licenses.
 func (g *gateway) tenant(name string, licenses int) string {

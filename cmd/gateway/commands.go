@@ -46,25 +46,20 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 }
 
 func printDevBootstrap(ctx context.Context, a *app.App, stdout io.Writer) error {
-	var seed string
-	if a.Config.ZoomAPIBaseURL == "" {
-		s, err := a.StartDevSimulator(ctx)
-		if err != nil {
-			return err
-		}
-		seed = fmt.Sprintf("Zoom simulator:  %s (demo account %s, %d rooms; Server-to-Server app client id %s)\n",
-			a.Config.ZoomOAuthBaseURL, s.AccountID, len(s.RoomIDs), s.Server.ClientID)
-	}
 	boot, err := a.BootstrapDev(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `zoomsignage gateway (dev mode)
-GraphiQL:        http://%s/
-Dev tenant:      %s
-Admin API key:   %s
-%sTry:             curl -s http://%s/graphql -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{"query":"{viewer{tenantId scopes}}"}'
-`, a.Config.Addr, boot.TenantID, boot.APIKey, seed, a.Config.Addr, boot.APIKey)
+	fmt.Fprintf(stdout, "zoomsignage gateway (dev mode)\nGraphiQL:        http://%s/\nDev tenant:      %s\nAdmin API key:   %s\n",
+		a.Config.Addr, boot.TenantID, boot.APIKey)
+	if s := a.DevZoom; s != nil {
+		// The simulator's credentials are fake, made up at start: printing
+		// them lets a developer connect the demo account right away.
+		fmt.Fprintf(stdout, "Zoom simulator:  %s (demo account %s, %d rooms)\n", a.Config.ZoomOAuthBaseURL, s.AccountID, len(s.RoomIDs))
+		fmt.Fprintf(stdout, "  Server-to-Server app: accountId %s clientId %s clientSecret %s\n", s.AccountID, s.Server.ClientID, s.Server.ClientSecret)
+	}
+	fmt.Fprintf(stdout, "Try:             curl -s http://%s/graphql -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"query\":\"{viewer{tenantId scopes}}\"}'\n",
+		a.Config.Addr, boot.APIKey)
 	return nil
 }
 
