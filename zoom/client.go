@@ -111,8 +111,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for token expiry and Retry-After dates; time.Now when nil.
 	Now func() time.Time
-	// Sleep waits d or until ctx is done; a timer when nil. Tests inject it
-	// to observe backoff and Retry-After waits without sleeping.
+	// Sleep waits d or until ctx is done between retries (backoff and
+	// Retry-After); a timer when nil. Tests inject it to observe those
+	// waits without sleeping. Waits for a limiter slot always use a real
+	// timer: they pace real traffic.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// UserAgent is sent with every request.
 	UserAgent string
