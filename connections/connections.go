@@ -2,8 +2,155 @@
 // (Server-to-Server credentials or a Marketplace install), the token
 // lifecycle and health checks, and the disconnect and deauthorization
 // cleanup.
+//
+// Other domains use three things from it: ZoomClient (a Zoom client for a
+// stored connection), Get and ListSyncable. The webhook route
+// (/webhooks/zoom) is served here and dispatches verified events by name to
+// handlers that domains register with RegisterWebhookHandler.
 package connections
 
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+
+	"zoomsignage/events"
+	"zoomsignage/vault"
+	"zoomsignage/zoom"
+)
+
+// Status is a connection's status (the ConnectionStatus enum of the API).
+type Status string
+
+// Connection statuses.
+const (
+	StatusActive         Status = "ACTIVE"
+	StatusReauthRequired Status = "REAUTH_REQUIRED"
+	StatusMissingScope   Status = "MISSING_SCOPE"
+	StatusDisconnecting  Status = "DISCONNECTING"
+	StatusError          Status = "ERROR"
+)
+
+// Connection is one tenant's link to one Zoom account. It never holds a
+// secret: credentials stay sealed in Postgres.
+type Connection struct {
+	ID            string
+	TenantID      string
+	Kind          zoom.ConnectionKind
+	ZoomAccountID string
+	// ClientID is the OAuth app's client id: the customer's own
+	// Server-to-Server app, or our Marketplace app.
+	ClientID      string
+	Label         string
+	Plan          zoom.Plan
+	Status        Status
+	StatusReason  string
+	GrantedScopes []string
+	MissingScopes []string
+	// AdminUserID, AdminName and AdminEmail describe the Zoom admin who
+	// connected the account (GET /users/me at connect).
+	AdminUserID string
+	AdminName   string
+	AdminEmail  string
+	// CreatedBy is the audit actor who connected it ("user:…", "apikey:…").
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LastHealthCheckAt *time.Time
+}
+
+// Deps are what the service needs; app/connections.go fills them.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Redis  *redis.Client
+	Sealer vault.Sealer
+	Zoom   *zoom.Client
+	// Events receives connectionStatusChanged events; nil publishes nothing.
+	Events events.Publisher
+	Logger *slog.Logger
+	// KeyPrefix starts every Redis key the service writes (install state).
+	KeyPrefix string
+
+	// MarketplaceApp is our Marketplace app's client id and secret; empty
+	// disables Marketplace installs.
+	MarketplaceApp zoom.AppCredentials
+	// RedirectURL is the OAuth redirect URI registered with the app
+	// (PUBLIC_BASE_URL + /oauth/zoom/callback by default).
+	RedirectURL string
+	// PublicBaseURL is the web app's origin: install return URLs must be on
+	// it or on one of ReturnOrigins.
+	PublicBaseURL string
+	ReturnOrigins []string
+	// WebhookSecret verifies /webhooks/zoom deliveries; empty leaves the
+	// route unmounted.
+	WebhookSecret string
+	// DisconnectWait bounds how long disconnectZoom waits for the cleanup
+	// job before returning what is known; 15 s when zero.
+	DisconnectWait time.Duration
+	// ZoomCallTimeout bounds each Zoom call the cleanup makes, so a hung
+	// Zoom cannot hold a disconnect; 10 s when zero.
+	ZoomCallTimeout time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
 // Service is the connections domain. It is built by the app's wiring
-// (app/connections.go).
-type Service struct{}
+// (app/connections.go) with New.
+type Service struct {
+	db      *pgxpool.Pool
+	rdb     *redis.Client
+	prefix  string
+	zoom    *zoom.Client
+	tokens  *zoom.PGTokenStore
+	events  events.Publisher
+	log     *slog.Logger
+	app     zoom.AppCredentials
+	cfg     Deps
+	now     func() time.Time
+	webhook *zoom.WebhookVerifier
+
+	mu       sync.RWMutex
+	river    *river.Client[pgx.Tx]
+	handlers map[string]WebhookHandler
+}
+
+// New builds the service.
+func New(d Deps) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.DisconnectWait <= 0 {
+		d.DisconnectWait = 15 * time.Second
+	}
+	if d.ZoomCallTimeout <= 0 {
+		d.ZoomCallTimeout = 10 * time.Second
+	}
+	return &Service{
+		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
+		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), events: d.Events,
+		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
+		cfg: d, now: d.Now, handlers: map[string]WebhookHandler{},
+	}
+}
+
+// SetRiver hands the service the River client once it exists (the client
+// needs every domain's workers first, so it is built after New).
+func (s *Service) SetRiver(c *river.Client[pgx.Tx]) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.river = c
+}
+
+func (s *Service) riverClient() *river.Client[pgx.Tx] {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.river
+}

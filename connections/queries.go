@@ -1,0 +1,103 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/apierror"
+	"zoomsignage/store"
+	"zoomsignage/zoom"
+)
+
+// connectionColumns are the non-secret columns of zoom_connections, in the
+// order scanConnection reads them.
+const connectionColumns = `id, tenant_id, kind, zoom_account_id, client_id, label, plan, status,
+       COALESCE(status_reason, ''), granted_scopes, missing_scopes, admin_user_id, admin_name,
+       admin_email, created_by, created_at, updated_at, last_health_check_at`
+
+const (
+	sqlGetConnection = `SELECT ` + connectionColumns + `
+  FROM zoom_connections
+ WHERE id = $1 AND tenant_id = $2`
+	sqlListConnections = `SELECT ` + connectionColumns + `
+  FROM zoom_connections
+ WHERE tenant_id = $1
+ ORDER BY created_at, id`
+	sqlListSyncable = `SELECT ` + connectionColumns + `
+  FROM zoom_connections
+ WHERE status IN ('ACTIVE', 'MISSING_SCOPE')
+ ORDER BY id`
+)
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func scanConnection(row pgx.CollectableRow) (Connection, error) {
+	var c Connection
+	var kind, plan, status string
+	err := row.Scan(&c.ID, &c.TenantID, &kind, &c.ZoomAccountID, &c.ClientID, &c.Label, &plan, &status,
+		&c.StatusReason, &c.GrantedScopes, &c.MissingScopes, &c.AdminUserID, &c.AdminName,
+		&c.AdminEmail, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.LastHealthCheckAt)
+	c.Kind, c.Plan, c.Status = zoom.ConnectionKind(kind), zoom.Plan(plan), Status(status)
+	return c, err
+}
+
+// errNotFound is the one answer for unknown ids, malformed ids and other
+// tenants' ids, so ids cannot be probed across tenants.
+func errNotFound() error { return apierror.NotFoundf("Zoom connection not found") }
+
+// Get returns one connection of the tenant (apierror NOT_FOUND for unknown
+// ids, malformed ids or other tenants' ids).
+func (s *Service) Get(ctx context.Context, tenantID, connectionID string) (Connection, error) {
+	c, err := getConnection(ctx, s.db, tenantID, connectionID)
+	if err != nil {
+		return Connection{}, fmt.Errorf("connections.Get: %w", err)
+	}
+	return c, nil
+}
+
+func getConnection(ctx context.Context, q querier, tenantID, connectionID string) (Connection, error) {
+	rows, err := q.Query(ctx, sqlGetConnection, connectionID, tenantID)
+	if err != nil {
+		return Connection{}, err
+	}
+	c, err := pgx.CollectExactlyOneRow(rows, scanConnection)
+	if errors.Is(err, pgx.ErrNoRows) || store.IsInvalidText(err) {
+		return Connection{}, errNotFound()
+	}
+	return c, err
+}
+
+// List returns the tenant's connections, oldest first.
+func (s *Service) List(ctx context.Context, tenantID string) ([]Connection, error) {
+	rows, err := s.db.Query(ctx, sqlListConnections, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("connections.List: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanConnection)
+	if err != nil {
+		return nil, fmt.Errorf("connections.List: %w", err)
+	}
+	return out, nil
+}
+
+// ListSyncable returns the connections whose rooms should be synced now
+// (status ACTIVE or MISSING_SCOPE), across tenants, ordered by id. Syncing
+// pauses while a connection needs reauthorization, is in error or is being
+// disconnected, and resumes when it is connected again.
+func (s *Service) ListSyncable(ctx context.Context) ([]Connection, error) {
+	rows, err := s.db.Query(ctx, sqlListSyncable)
+	if err != nil {
+		return nil, fmt.Errorf("connections.ListSyncable: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanConnection)
+	if err != nil {
+		return nil, fmt.Errorf("connections.ListSyncable: %w", err)
+	}
+	return out, nil
+}
