@@ -144,7 +144,7 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 	case a.Config.JWTJWKSFile != "":
 		jwks, err = auth.LoadJWKSFile(a.Config.JWTJWKSFile)
 	case a.Config.JWTJWKSURL != "":
-		jwks, err = auth.NewJWKSURL(ctx, a.Config.JWTJWKSURL, nil)
+		jwks, err = auth.NewJWKSURL(ctx, a.Config.JWTJWKSURL, auth.JWKSOptions{})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

@@ -50,12 +50,32 @@ func LoadJWKSFile(path string) (*JWKS, error) {
 	return &JWKS{keys: keys, now: time.Now}, nil
 }
 
-// NewJWKSURL fetches a JWKS from url now and keeps it fresh.
-func NewJWKSURL(ctx context.Context, url string, client *http.Client) (*JWKS, error) {
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+// JWKSOptions tune a JWKS fetched from a URL; zero values take defaults.
+type JWKSOptions struct {
+	Client     *http.Client     // 10 s timeout by default
+	Refresh    time.Duration    // refetch period, 15 min by default
+	MinRefetch time.Duration    // least time between refetches on an unknown kid, 1 min by default
+	Now        func() time.Time // time.Now by default
+}
+
+// NewJWKSURL fetches a JWKS from url now and keeps it fresh: refetched every
+// Refresh, and on an unknown kid at most once per MinRefetch so forged
+// tokens cannot make the gateway hammer the identity provider. When the
+// provider is down, the keys already fetched keep working.
+func NewJWKSURL(ctx context.Context, url string, opts JWKSOptions) (*JWKS, error) {
+	if opts.Client == nil {
+		opts.Client = &http.Client{Timeout: 10 * time.Second}
 	}
-	j := &JWKS{url: url, client: client, refresh: 15 * time.Minute, minRefetch: time.Minute, now: time.Now}
+	if opts.Refresh <= 0 {
+		opts.Refresh = 15 * time.Minute
+	}
+	if opts.MinRefetch <= 0 {
+		opts.MinRefetch = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	j := &JWKS{url: url, client: opts.Client, refresh: opts.Refresh, minRefetch: opts.MinRefetch, now: opts.Now}
 	if err := j.fetch(ctx); err != nil {
 		return nil, fmt.Errorf("auth.NewJWKSURL: %w", err)
 	}
