@@ -103,11 +103,23 @@ type SyncSnapshot struct {
 	Error         string     `json:"error,omitempty"`
 }
 
-// ConnectionSnapshot is a connection's status.
+// ConnectionSnapshot is a connection's status, plus the connection's
+// identity so connectionStatusChanged can answer without a query. Publishers
+// should fill every field; a subscriber that receives a snapshot without
+// Kind reads the rest of the connection from Postgres.
 type ConnectionSnapshot struct {
 	ID           string `json:"id"`
 	Status       string `json:"status"`
 	StatusReason string `json:"statusReason,omitempty"`
+
+	Kind          string    `json:"kind,omitempty"` // MARKETPLACE or SERVER_APP
+	ZoomAccountID string    `json:"zoomAccountId,omitempty"`
+	Label         string    `json:"label,omitempty"`
+	AdminName     string    `json:"adminName,omitempty"`
+	AdminEmail    string    `json:"adminEmail,omitempty"`
+	GrantedScopes []string  `json:"grantedScopes,omitempty"`
+	MissingScopes []string  `json:"missingScopes,omitempty"`
+	CreatedAt     time.Time `json:"createdAt,omitzero"`
 }
 
 // Publisher sends events to every replica's subscribers. Publishing is
