@@ -40,6 +40,7 @@ type App struct {
 	Zoom   *zoom.Client
 	River  *river.Client[pgx.Tx]
 	Events events.Publisher
+	Bus    *events.Bus // the Publisher's concrete bus, for subscriptions
 	Server *server.Server
 
 	// DevZoom is the in-process simulator's demo account (dev mode without
@@ -160,7 +161,7 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	resolver := &resolvers.Resolver{
 		DB: a.DB, Keys: a.Keys, Logger: a.Logger,
-		Connections: a.Connections, Rooms: a.Rooms, Events: a.Events,
+		Connections: a.Connections, Rooms: a.Rooms, Events: a.Events, Bus: a.Bus,
 	}
 	schemaCfg := graph.Config{Resolvers: resolver}
 	resolvers.SetComplexity(&schemaCfg.Complexity)

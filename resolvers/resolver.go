@@ -25,4 +25,6 @@ type Resolver struct {
 	Connections *connections.Service
 	Rooms       *rooms.Service
 	Events      events.Publisher
+	// Bus is the concrete event bus that subscriptions read from.
+	Bus *events.Bus
 }
