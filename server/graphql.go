@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -25,11 +24,13 @@ import (
 // that lets only client-safe errors through.
 func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
+	// The init timeout (4408), keep-alive pings and the protocol's other
+	// close codes are the websocket implementation's (websocket_conn.go):
+	// gqlgen's own init timeout closes with 1002, and its keep-alive costs
+	// a goroutine per connection.
 	srv.AddTransport(transport.Websocket{
-		Implementation:        s.ws,
-		InitFunc:              s.websocketInit,
-		InitTimeout:           s.cfg.WebsocketInitTimeout,
-		KeepAlivePingInterval: 15 * time.Second,
+		Implementation: s.ws,
+		InitFunc:       s.websocketInit,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -57,12 +58,16 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 		if p := auth.FromContext(ctx); p != nil { // authenticated on the upgrade request
 			return ctx, nil, nil
 		}
-		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden: connection_init must carry credentials")
+		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden: connection_init must carry credentials")
 	}
 	p, err := s.deps.Auth.Authenticate(ctx, credential)
 	if err != nil {
+		if !errors.Is(err, auth.ErrInvalidCredentials) {
+			s.log(ctx).Error("websocket authentication unavailable", "error", err.Error())
+			return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeInternal), "Internal server error"), nil, errors.New("authentication is unavailable; try again")
+		}
 		s.log(ctx).Info("websocket authentication failed", "reason", err.Error())
-		return transport.WithWebsocketCloseCode(ctx, 4403), nil, errors.New("forbidden")
+		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden")
 	}
 	return auth.WithPrincipal(ctx, p), nil, nil
 }

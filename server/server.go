@@ -34,21 +34,28 @@ type Config struct {
 	ReadyTimeout         time.Duration
 	ShutdownTimeout      time.Duration
 	WebsocketInitTimeout time.Duration
-	ComplexityLimit      int
-	DepthLimit           int
+	// WebsocketPingInterval paces keep-alive pings; a graphql-transport-ws
+	// client that leaves one unanswered until the next is dropped.
+	WebsocketPingInterval time.Duration
+	// WebsocketWriteTimeout cuts off a client that stops reading.
+	WebsocketWriteTimeout time.Duration
+	ComplexityLimit       int
+	DepthLimit            int
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Addr:                 "127.0.0.1:8080",
-		MaxBodyBytes:         1 << 20,
-		RequestTimeout:       30 * time.Second,
-		ReadyTimeout:         2 * time.Second,
-		ShutdownTimeout:      25 * time.Second,
-		WebsocketInitTimeout: 10 * time.Second,
-		ComplexityLimit:      10_000,
-		DepthLimit:           12,
+		Addr:                  "127.0.0.1:8080",
+		MaxBodyBytes:          1 << 20,
+		RequestTimeout:        30 * time.Second,
+		ReadyTimeout:          2 * time.Second,
+		ShutdownTimeout:       25 * time.Second,
+		WebsocketInitTimeout:  10 * time.Second,
+		WebsocketPingInterval: 15 * time.Second,
+		WebsocketWriteTimeout: 10 * time.Second,
+		ComplexityLimit:       10_000,
+		DepthLimit:            12,
 	}
 }
 
@@ -79,12 +86,14 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.ReadyTimeout = cmpOr(cfg.ReadyTimeout, def.ReadyTimeout)
 	cfg.ShutdownTimeout = cmpOr(cfg.ShutdownTimeout, def.ShutdownTimeout)
 	cfg.WebsocketInitTimeout = cmpOr(cfg.WebsocketInitTimeout, def.WebsocketInitTimeout)
+	cfg.WebsocketPingInterval = cmpOr(cfg.WebsocketPingInterval, def.WebsocketPingInterval)
+	cfg.WebsocketWriteTimeout = cmpOr(cfg.WebsocketWriteTimeout, def.WebsocketWriteTimeout)
 	cfg.ComplexityLimit = cmpOr(cfg.ComplexityLimit, def.ComplexityLimit)
 	cfg.DepthLimit = cmpOr(cfg.DepthLimit, def.DepthLimit)
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(), metrics: newMetrics(deps.Registry)}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketPingInterval), metrics: newMetrics(deps.Registry)}
 	s.gql = s.newGraphQLHandler(deps.Schema)
 	s.routes()
 	return s

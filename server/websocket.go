@@ -11,20 +11,34 @@ import (
 // closeGoingAway is RFC 6455's "going away": a server shutting down.
 const closeGoingAway = 1001
 
-// wsTracker wraps gqlgen's websocket implementation to remember every open
+// wsTracker wraps the websocket implementation to remember every open
 // connection, because http.Server.Shutdown forgets hijacked connections:
 // at shutdown the server closes each one with 1001 so clients reconnect to
-// another replica instead of seeing an abnormal drop.
+// another replica instead of seeing an abnormal drop. It also runs the one
+// keep-alive loop of the replica: every interval each connection gets a
+// ping (graphql-transport-ws) or a "ka" (graphql-ws), and a
+// graphql-transport-ws client that left the previous ping unanswered is
+// dropped. One loop instead of a ticker goroutine per connection keeps idle
+// subscribers cheap.
 type wsTracker struct {
-	inner transport.WebsocketImplementation
+	inner *wsImplementation
+
+	pingInterval time.Duration
+	startOnce    sync.Once
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
 	closed bool
+	stop   chan struct{}
 }
 
-func newWSTracker() *wsTracker {
-	return &wsTracker{inner: transport.CoderWebsocketImplementation{}, conns: make(map[*trackedConn]struct{})}
+func newWSTracker(initTimeout, writeTimeout, pingInterval time.Duration) *wsTracker {
+	return &wsTracker{
+		inner:        newWSImplementation(initTimeout, writeTimeout),
+		pingInterval: pingInterval,
+		conns:        make(map[*trackedConn]struct{}),
+		stop:         make(chan struct{}),
+	}
 }
 
 // Accept implements transport.WebsocketImplementation.
@@ -40,10 +54,11 @@ func (t *wsTracker) Accept(w http.ResponseWriter, r *http.Request, opts transpor
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{WebsocketConn: conn, tracker: t}
+	tc := &trackedConn{wsConn: conn.(*wsConn), tracker: t}
 	t.mu.Lock()
 	t.conns[tc] = struct{}{}
 	t.mu.Unlock()
+	t.startOnce.Do(func() { go t.keepAlive(t.pingInterval) })
 	return tc, nil
 }
 
@@ -54,23 +69,54 @@ func (t *wsTracker) Open() int {
 	return len(t.conns)
 }
 
-// CloseAll refuses new connections and closes every open one with 1001.
+// CloseAll refuses new connections, stops the keep-alive loop and closes
+// every open connection with 1001.
 func (t *wsTracker) CloseAll(reason string) {
 	t.mu.Lock()
-	t.closed = true
-	conns := make([]*trackedConn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
+	if !t.closed {
+		close(t.stop)
 	}
+	t.closed = true
+	conns := t.snapshot()
 	t.mu.Unlock()
 	for _, c := range conns {
-		_ = c.WebsocketConn.WriteClose(closeGoingAway, reason)
+		_ = c.WriteClose(closeGoingAway, reason)
 		_ = c.Close()
 	}
 }
 
+// snapshot lists the open connections; t.mu must be held.
+func (t *wsTracker) snapshot() []*trackedConn {
+	conns := make([]*trackedConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+func (t *wsTracker) keepAlive(interval time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case <-ticker.C:
+		}
+		t.mu.Lock()
+		conns := t.snapshot()
+		t.mu.Unlock()
+		for _, c := range conns {
+			if !c.ping() {
+				c.terminate()
+			}
+		}
+	}
+}
+
+// trackedConn leaves the tracker when gqlgen closes it.
 type trackedConn struct {
-	transport.WebsocketConn
+	*wsConn
 	tracker *wsTracker
 	once    sync.Once
 }
@@ -81,20 +127,5 @@ func (c *trackedConn) Close() error {
 		delete(c.tracker.conns, c)
 		c.tracker.mu.Unlock()
 	})
-	return c.WebsocketConn.Close()
-}
-
-// SetReadLimit forwards gqlgen's optional read-limit interface.
-func (c *trackedConn) SetReadLimit(limit int64) {
-	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(limit)
-	}
-}
-
-// SetReadDeadline forwards gqlgen's optional deadline interface.
-func (c *trackedConn) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
+	return c.wsConn.Close()
 }
