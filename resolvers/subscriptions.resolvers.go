@@ -7,49 +7,114 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"zoomsignage/auth"
+	"zoomsignage/events"
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
 )
 
 // Room is the resolver for the room field.
 func (r *roomHealthEventResolver) Room(ctx context.Context, obj *model.RoomHealthEvent) (*model.Room, error) {
-	panic(fmt.Errorf("not implemented: Room - room"))
+	return eventRoom(obj.Room)
 }
 
 // Room is the resolver for the room field.
 func (r *roomStatusEventResolver) Room(ctx context.Context, obj *model.RoomStatusEvent) (*model.Room, error) {
-	panic(fmt.Errorf("not implemented: Room - room"))
+	return eventRoom(obj.Room)
 }
 
 // Room is the resolver for the room field.
 func (r *signageStateEventResolver) Room(ctx context.Context, obj *model.SignageStateEvent) (*model.Room, error) {
-	panic(fmt.Errorf("not implemented: Room - room"))
+	return eventRoom(obj.Room)
 }
 
 // RoomStatusChanged is the resolver for the roomStatusChanged field.
 func (r *subscriptionResolver) RoomStatusChanged(ctx context.Context, connectionID *string) (<-chan *model.RoomStatusEvent, error) {
-	panic(fmt.Errorf("not implemented: RoomStatusChanged - roomStatusChanged"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.RoomStatusEvent, bool) {
+		if ev.Kind != events.RoomStatusChanged || !ofConnection(ev) {
+			return nil, false
+		}
+		return roomStatusEventModel(ev)
+	})
 }
 
 // RoomHealthChanged is the resolver for the roomHealthChanged field.
 func (r *subscriptionResolver) RoomHealthChanged(ctx context.Context, connectionID *string) (<-chan *model.RoomHealthEvent, error) {
-	panic(fmt.Errorf("not implemented: RoomHealthChanged - roomHealthChanged"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.RoomHealthEvent, bool) {
+		if ev.Kind != events.RoomHealthChanged || !ofConnection(ev) {
+			return nil, false
+		}
+		return roomHealthEventModel(ev)
+	})
 }
 
 // SignageStateChanged is the resolver for the signageStateChanged field.
 func (r *subscriptionResolver) SignageStateChanged(ctx context.Context, connectionID *string) (<-chan *model.SignageStateEvent, error) {
-	panic(fmt.Errorf("not implemented: SignageStateChanged - signageStateChanged"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.SignageStateEvent, bool) {
+		if ev.Kind != events.SignageStateChanged || !ofConnection(ev) {
+			return nil, false
+		}
+		return signageStateEventModel(ev)
+	})
 }
 
 // SyncProgress is the resolver for the syncProgress field.
 func (r *subscriptionResolver) SyncProgress(ctx context.Context, connectionID string) (<-chan *model.SyncRun, error) {
-	panic(fmt.Errorf("not implemented: SyncProgress - syncProgress"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsRead)
+	if err != nil {
+		return nil, err
+	}
+	ofConnection, err := r.connectionFilter(ctx, p.TenantID, &connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.SyncRun, bool) {
+		if ev.Kind != events.SyncProgress || !ofConnection(ev) {
+			return nil, false
+		}
+		return syncRunModel(ev)
+	})
 }
 
 // ConnectionStatusChanged is the resolver for the connectionStatusChanged field.
 func (r *subscriptionResolver) ConnectionStatusChanged(ctx context.Context) (<-chan *model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: ConnectionStatusChanged - connectionStatusChanged"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsRead)
+	if err != nil {
+		return nil, err
+	}
+	snapshots, err := stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*events.ConnectionSnapshot, bool) {
+		return ev.Connection, ev.Kind == events.ConnectionStatusChanged && ev.Connection != nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.ZoomConnection, 1)
+	go r.completeConnections(ctx, p.TenantID, snapshots, out)
+	return out, nil
 }
 
 // RoomHealthEvent returns graph.RoomHealthEventResolver implementation.
