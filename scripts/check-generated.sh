@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
 # Fails when graph/ differs from what `go generate` makes of schema/*.graphqls
-# and gqlgen.yml: graph/ is only ever written by gqlgen. Compares content,
-# not git state, so it works on uncommitted work too, and leaves the tree as
-# it found it.
+# and gqlgen.yml: graph/ is only ever written by gqlgen. It regenerates in a
+# temporary copy of the module, so the working tree is never touched (other
+# work in progress there stays as it is).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-saved=$(mktemp -d)
-trap 'rm -rf "$saved"' EXIT
-cp -a graph "$saved/graph"
-cp -a resolvers "$saved/resolvers"
-go generate ./resolvers/
-if ! diff -r "$saved/graph" graph >/dev/null; then
-  diff -r "$saved/graph" graph | head -40 >&2
-  rm -rf graph resolvers && cp -a "$saved/graph" graph && cp -a "$saved/resolvers" resolvers
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The module minus what gqlgen does not read (tools, node modules, git).
+tar -C "$root" --exclude=./.git --exclude=./tools --exclude='./test/*/node_modules' -cf - . | tar -C "$work" -xf -
+(cd "$work" && go generate ./resolvers/ >/dev/null)
+if ! diff -r "$root/graph" "$work/graph" >/dev/null; then
+  diff -r "$root/graph" "$work/graph" | head -40 >&2
   echo "graph/ is stale: run 'make generate' and commit the result" >&2
   exit 1
 fi
-rm -rf resolvers && cp -a "$saved/resolvers" resolvers
 echo "graph/ is up to date"

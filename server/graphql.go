@@ -41,8 +41,10 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// The shape limit must come first: it refuses fragment bombs before the
+	// complexity calculation would expand them.
+	srv.Use(shapeLimit{maxDepth: s.cfg.DepthLimit, maxFields: s.cfg.FieldLimit})
 	srv.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
-	srv.Use(depthLimit{max: s.cfg.DepthLimit})
 	srv.AroundResponses(s.metrics.observeGraphQL)
 
 	srv.SetErrorPresenter(s.presentError)

@@ -8,54 +8,91 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// depthLimit rejects operations nested deeper than max, before execution:
-// complexity alone does not stop a narrow but very deep query from walking
-// object cycles (room → connection → rooms → …).
-type depthLimit struct{ max int }
+// shapeLimit rejects operations nested deeper than maxDepth or whose
+// selections, with every fragment spread expanded, exceed maxFields. It runs
+// before gqlgen's complexity limit because that walk expands fragments
+// without memoisation: `fragment F1 on Q {...F2 ...F2}`, `F2 {...F3 ...F3}`…
+// is a kilobyte of valid GraphQL that doubles the work with each fragment.
+// Here each fragment is measured once, so the check is linear in the
+// document, and counts saturate so no arithmetic overflows.
+type shapeLimit struct {
+	maxDepth, maxFields int
+}
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = depthLimit{}
+} = shapeLimit{}
 
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (shapeLimit) ExtensionName() string                   { return "ShapeLimit" }
+func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l shapeLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if oc.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, oc.Doc.Fragments, d.max+1); depth > d.max {
-		err := gqlerror.Errorf("operation is nested %d levels deep; the limit is %d", depth, d.max)
-		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
-		return err
+	m := &shapeMeter{frags: oc.Doc.Fragments, memo: map[string]shape{}, cap: l.maxFields + 1}
+	s := m.measure(oc.Operation.SelectionSet)
+	switch {
+	case s.depth > l.maxDepth:
+		return limitError("DEPTH_LIMIT_EXCEEDED", "operation is nested %d levels deep; the limit is %d", s.depth, l.maxDepth)
+	case s.fields > l.maxFields:
+		return limitError("FIELD_LIMIT_EXCEEDED", "operation selects more than %d fields once fragments are expanded; the limit is %d", l.maxFields, l.maxFields)
 	}
 	return nil
 }
 
-// selectionDepth measures how deep set nests, stopping at budget so a
-// hostile document cannot make the measurement itself expensive.
-func selectionDepth(set ast.SelectionSet, frags ast.FragmentDefinitionList, budget int) int {
-	if budget <= 0 {
-		return 0
-	}
-	deepest := 0
+func limitError(code, format string, args ...any) *gqlerror.Error {
+	err := gqlerror.Errorf(format, args...)
+	err.Extensions = map[string]any{"code": code}
+	return err
+}
+
+// shape is the depth and expanded field count of a selection set.
+type shape struct{ depth, fields int }
+
+type shapeMeter struct {
+	frags ast.FragmentDefinitionList
+	memo  map[string]shape
+	cap   int
+}
+
+func (m *shapeMeter) measure(set ast.SelectionSet) shape {
+	var total shape
 	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
+		var s shape
+		switch sel := sel.(type) {
 		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = 1
-			} else {
-				d = 1 + selectionDepth(s.SelectionSet, frags, budget-1)
-			}
+			child := m.measure(sel.SelectionSet)
+			s = shape{depth: 1 + child.depth, fields: m.add(1, child.fields)}
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, frags, budget)
+			s = m.measure(sel.SelectionSet)
 		case *ast.FragmentSpread:
-			if f := frags.ForName(s.Name); f != nil {
-				d = selectionDepth(f.SelectionSet, frags, budget)
-			}
+			s = m.fragment(sel.Name)
 		}
-		deepest = max(deepest, d)
+		total.depth = max(total.depth, s.depth)
+		total.fields = m.add(total.fields, s.fields)
 	}
-	return deepest
+	return total
+}
+
+// fragment measures a named fragment once. Validation has already refused
+// fragment cycles; the placeholder guards against them anyway.
+func (m *shapeMeter) fragment(name string) shape {
+	if s, ok := m.memo[name]; ok {
+		return s
+	}
+	m.memo[name] = shape{}
+	f := m.frags.ForName(name)
+	if f == nil {
+		return shape{}
+	}
+	s := m.measure(f.SelectionSet)
+	m.memo[name] = s
+	return s
+}
+
+// add sums counts, saturating at the cap.
+func (m *shapeMeter) add(a, b int) int {
+	return min(a+b, m.cap)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -77,9 +78,19 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 			rec.code = http.StatusSwitchingProtocols
 		}
 		elapsed := time.Since(start)
-		s.metrics.observeHTTP(route, r.Method, rec.code, elapsed)
+		s.metrics.observeHTTP(route, methodLabel(r.Method), rec.code, elapsed)
 		s.log(r.Context()).Info("http request", "route", route, "method", r.Method, "status", rec.code, "duration_ms", elapsed.Milliseconds())
 	})
+}
+
+// methodLabel bounds the method label: a client can send any token as a
+// method, and each new label value would be a new time series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodOptions, http.MethodHead:
+		return m
+	}
+	return "OTHER"
 }
 
 // isWebsocket reports whether r asks to upgrade to a websocket.
@@ -97,13 +108,16 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			return
 		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
-			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, "request body is larger than 1 MiB")
+			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, s.tooLargeMessage())
 			return
 		}
+		// A context deadline does not stop a body read: without a read
+		// deadline a client could trickle 1 MiB a byte at a time, forever.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, "request body is larger than 1 MiB")
+			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, s.tooLargeMessage())
 			return
 		}
 		if err != nil {
@@ -117,6 +131,10 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (s *Server) tooLargeMessage() string {
+	return fmt.Sprintf("request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)
 }
 
 func isJSON(r *http.Request) bool {

@@ -41,6 +41,7 @@ type Config struct {
 	WebsocketWriteTimeout time.Duration
 	ComplexityLimit       int
 	DepthLimit            int
+	FieldLimit            int // selections after expanding fragments
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
@@ -56,6 +57,7 @@ func DefaultConfig() Config {
 		WebsocketWriteTimeout: 10 * time.Second,
 		ComplexityLimit:       10_000,
 		DepthLimit:            12,
+		FieldLimit:            2000,
 	}
 }
 
@@ -90,6 +92,7 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.WebsocketWriteTimeout = cmpOr(cfg.WebsocketWriteTimeout, def.WebsocketWriteTimeout)
 	cfg.ComplexityLimit = cmpOr(cfg.ComplexityLimit, def.ComplexityLimit)
 	cfg.DepthLimit = cmpOr(cfg.DepthLimit, def.DepthLimit)
+	cfg.FieldLimit = cmpOr(cfg.FieldLimit, def.FieldLimit)
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
