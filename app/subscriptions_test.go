@@ -1,0 +1,304 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"zoomsignage/auth"
+	"zoomsignage/events"
+)
+
+// subWait only turns a hang into a failure.
+const subWait = 15 * time.Second
+
+// subClient is a graphql-transport-ws client for end-to-end tests.
+type subClient struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+// subMessage is a protocol message.
+type subMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// dialSubscriptions opens an acknowledged graphql-transport-ws connection
+// to baseURL (http://host:port) with credential.
+func dialSubscriptions(t *testing.T, baseURL, credential string) *subClient {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(baseURL, "http")+"/graphql", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetReadDeadline(time.Now().Add(subWait))
+	c := &subClient{t: t, conn: conn}
+	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + credential}})
+	if m := c.read(); m.Type != "connection_ack" {
+		t.Fatalf("got %s %s, want connection_ack", m.Type, m.Payload)
+	}
+	return c
+}
+
+func (c *subClient) send(msg any) {
+	c.t.Helper()
+	if err := c.conn.WriteJSON(msg); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *subClient) subscribe(id, query string, vars map[string]any) {
+	c.t.Helper()
+	c.send(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}})
+}
+
+// read returns the next message, answering keep-alive pings.
+func (c *subClient) read() subMessage {
+	c.t.Helper()
+	for {
+		var m subMessage
+		if err := c.conn.ReadJSON(&m); err != nil {
+			c.t.Fatalf("reading: %v", err)
+		}
+		if m.Type == "ping" {
+			c.send(map[string]any{"type": "pong"})
+			continue
+		}
+		return m
+	}
+}
+
+// errorCode returns the extensions.code of a refused subscription: like the
+// reference server, a resolver's refusal is a "next" with errors (then
+// "complete"), while an invalid document is an "error" message.
+func (m subMessage) errorCode() string {
+	var errs []struct {
+		Extensions map[string]any `json:"extensions"`
+	}
+	switch m.Type {
+	case "error":
+		if json.Unmarshal(m.Payload, &errs) != nil {
+			return ""
+		}
+	case "next":
+		var result struct {
+			Errors []struct {
+				Extensions map[string]any `json:"extensions"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(m.Payload, &result) != nil {
+			return ""
+		}
+		errs = result.Errors
+	}
+	if len(errs) == 0 {
+		return ""
+	}
+	code, _ := errs[0].Extensions["code"].(string)
+	return code
+}
+
+// waitSubscribers waits until bus has n streams of tenant (the protocol has
+// no "subscription started" message).
+func waitSubscribers(t *testing.T, bus *events.Bus, tenant string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(subWait); bus.Subscribers(tenant) != n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams of tenant %s, want %d", bus.Subscribers(tenant), tenant, n)
+		}
+	}
+}
+
+// insertConnection stores a minimal Server-to-Server connection row.
+func insertConnection(t *testing.T, g *gateway, tenant, account, label string) string {
+	t.Helper()
+	var id string
+	err := g.app.DB.QueryRow(context.Background(),
+		`INSERT INTO zoom_connections (tenant_id, kind, zoom_account_id, client_id, label, admin_name, admin_email)
+		 VALUES ($1, 'SERVER_APP', $2, 'client-'||$2, $3, 'Ada Admin', 'ada@example.com') RETURNING id`,
+		tenant, account, label).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func roomStatus(tenant, connection, room, prev, status string) events.Event {
+	return events.Event{
+		Kind: events.RoomStatusChanged, TenantID: tenant, ConnectionID: connection, PreviousStatus: prev,
+		Room: &events.RoomSnapshot{ID: room, ConnectionID: connection, ZoomRoomID: "z-" + room, Name: "Room " + room, Type: "ZoomRoom", Status: status, Online: status != "OFFLINE", Health: "OK"},
+	}
+}
+
+const roomStatusQuery = `subscription($c: ID) { roomStatusChanged(connectionId: $c) { previousStatus status at room { id zoomRoomId name status online health } } }`
+
+func TestSubscriptionsRefuseWhatTheCallerMayNotSee(t *testing.T) {
+	g := newGateway(t, nil)
+	a, b := g.tenant("A", 1), g.tenant("B", 1)
+	connA := insertConnection(t, g, a, "acct-a", "A")
+	connB := insertConnection(t, g, b, "acct-b", "B")
+	roomsRead := g.apiKey(a, auth.ScopeRoomsRead)
+	connectionsRead := g.apiKey(a, auth.ScopeConnectionsRead)
+
+	tests := []struct {
+		name, credential, query string
+		vars                    map[string]any
+		code                    string
+	}{
+		{"another tenant's connection", roomsRead, roomStatusQuery, map[string]any{"c": connB}, "NOT_FOUND"},
+		{"a malformed connection id", roomsRead, roomStatusQuery, map[string]any{"c": "not-a-uuid"}, "NOT_FOUND"},
+		{"an unknown connection id", roomsRead, roomStatusQuery, map[string]any{"c": "00000000-0000-4000-8000-000000000000"}, "NOT_FOUND"},
+		{"room events without rooms:read", connectionsRead, roomStatusQuery, nil, "FORBIDDEN"},
+		{"health events without rooms:read", connectionsRead, `subscription { roomHealthChanged { health } }`, nil, "FORBIDDEN"},
+		{"signage events without rooms:read", connectionsRead, `subscription { signageStateChanged { at } }`, nil, "FORBIDDEN"},
+		{"sync progress without connections:read", roomsRead, `subscription($c: ID!) { syncProgress(connectionId: $c) { id } }`, map[string]any{"c": connA}, "FORBIDDEN"},
+		{"sync progress of another tenant's connection", connectionsRead, `subscription($c: ID!) { syncProgress(connectionId: $c) { id } }`, map[string]any{"c": connB}, "NOT_FOUND"},
+		{"connection status without connections:read", roomsRead, `subscription { connectionStatusChanged { id } }`, nil, "FORBIDDEN"},
+		{"an invalid document", roomsRead, `subscription { roomStatusChanged { nope } }`, nil, "GRAPHQL_VALIDATION_FAILED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dialSubscriptions(t, g.url, tt.credential)
+			c.subscribe("1", tt.query, tt.vars)
+			if m := c.read(); m.errorCode() != tt.code {
+				t.Fatalf("got %s %s, want error %s", m.Type, m.Payload, tt.code)
+			}
+			if m := c.read(); m.Type != "complete" || m.ID != "1" {
+				t.Fatalf("got %s %s, want complete", m.Type, m.Payload)
+			}
+			if n := g.app.Bus.Subscribers(a); n != 0 {
+				t.Fatalf("a refused subscription left %d streams", n)
+			}
+		})
+	}
+}
+
+func TestSubscriptionsStreamTheTenantsEventsFilteredByConnection(t *testing.T) {
+	g := newGateway(t, nil)
+	ctx := context.Background()
+	a, b := g.tenant("A", 1), g.tenant("B", 1)
+	conn1 := insertConnection(t, g, a, "acct-1", "Head office")
+	conn2 := insertConnection(t, g, a, "acct-2", "Branch")
+	viewer := userJWT(t, a, "viewer", time.Hour)
+
+	c := dialSubscriptions(t, g.url, viewer)
+	c.subscribe("all", roomStatusQuery, nil)
+	c.subscribe("one", roomStatusQuery, map[string]any{"c": conn1})
+	c.subscribe("conn", `subscription { connectionStatusChanged { id kind zoomAccountId label status statusReason connectedBy { name email } } }`, nil)
+	c.subscribe("sync", `subscription($c: ID!) { syncProgress(connectionId: $c) { id connectionId trigger state roomsSeen error } }`, map[string]any{"c": conn1})
+	c.subscribe("health", `subscription { roomHealthChanged { health alerts { component issue state } room { id } } }`, nil)
+	c.subscribe("signage", `subscription { signageStateChanged { signage { state screenUrl layout muted displayPeriod { startAfterMeetingMinutes } } room { id } } }`, nil)
+	waitSubscribers(t, g.app.Bus, a, 6)
+
+	now := time.Now()
+	err := g.app.Bus.Publish(ctx,
+		roomStatus(a, conn2, "r2", "AVAILABLE", "IN_MEETING"),
+		roomStatus(b, conn1, "other-tenant", "AVAILABLE", "OFFLINE"),
+		roomStatus(a, conn1, "r1", "", "AVAILABLE"),
+		events.Event{Kind: events.ConnectionStatusChanged, TenantID: a, ConnectionID: conn2,
+			Connection: &events.ConnectionSnapshot{ID: conn2, Status: "REAUTH_REQUIRED", StatusReason: "the grant was revoked"}},
+		events.Event{Kind: events.SyncProgress, TenantID: a, ConnectionID: conn2, Sync: &events.SyncSnapshot{ID: "s2", Trigger: "manual", State: "RUNNING", StartedAt: now}},
+		events.Event{Kind: events.SyncProgress, TenantID: a, ConnectionID: conn1, Sync: &events.SyncSnapshot{ID: "s1", Trigger: "manual", State: "FAILED", StartedAt: now, Error: "Zoom is unavailable"}},
+		events.Event{Kind: events.RoomHealthChanged, TenantID: a, ConnectionID: conn1, Room: roomStatus(a, conn1, "r1", "", "AVAILABLE").Room,
+			Alerts: []events.AlertSnapshot{{Component: "CAMERA", AlertType: "DISCONNECTED", Issue: "Camera disconnected", State: "TRIGGERED", TriggeredAt: now}}},
+		events.Event{Kind: events.SignageStateChanged, TenantID: a, ConnectionID: conn1, Room: roomStatus(a, conn1, "r1", "", "AVAILABLE").Room,
+			Signage: &events.SignageSnapshot{State: "ACTIVE", ScreenURL: "https://screens.example/r1", Layout: "STANDARD", StartAfterMeetingMinutes: 5, ActivatedAt: now, ActivatedBy: "user:1"}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[string][]string{
+		"all":     {`"id":"r2"`, `"id":"r1"`},
+		"one":     {`"id":"r1"`},
+		"conn":    {`"kind":"SERVER_APP","zoomAccountId":"acct-2","label":"Branch","status":"REAUTH_REQUIRED","statusReason":"the grant was revoked","connectedBy":{"name":"Ada Admin"`},
+		"sync":    {`"id":"s1","connectionId":"` + conn1 + `","trigger":"manual","state":"FAILED","roomsSeen":0,"error":"Zoom is unavailable"`},
+		"health":  {`"health":"OK","alerts":[{"component":"CAMERA","issue":"Camera disconnected","state":"TRIGGERED"}],"room":{"id":"r1"}`},
+		"signage": {`"signage":{"state":"ACTIVE","screenUrl":"https://screens.example/r1","layout":"STANDARD","muted":false,"displayPeriod":{"startAfterMeetingMinutes":5}},"room":{"id":"r1"}`},
+	}
+	remaining := 0
+	for _, w := range want {
+		remaining += len(w)
+	}
+	for remaining > 0 {
+		m := c.read()
+		if m.Type != "next" {
+			t.Fatalf("got %s %s", m.Type, m.Payload)
+		}
+		if strings.Contains(string(m.Payload), "other-tenant") || strings.Contains(string(m.Payload), `"errors"`) {
+			t.Fatalf("%s: %s", m.ID, m.Payload)
+		}
+		if len(want[m.ID]) == 0 {
+			t.Fatalf("unexpected event on %s: %s", m.ID, m.Payload)
+		}
+		if !strings.Contains(string(m.Payload), want[m.ID][0]) {
+			t.Fatalf("%s: got %s, want it to contain %s", m.ID, m.Payload, want[m.ID][0])
+		}
+		want[m.ID] = want[m.ID][1:]
+		remaining--
+	}
+}
+
+func TestSubscriptionAcrossGatewaysSharingRedis(t *testing.T) {
+	cfg := testConfig(t)
+	replicaA := newGateway(t, &cfg)
+	replicaB := newGateway(t, &cfg)
+	tenant := replicaA.tenant("A", 1)
+	conn := insertConnection(t, replicaA, tenant, "acct-1", "HQ")
+	c := dialSubscriptions(t, replicaB.url, userJWT(t, tenant, "viewer", time.Hour))
+	c.subscribe("1", roomStatusQuery, map[string]any{"c": conn})
+	waitSubscribers(t, replicaB.app.Bus, tenant, 1)
+	if err := replicaA.app.Bus.Publish(context.Background(), roomStatus(tenant, conn, "r1", "AVAILABLE", "OFFLINE")); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.read(); m.Type != "next" || !strings.Contains(string(m.Payload), `"status":"OFFLINE"`) {
+		t.Fatalf("got %s %s", m.Type, m.Payload)
+	}
+}
+
+// closeCodeOf reads until the server closes c.
+func closeCodeOf(t *testing.T, c *subClient) int {
+	t.Helper()
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code
+			}
+			t.Fatalf("no close frame: %v", err)
+		}
+	}
+}
+
+func TestRevokedAPIKeyCannotOpenSubscriptions(t *testing.T) {
+	g := newGateway(t, nil)
+	tenant := g.tenant("A", 1)
+	id, key, err := g.app.Keys.Create(context.Background(), g.app.DB, tenant, "ws", []auth.Scope{auth.ScopeRoomsRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.app.Keys.Revoke(context.Background(), g.app.DB, tenant, id.ID); err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(g.url, "http")+"/graphql", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(subWait))
+	c := &subClient{t: t, conn: conn}
+	c.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + key}})
+	if code := closeCodeOf(t, c); code != 4403 {
+		t.Fatalf("closed with %d, want 4403", code)
+	}
+}
