@@ -37,6 +37,14 @@ type Config struct {
 	ZoomWebhookSecret  string // ZOOM_WEBHOOK_SECRET_TOKEN
 	ZoomSimulatorRooms int    // DEV_ZOOMSIM_ROOMS (dev mode only)
 
+	// ZoomInstallReturnOrigins are origins besides PUBLIC_BASE_URL's that a
+	// Marketplace install may return to (ZOOM_INSTALL_RETURN_ORIGINS,
+	// comma-separated, e.g. https://app.example.com).
+	ZoomInstallReturnOrigins []string
+	// DisconnectWait bounds how long disconnectZoom waits for the cleanup
+	// before answering with the progress so far (ZOOM_DISCONNECT_WAIT).
+	DisconnectWait time.Duration
+
 	JWTHS256Secret string // JWT_HS256_SECRET
 	JWTJWKSURL     string // JWT_JWKS_URL
 	JWTJWKSFile    string // JWT_JWKS_FILE
@@ -104,32 +112,34 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
 	}
 	cfg := Config{
-		Dev:                env == "dev",
-		Addr:               str("GATEWAY_ADDR", DefaultAddr),
-		DatabaseURL:        str("DATABASE_URL", DefaultDatabaseURL),
-		RedisURL:           str("REDIS_URL", DefaultRedisURL),
-		RedisPrefix:        str("REDIS_KEY_PREFIX", "zs:"),
-		VaultAddr:          str("VAULT_ADDR", ""),
-		VaultToken:         str("VAULT_TOKEN", ""),
-		VaultTransitKey:    str("VAULT_TRANSIT_KEY", DefaultTransitKey),
-		VaultMount:         str("VAULT_TRANSIT_MOUNT", DefaultTransitMount),
-		DevKeyringFile:     str("DEV_KEYRING_FILE", DefaultKeyringFile),
-		ZoomAPIBaseURL:     str("ZOOM_API_BASE_URL", ""),
-		ZoomOAuthBaseURL:   str("ZOOM_OAUTH_BASE_URL", ""),
-		ZoomClientID:       str("ZOOM_CLIENT_ID", ""),
-		ZoomClientSecret:   str("ZOOM_CLIENT_SECRET", ""),
-		ZoomRedirectURL:    str("ZOOM_REDIRECT_URL", ""),
-		ZoomWebhookSecret:  str("ZOOM_WEBHOOK_SECRET_TOKEN", ""),
-		ZoomSimulatorRooms: num("DEV_ZOOMSIM_ROOMS", 25),
-		JWTHS256Secret:     str("JWT_HS256_SECRET", ""),
-		JWTJWKSURL:         str("JWT_JWKS_URL", ""),
-		JWTJWKSFile:        str("JWT_JWKS_FILE", ""),
-		PublicBaseURL:      strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
-		SignageBaseURL:     str("SIGNAGE_BASE_URL", DefaultSignageURL),
-		LogLevel:           str("LOG_LEVEL", "info"),
-		RequestTimeout:     dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
-		ComplexityLimit:    num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
-		DepthLimit:         num("GATEWAY_DEPTH_LIMIT", 12),
+		Dev:                      env == "dev",
+		Addr:                     str("GATEWAY_ADDR", DefaultAddr),
+		DatabaseURL:              str("DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:                 str("REDIS_URL", DefaultRedisURL),
+		RedisPrefix:              str("REDIS_KEY_PREFIX", "zs:"),
+		VaultAddr:                str("VAULT_ADDR", ""),
+		VaultToken:               str("VAULT_TOKEN", ""),
+		VaultTransitKey:          str("VAULT_TRANSIT_KEY", DefaultTransitKey),
+		VaultMount:               str("VAULT_TRANSIT_MOUNT", DefaultTransitMount),
+		DevKeyringFile:           str("DEV_KEYRING_FILE", DefaultKeyringFile),
+		ZoomAPIBaseURL:           str("ZOOM_API_BASE_URL", ""),
+		ZoomOAuthBaseURL:         str("ZOOM_OAUTH_BASE_URL", ""),
+		ZoomClientID:             str("ZOOM_CLIENT_ID", ""),
+		ZoomClientSecret:         str("ZOOM_CLIENT_SECRET", ""),
+		ZoomRedirectURL:          str("ZOOM_REDIRECT_URL", ""),
+		ZoomWebhookSecret:        str("ZOOM_WEBHOOK_SECRET_TOKEN", ""),
+		ZoomSimulatorRooms:       num("DEV_ZOOMSIM_ROOMS", 25),
+		ZoomInstallReturnOrigins: splitList(str("ZOOM_INSTALL_RETURN_ORIGINS", "")),
+		DisconnectWait:           dur("ZOOM_DISCONNECT_WAIT", 15*time.Second),
+		JWTHS256Secret:           str("JWT_HS256_SECRET", ""),
+		JWTJWKSURL:               str("JWT_JWKS_URL", ""),
+		JWTJWKSFile:              str("JWT_JWKS_FILE", ""),
+		PublicBaseURL:            strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
+		SignageBaseURL:           str("SIGNAGE_BASE_URL", DefaultSignageURL),
+		LogLevel:                 str("LOG_LEVEL", "info"),
+		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
+		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
+		DepthLimit:               num("GATEWAY_DEPTH_LIMIT", 12),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("app.FromEnv: %w", err)
@@ -161,6 +171,18 @@ func (c Config) ZoomAPI() string { return orDefault(c.ZoomAPIBaseURL, DefaultZoo
 
 // ZoomOAuth returns the Zoom OAuth base URL, defaulting to Zoom's.
 func (c Config) ZoomOAuth() string { return orDefault(c.ZoomOAuthBaseURL, DefaultZoomOAuth) }
+
+// splitList splits a comma-separated variable, dropping empty items and
+// trailing slashes (origins).
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimRight(strings.TrimSpace(item), "/"); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
 
 func orDefault(v, def string) string {
 	if v == "" {

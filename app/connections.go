@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -10,10 +11,12 @@ import (
 	"zoomsignage/zoom"
 )
 
-// wireConnections builds the connections service, its River workers and
-// periodic jobs, and its HTTP routes (/oauth/zoom/callback, /webhooks/zoom).
-// Domains wired after it register their webhook events with
-// a.Connections.RegisterWebhookHandler.
+// wireConnections builds the connections service, its River workers
+// (cleanup, health, keep-alive) and periodic jobs, and its HTTP routes:
+// GET /oauth/zoom/callback always, POST /webhooks/zoom when a webhook
+// secret is configured. Domains wired after it register the webhook events
+// they handle with a.Connections.RegisterWebhookHandler (the route
+// dispatches by event name).
 func (a *App) wireConnections(_ context.Context, w *wiring) error {
 	redirect := a.Config.ZoomRedirectURL
 	if redirect == "" {
@@ -25,9 +28,23 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 		MarketplaceApp: zoom.AppCredentials{ClientID: a.Config.ZoomClientID, ClientSecret: a.Config.ZoomClientSecret},
 		RedirectURL:    redirect,
 		PublicBaseURL:  a.Config.PublicBaseURL,
+		ReturnOrigins:  a.Config.ZoomInstallReturnOrigins,
 		WebhookSecret:  a.Config.ZoomWebhookSecret,
+		DisconnectWait: a.Config.DisconnectWait,
 	})
 	a.Connections = svc
+	svc.AddWorkers(w.workers)
+	w.periodic = append(w.periodic, connections.PeriodicJobs()...)
 	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
+	w.routes = append(w.routes, route{pattern: "GET /oauth/zoom/callback", name: "/oauth/zoom/callback", handler: svc.CallbackRoute()})
+	webhooks, err := svc.WebhookRoute()
+	if err != nil {
+		return fmt.Errorf("app.New: %w", err)
+	}
+	if webhooks == nil {
+		a.Logger.Warn("ZOOM_WEBHOOK_SECRET_TOKEN is not set: /webhooks/zoom is not served, so uninstalls in Zoom are not noticed")
+		return nil
+	}
+	w.routes = append(w.routes, route{pattern: "POST /webhooks/zoom", name: "/webhooks/zoom", handler: webhooks})
 	return nil
 }

@@ -102,17 +102,16 @@ type Deps struct {
 // Service is the connections domain. It is built by the app's wiring
 // (app/connections.go) with New.
 type Service struct {
-	db      *pgxpool.Pool
-	rdb     *redis.Client
-	prefix  string
-	zoom    *zoom.Client
-	tokens  *zoom.PGTokenStore
-	events  events.Publisher
-	log     *slog.Logger
-	app     zoom.AppCredentials
-	cfg     Deps
-	now     func() time.Time
-	webhook *zoom.WebhookVerifier
+	db     *pgxpool.Pool
+	rdb    *redis.Client
+	prefix string
+	zoom   *zoom.Client
+	tokens *zoom.PGTokenStore
+	events events.Publisher
+	log    *slog.Logger
+	app    zoom.AppCredentials
+	cfg    Deps
+	now    func() time.Time
 
 	mu       sync.RWMutex
 	river    *river.Client[pgx.Tx]
@@ -133,12 +132,14 @@ func New(d Deps) *Service {
 	if d.ZoomCallTimeout <= 0 {
 		d.ZoomCallTimeout = 10 * time.Second
 	}
-	return &Service{
+	svc := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
 		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), events: d.Events,
 		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
 		cfg: d, now: d.Now, handlers: map[string]WebhookHandler{},
 	}
+	svc.handlers[EventAppDeauthorized] = svc.handleDeauthorized
+	return svc
 }
 
 // SetRiver hands the service the River client once it exists (the client

@@ -2,9 +2,16 @@ package connections
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"zoomsignage/store"
 	"zoomsignage/zoom"
 )
 
@@ -31,4 +38,114 @@ func (s *Service) webhookHandler(event string) (WebhookHandler, bool) {
 	defer s.mu.RUnlock()
 	h, ok := s.handlers[event]
 	return h, ok
+}
+
+// EventAppDeauthorized is Zoom's uninstall notification.
+const EventAppDeauthorized = "app_deauthorized"
+
+// webhookBudget bounds the handling of one delivery: Zoom wants an answer
+// within 3 s.
+const webhookBudget = 2500 * time.Millisecond
+
+const (
+	sqlRecordDelivery = `INSERT INTO webhook_events (event_key, event) VALUES ($1, $2)
+ON CONFLICT (event_key) DO NOTHING`
+	// sqlRouteDeauthorization finds the connection a deauthorization is
+	// for. It is the one query not scoped by tenant: the tenant is what it
+	// finds, from the Zoom account (linked to at most one connection) and
+	// the app's client id.
+	sqlRouteDeauthorization = `SELECT ` + connectionColumns + `
+  FROM zoom_connections
+ WHERE zoom_account_id = $1 AND client_id = $2
+ ORDER BY id
+   FOR UPDATE`
+)
+
+// WebhookRoute returns the handler of POST /webhooks/zoom, or nil when no
+// webhook secret is configured. It verifies the signature and timestamp
+// (zoom.WebhookVerifier: 401 for bad ones, url_validation answered), then
+// records the delivery in webhook_events and runs the event's registered
+// handler in that transaction. Duplicates are answered 200 and ignored;
+// unknown events are recorded and answered 200.
+func (s *Service) WebhookRoute() (http.Handler, error) {
+	if s.cfg.WebhookSecret == "" {
+		return nil, nil
+	}
+	v, err := zoom.NewWebhookVerifier(zoom.WebhookOptions{
+		SecretToken: s.cfg.WebhookSecret, Redis: s.rdb, KeyPrefix: s.prefix, Logger: s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connections.WebhookRoute: %w", err)
+	}
+	return v.Handler(s.dispatchWebhook), nil
+}
+
+// dispatchWebhook handles one verified delivery exactly once.
+func (s *Service) dispatchWebhook(ctx context.Context, ev *zoom.WebhookEvent) error {
+	ctx, cancel := context.WithTimeout(ctx, webhookBudget)
+	defer cancel()
+	sum := sha256.Sum256(ev.Raw)
+	key := ev.Event + ":" + hex.EncodeToString(sum[:])
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sqlRecordDelivery, key, ev.Event)
+		if err != nil {
+			return fmt.Errorf("record delivery: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			s.log.InfoContext(ctx, "duplicate zoom webhook ignored", "event", ev.Event)
+			return nil
+		}
+		h, ok := s.webhookHandler(ev.Event)
+		if !ok {
+			s.log.InfoContext(ctx, "zoom webhook event has no handler", "event", ev.Event)
+			return nil
+		}
+		return h(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("connections.dispatchWebhook(%s): %w", ev.Event, err)
+	}
+	return nil
+}
+
+// deauthorizedPayload is the payload of app_deauthorized.
+type deauthorizedPayload struct {
+	AccountID string `json:"account_id"`
+	UserID    string `json:"user_id"`
+	ClientID  string `json:"client_id"`
+}
+
+// handleDeauthorized starts the cleanup of the connection the uninstalled
+// app served, without a revoke (Zoom revoked the grant) and with the audit
+// actor "zoom". An unknown account or app is ignored.
+func (s *Service) handleDeauthorized(ctx context.Context, tx pgx.Tx, ev *zoom.WebhookEvent) error {
+	var p deauthorizedPayload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.AccountID == "" || p.ClientID == "" {
+		s.log.WarnContext(ctx, "app_deauthorized without account_id or client_id ignored")
+		return nil
+	}
+	rows, err := tx.Query(ctx, sqlRouteDeauthorization, p.AccountID, p.ClientID)
+	if err != nil {
+		return fmt.Errorf("route deauthorization: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, scanConnection)
+	if err != nil {
+		return fmt.Errorf("route deauthorization: %w", err)
+	}
+	if len(list) == 0 {
+		s.log.InfoContext(ctx, "app_deauthorized for an account with no connection ignored")
+		return nil
+	}
+	for _, c := range list {
+		if c.Status == StatusDisconnecting {
+			if err := s.enqueueCleanup(ctx, tx, c.TenantID, c.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.beginDisconnect(ctx, tx, c, reasonDeauthorized, "zoom"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

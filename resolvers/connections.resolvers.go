@@ -7,63 +7,152 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"time"
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
+	"zoomsignage/connections"
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
 )
 
 // ConnectZoomServerApp is the resolver for the connectZoomServerApp field.
 func (r *mutationResolver) ConnectZoomServerApp(ctx context.Context, input model.ConnectServerAppInput) (*model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: ConnectZoomServerApp - connectZoomServerApp"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Connections.ConnectServerApp(ctx, p, connections.ServerAppInput{
+		AccountID: input.AccountID, ClientID: input.ClientID, ClientSecret: input.ClientSecret,
+		Label: deref(input.Label, ""), Plan: deref(input.Plan, ""),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connectionModel(c), nil
 }
 
 // UpdateZoomServerAppCredentials is the resolver for the updateZoomServerAppCredentials field.
 func (r *mutationResolver) UpdateZoomServerAppCredentials(ctx context.Context, id string, input model.ServerAppCredentialsInput) (*model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: UpdateZoomServerAppCredentials - updateZoomServerAppCredentials"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Connections.UpdateServerAppCredentials(ctx, p, id, connections.ServerAppCredentials{
+		ClientID: input.ClientID, ClientSecret: input.ClientSecret,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return connectionModel(c), nil
 }
 
 // BeginZoomMarketplaceInstall is the resolver for the beginZoomMarketplaceInstall field.
 func (r *mutationResolver) BeginZoomMarketplaceInstall(ctx context.Context, returnTo *string) (*model.MarketplaceInstall, error) {
-	panic(fmt.Errorf("not implemented: BeginZoomMarketplaceInstall - beginZoomMarketplaceInstall"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsWrite)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.Connections.BeginMarketplaceInstall(ctx, p, deref(returnTo, ""))
+	if err != nil {
+		return nil, err
+	}
+	return &model.MarketplaceInstall{AuthorizeURL: in.AuthorizeURL, ExpiresAt: in.ExpiresAt}, nil
 }
 
 // DisconnectZoom is the resolver for the disconnectZoom field.
 func (r *mutationResolver) DisconnectZoom(ctx context.Context, id string) (*model.DisconnectReport, error) {
-	panic(fmt.Errorf("not implemented: DisconnectZoom - disconnectZoom"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsWrite)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := r.Connections.Disconnect(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return disconnectReportModel(rep), nil
 }
 
 // ZoomConnections is the resolver for the zoomConnections field.
 func (r *queryResolver) ZoomConnections(ctx context.Context) ([]*model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: ZoomConnections - zoomConnections"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsRead)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.Connections.List(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ZoomConnection, len(list))
+	for i, c := range list {
+		out[i] = connectionModel(c)
+	}
+	return out, nil
 }
 
 // ZoomConnection is the resolver for the zoomConnection field.
 func (r *queryResolver) ZoomConnection(ctx context.Context, id string) (*model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: ZoomConnection - zoomConnection"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsRead)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Connections.Get(ctx, p.TenantID, id)
+	if apierror.CodeOf(err) == apierror.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return connectionModel(c), nil
 }
 
 // LastSync is the resolver for the lastSync field.
 func (r *zoomConnectionResolver) LastSync(ctx context.Context, obj *model.ZoomConnection) (*model.SyncRun, error) {
-	panic(fmt.Errorf("not implemented: LastSync - lastSync"))
+	sum, err := r.connectionSummary(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return connectionSyncRunModel(sum.LastSync), nil
 }
 
 // LastSuccessfulSyncAt is the resolver for the lastSuccessfulSyncAt field.
 func (r *zoomConnectionResolver) LastSuccessfulSyncAt(ctx context.Context, obj *model.ZoomConnection) (*time.Time, error) {
-	panic(fmt.Errorf("not implemented: LastSuccessfulSyncAt - lastSuccessfulSyncAt"))
+	sum, err := r.connectionSummary(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return sum.LastSuccessfulSyncAt, nil
 }
 
 // RoomCount is the resolver for the roomCount field.
 func (r *zoomConnectionResolver) RoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
-	panic(fmt.Errorf("not implemented: RoomCount - roomCount"))
+	sum, err := r.connectionSummary(ctx, obj)
+	if err != nil {
+		return 0, err
+	}
+	return sum.RoomCount, nil
 }
 
 // ActivatedRoomCount is the resolver for the activatedRoomCount field.
 func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
-	panic(fmt.Errorf("not implemented: ActivatedRoomCount - activatedRoomCount"))
+	sum, err := r.connectionSummary(ctx, obj)
+	if err != nil {
+		return 0, err
+	}
+	return sum.ActivatedRoomCount, nil
 }
 
 // ZoomConnection returns graph.ZoomConnectionResolver implementation.
 func (r *Resolver) ZoomConnection() graph.ZoomConnectionResolver { return &zoomConnectionResolver{r} }
 
 type zoomConnectionResolver struct{ *Resolver }
+
+// connectionSummary reads the summary of a connection its parent field
+// already authorized (the tenant comes from the caller, never from the
+// object).
+func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *model.ZoomConnection) (connections.Summary, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return connections.Summary{}, apierror.New(apierror.Unauthenticated, "authentication required")
+	}
+	return r.Connections.Summary(ctx, p.TenantID, obj.ID)
+}

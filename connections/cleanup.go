@@ -1,0 +1,330 @@
+package connections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"zoomsignage/audit"
+	"zoomsignage/store"
+	"zoomsignage/syncjob"
+	"zoomsignage/tenants"
+	"zoomsignage/zoom"
+)
+
+// CleanupArgs is the River job that finishes a disconnect or a
+// deauthorization.
+type CleanupArgs struct {
+	TenantID     string `json:"tenant_id"`
+	ConnectionID string `json:"connection_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (CleanupArgs) Kind() string { return "connection_cleanup" }
+
+// InsertOpts keeps one cleanup per connection waiting or running, and
+// retries a failed or killed one for long enough to outlast any outage.
+func (CleanupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		MaxAttempts: 25,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs: true,
+			ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+			},
+		},
+	}
+}
+
+// CleanupWorker runs Service.RunCleanup. Progress is persisted as it goes,
+// so a retried job (after a crash or a kill) continues where it stopped.
+type CleanupWorker struct {
+	river.WorkerDefaults[CleanupArgs]
+	Service *Service
+}
+
+// Work implements river.Worker.
+func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
+	return w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
+}
+
+func (s *Service) enqueueCleanup(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) error {
+	rc := s.riverClient()
+	if rc == nil {
+		return errors.New("enqueue cleanup: the River client is not wired")
+	}
+	if _, err := rc.InsertTx(ctx, tx, CleanupArgs{TenantID: tenantID, ConnectionID: connectionID}, nil); err != nil {
+		return fmt.Errorf("enqueue cleanup: %w", err)
+	}
+	return nil
+}
+
+// disconnectRow is a zoom_disconnects row.
+type disconnectRow struct {
+	Kind           zoom.ConnectionKind
+	ZoomAccountID  string
+	Reason         string
+	Actor          string
+	PreviousStatus Status
+	Done           bool
+	RevokeDone     bool
+}
+
+// assignment is one room with our signage, to be removed.
+type assignment struct {
+	RoomID     string
+	ZoomRoomID string
+	Name       string
+	State      string
+	ContentID  string
+}
+
+const (
+	sqlGetDisconnect = `SELECT kind, zoom_account_id, reason, actor, previous_status, state = 'DONE', revoke_done
+  FROM zoom_disconnects
+ WHERE connection_id = $1 AND tenant_id = $2`
+	sqlListAssignments = `SELECT a.room_id, r.zoom_room_id, r.name, a.state, COALESCE(a.zoom_content_id, '')
+  FROM signage_assignments a JOIN rooms r ON r.id = a.room_id
+ WHERE a.connection_id = $1 AND a.tenant_id = $2
+ ORDER BY r.name, a.room_id`
+	sqlDeleteAssignment = `DELETE FROM signage_assignments
+ WHERE room_id = $1 AND connection_id = $2 AND tenant_id = $3`
+	sqlRecordRoom = `UPDATE zoom_disconnects
+   SET rooms_cleaned = rooms_cleaned + $3, licenses_released = licenses_released + $4,
+       leftovers = leftovers || $5::jsonb
+ WHERE connection_id = $1 AND tenant_id = $2`
+	sqlRecordRevoke = `UPDATE zoom_disconnects
+   SET revoked = $3, revoke_done = true, leftovers = leftovers || $4::jsonb
+ WHERE connection_id = $1 AND tenant_id = $2`
+	sqlLockDisconnect = `SELECT state = 'DONE' FROM zoom_disconnects
+ WHERE connection_id = $1 AND tenant_id = $2
+   FOR UPDATE`
+	sqlDeleteRemainingAssignments = `DELETE FROM signage_assignments a
+ USING rooms r
+ WHERE r.id = a.room_id AND a.connection_id = $1 AND a.tenant_id = $2
+RETURNING r.zoom_room_id, r.name`
+	sqlDeleteConnection = `DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2`
+	sqlFinishDisconnect = `UPDATE zoom_disconnects
+   SET state = 'DONE', finished_at = now(), licenses_released = licenses_released + $3,
+       leftovers = leftovers || $4::jsonb
+ WHERE connection_id = $1 AND tenant_id = $2
+RETURNING revoked, rooms_cleaned, licenses_released, jsonb_array_length(leftovers), started_at`
+)
+
+// RunCleanup finishes a disconnect: it stops the connection's syncs,
+// removes our signage from every activated room (best effort, one room at
+// a time, each room's license released in the same transaction that
+// forgets it), revokes the grant (Marketplace disconnects only), then
+// deletes the credentials, the connection and everything synced under it,
+// with the audit event, in one transaction. A failure or kill at any
+// point leaves a state the next attempt continues from. Zoom failing never
+// fails the cleanup: what could not be removed is reported as leftovers.
+func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string) error {
+	d, err := s.getDisconnect(ctx, tenantID, connectionID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // nothing to clean (the job outlived its record)
+	}
+	if err != nil || d.Done {
+		return wrapCleanup(err)
+	}
+	if rc := s.riverClient(); rc != nil {
+		if _, err := syncjob.CancelForConnection(ctx, rc, s.db, connectionID); err != nil {
+			return wrapCleanup(err)
+		}
+	}
+	c, err := getConnection(ctx, s.db, tenantID, connectionID)
+	if err != nil {
+		return wrapCleanup(err)
+	}
+	if err := s.cleanRooms(ctx, c, d); err != nil {
+		return wrapCleanup(err)
+	}
+	if !d.RevokeDone {
+		if err := s.revoke(ctx, c, d); err != nil {
+			return wrapCleanup(err)
+		}
+	}
+	if err := s.finishDisconnect(ctx, c, d); err != nil {
+		return wrapCleanup(err)
+	}
+	s.zoom.ForgetConnection(connectionID)
+	return nil
+}
+
+func wrapCleanup(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("connections.RunCleanup: %w", err)
+}
+
+func (s *Service) getDisconnect(ctx context.Context, tenantID, connectionID string) (disconnectRow, error) {
+	var d disconnectRow
+	var kind, prev string
+	err := s.db.QueryRow(ctx, sqlGetDisconnect, connectionID, tenantID).Scan(&kind, &d.ZoomAccountID, &d.Reason, &d.Actor, &prev, &d.Done, &d.RevokeDone)
+	d.Kind, d.PreviousStatus = zoom.ConnectionKind(kind), Status(prev)
+	return d, err
+}
+
+// cleanRooms removes our signage room by room. Each finished room is
+// forgotten (assignment deleted, license released, leftover recorded) in
+// one transaction, so a retry never cleans a room twice nor releases a
+// license twice.
+func (s *Service) cleanRooms(ctx context.Context, c Connection, d disconnectRow) error {
+	rows, err := s.db.Query(ctx, sqlListAssignments, c.ID, c.TenantID)
+	if err != nil {
+		return fmt.Errorf("list assignments: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[assignment])
+	if err != nil {
+		return fmt.Errorf("list assignments: %w", err)
+	}
+	r := newRemover(s, c, d)
+	for _, a := range list {
+		reason := r.remove(ctx, a)
+		if err := ctx.Err(); err != nil {
+			return err // killed mid-room: this room is redone by the next attempt
+		}
+		if err := s.forgetRoom(ctx, c, a, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) forgetRoom(ctx context.Context, c Connection, a assignment, leftoverReason string) error {
+	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sqlDeleteAssignment, a.RoomID, c.ID, c.TenantID)
+		if err != nil {
+			return fmt.Errorf("delete assignment: %w", err)
+		}
+		released := int(tag.RowsAffected())
+		if released == 0 {
+			return nil // deactivated meanwhile: its license went back then
+		}
+		if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, released); err != nil {
+			return err
+		}
+		cleaned, left := 1, []Leftover{}
+		if leftoverReason != "" {
+			cleaned, left = 0, []Leftover{{ZoomRoomID: a.ZoomRoomID, Name: a.Name, Reason: leftoverReason}}
+		}
+		leftJSON, _ := json.Marshal(left)
+		if _, err := tx.Exec(ctx, sqlRecordRoom, c.ID, c.TenantID, cleaned, released, leftJSON); err != nil {
+			return fmt.Errorf("record room: %w", err)
+		}
+		return nil
+	})
+}
+
+// revoke revokes a Marketplace grant when the disconnect came from the
+// product. A deauthorization needs none (Zoom revoked it), and a
+// Server-to-Server app cannot be revoked (the customer deactivates it in
+// Zoom). A failed revoke is reported, never retried forever.
+func (s *Service) revoke(ctx context.Context, c Connection, d disconnectRow) error {
+	revoked, left := false, []Leftover{}
+	if c.Kind == zoom.KindMarketplace && d.Reason == reasonDisconnect && d.PreviousStatus != StatusReauthRequired {
+		var err error
+		revoked, err = s.revokeGrant(ctx, c)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "revoking a Zoom grant failed", "connection_id", c.ID, "error", err.Error())
+			left = append(left, Leftover{Name: "Marketplace app authorization",
+				Reason: "Zoom did not confirm the revocation (" + zoomReason(err) + "); remove the app in the Zoom App Marketplace"})
+		}
+	}
+	leftJSON, _ := json.Marshal(left)
+	if _, err := s.db.Exec(ctx, sqlRecordRevoke, c.ID, c.TenantID, revoked, leftJSON); err != nil {
+		return fmt.Errorf("record revoke: %w", err)
+	}
+	return nil
+}
+
+// revokeGrant opens the stored refresh token (or the access token when
+// there is none) under the row lock and asks Zoom to revoke the grant.
+func (s *Service) revokeGrant(ctx context.Context, c Connection) (bool, error) {
+	var token string
+	_, err := s.tokens.WithLockedConnection(ctx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID},
+		func(ctx context.Context, row *zoom.LockedConnection) (*zoom.TokenWrite, error) {
+			var err error
+			if row.HasRefreshToken {
+				token, err = row.Secrets.RefreshToken(ctx)
+			} else if row.HasAccessToken {
+				token, err = row.Secrets.AccessToken(ctx)
+			}
+			return nil, err
+		})
+	if err != nil || token == "" {
+		return false, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.ZoomCallTimeout)
+	defer cancel()
+	if err := s.zoom.RevokeToken(cctx, s.app, token); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// finishDisconnect deletes the credentials and the connection (its rooms,
+// devices, alerts, assignments and sync runs cascade), releases the
+// licenses of any assignment made while the cleanup ran, and records the
+// audit event and the final report, in one transaction.
+func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconnectRow) error {
+	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var done bool
+		if err := tx.QueryRow(ctx, sqlLockDisconnect, c.ID, c.TenantID).Scan(&done); err != nil || done {
+			return err
+		}
+		rows, err := tx.Query(ctx, sqlDeleteRemainingAssignments, c.ID, c.TenantID)
+		if err != nil {
+			return fmt.Errorf("delete remaining assignments: %w", err)
+		}
+		late, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Leftover, error) {
+			l := Leftover{Reason: "activated while the disconnect ran; remove the signage from this room in the Zoom web portal"}
+			return l, row.Scan(&l.ZoomRoomID, &l.Name)
+		})
+		if err != nil {
+			return fmt.Errorf("delete remaining assignments: %w", err)
+		}
+		if len(late) > 0 {
+			if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, len(late)); err != nil {
+				return err
+			}
+		}
+		if err := s.tokens.ClearCredentials(ctx, tx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sqlDeleteConnection, c.ID, c.TenantID); err != nil {
+			return fmt.Errorf("delete connection: %w", err)
+		}
+		leftJSON, _ := json.Marshal(append([]Leftover{}, late...))
+		var (
+			revoked                  bool
+			cleaned, released, nLeft int
+			startedAt                any
+		)
+		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late), leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
+			return fmt.Errorf("finish disconnect: %w", err)
+		}
+		action := "connection.disconnected"
+		if d.Reason == reasonDeauthorized {
+			action = "connection.deauthorized"
+		}
+		return audit.Record(ctx, tx, audit.Event{
+			TenantID: c.TenantID, Actor: d.Actor, Action: action, TargetType: "zoom_connection", TargetID: c.ID,
+			Details: map[string]any{
+				"kind": string(c.Kind), "zoomAccountId": c.ZoomAccountID, "label": c.Label,
+				"connectedBy": c.AdminEmail, "connectedAt": c.CreatedAt, "requestedAt": startedAt,
+				"revoked": revoked, "roomsCleaned": cleaned, "licensesReleased": released, "leftovers": nLeft,
+			},
+		})
+	})
+}

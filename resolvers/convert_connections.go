@@ -1,0 +1,58 @@
+package resolvers
+
+import (
+	"zoomsignage/connections"
+	"zoomsignage/graph/model"
+)
+
+// connectionModel maps a connection; the summary fields (lastSync, counts)
+// have their own resolvers.
+func connectionModel(c connections.Connection) *model.ZoomConnection {
+	m := &model.ZoomConnection{
+		ID: c.ID, Kind: model.ZoomConnectionKind(c.Kind), ZoomAccountID: c.ZoomAccountID, Label: c.Label,
+		Status: model.ConnectionStatus(c.Status), GrantedScopes: nonNilStrings(c.GrantedScopes),
+		MissingScopes: nonNilStrings(c.MissingScopes), CreatedAt: c.CreatedAt,
+	}
+	if c.StatusReason != "" {
+		reason := c.StatusReason
+		m.StatusReason = &reason
+	}
+	if c.AdminName != "" || c.AdminEmail != "" {
+		m.ConnectedBy = &model.ZoomAdmin{Name: c.AdminName, Email: c.AdminEmail}
+	}
+	return m
+}
+
+func connectionSyncRunModel(r *connections.SyncRun) *model.SyncRun {
+	if r == nil {
+		return nil
+	}
+	m := &model.SyncRun{
+		ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, State: model.SyncState(r.State),
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, RoomsSeen: r.RoomsSeen, RoomsAdded: r.RoomsAdded,
+		RoomsRemoved: r.RoomsRemoved, StatusChanges: r.StatusChanges, ZoomCalls: r.ZoomCalls,
+	}
+	if r.Error != "" {
+		e := r.Error
+		m.Error = &e
+	}
+	return m
+}
+
+func disconnectReportModel(r connections.DisconnectReport) *model.DisconnectReport {
+	m := &model.DisconnectReport{
+		ConnectionID: r.ConnectionID, Revoked: r.Revoked, RoomsCleaned: r.RoomsCleaned,
+		LicensesReleased: r.LicensesReleased, Leftovers: make([]*model.Leftover, 0, len(r.Leftovers)),
+	}
+	for _, l := range r.Leftovers {
+		m.Leftovers = append(m.Leftovers, &model.Leftover{ZoomRoomID: l.ZoomRoomID, Name: l.Name, Reason: l.Reason})
+	}
+	return m
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
