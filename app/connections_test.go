@@ -20,6 +20,7 @@ import (
 
 	"zoomsignage/app"
 	"zoomsignage/audit"
+	"zoomsignage/events"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
@@ -556,6 +557,17 @@ func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 	if c := w.connection(t, admin, id); c["status"] != "ACTIVE" {
 		t.Fatalf("before the revoke: %v", c)
 	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	stream, err := events.Subscribe(sctx, w.app.Bus, tenant, func(e *events.Event) (events.ConnectionSnapshot, bool) {
+		if e.Kind != events.ConnectionStatusChanged || e.Connection == nil {
+			return events.ConnectionSnapshot{}, false
+		}
+		return *e.Connection, true
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.sim.RevokeGrants(ctx, w.seed.Marketplace.ClientID, w.seed.AccountID); err != nil {
 		t.Fatal(err)
 	}
@@ -564,6 +576,14 @@ func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 	}
 	if c := w.connection(t, admin, id); c["status"] != "REAUTH_REQUIRED" || c["statusReason"] == nil {
 		t.Fatalf("after one health cycle: %v", c)
+	}
+	select {
+	case snap := <-stream.C():
+		if snap.ID != id || snap.Status != "REAUTH_REQUIRED" {
+			t.Errorf("published %+v", snap)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("no connectionStatusChanged event published")
 	}
 	if syncable, _ := w.app.Connections.ListSyncable(ctx); len(syncable) != 0 {
 		t.Errorf("syncing must pause: %v", syncable)

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
 	"zoomsignage/syncjob"
@@ -139,6 +140,12 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 		}
 	}
 	c, err := getConnection(ctx, s.db, tenantID, connectionID)
+	if apierror.CodeOf(err) == apierror.NotFound {
+		// The row went without the record being finished (deleted by
+		// hand, or its tenant removed): close the record.
+		c = Connection{ID: connectionID, TenantID: tenantID, Kind: d.Kind, ZoomAccountID: d.ZoomAccountID}
+		return wrapCleanup(s.finishDisconnect(ctx, c, d))
+	}
 	if err != nil {
 		return wrapCleanup(err)
 	}

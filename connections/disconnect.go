@@ -70,7 +70,7 @@ func (s *Service) Disconnect(ctx context.Context, p *auth.Principal, id string) 
 			}
 			return err
 		}
-		if c.Status == StatusDisconnecting {
+		if _, rerr := readReport(ctx, tx, p.TenantID, id); rerr == nil || c.Status == StatusDisconnecting {
 			return s.enqueueCleanup(ctx, tx, c.TenantID, c.ID) // a lost job is re-created; unique otherwise
 		}
 		if err := s.beginDisconnect(ctx, tx, c, reasonDisconnect, p.Actor); err != nil {

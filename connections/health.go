@@ -25,16 +25,16 @@ const KeepAliveAge = 20 * time.Hour
 const (
 	sqlHealthCandidates = `SELECT ` + connectionColumns + `
   FROM zoom_connections
- WHERE status IN ('ACTIVE', 'MISSING_SCOPE', 'ERROR', 'REAUTH_REQUIRED')
+ WHERE status IN ('ACTIVE', 'MISSING_SCOPE', 'ERROR', 'REAUTH_REQUIRED') AND ` + notDisconnecting + `
  ORDER BY id`
 	sqlKeepAliveCandidates = `SELECT ` + connectionColumns + `
   FROM zoom_connections
  WHERE kind = 'MARKETPLACE' AND status IN ('ACTIVE', 'MISSING_SCOPE', 'ERROR')
-   AND (refresh_token_updated_at IS NULL OR refresh_token_updated_at < $1)
+   AND (refresh_token_updated_at IS NULL OR refresh_token_updated_at < $1) AND ` + notDisconnecting + `
  ORDER BY id`
 	sqlLockStatus = `SELECT status, COALESCE(status_reason, ''), COALESCE(reported_status, '')
   FROM zoom_connections
- WHERE id = $1 AND tenant_id = $2
+ WHERE id = $1 AND tenant_id = $2 AND ` + notDisconnecting + `
    FOR UPDATE`
 	sqlSetHealth = `UPDATE zoom_connections
    SET status = $3, status_reason = NULLIF($4, ''), reported_status = $3,

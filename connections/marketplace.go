@@ -225,7 +225,7 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 		s.revokeUnused(ctx, tok)
 		return "", ReasonMissingScopes
 	}
-	id, isNew, err := s.storeGrant(ctx, st, me, tok, optional)
+	id, err := s.storeGrant(ctx, st, me, tok, optional)
 	if err != nil {
 		if e, ok := apierror.As(err); ok && e.Field == "zoomAccountId" {
 			s.revokeUnused(ctx, tok)
@@ -235,9 +235,7 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 		return "", ReasonInternal
 	}
 	if c, err := s.Get(ctx, st.TenantID, id); err == nil {
-		if isNew || c.Status != StatusReauthRequired {
-			s.publishStatus(ctx, c)
-		}
+		s.publishStatus(ctx, c)
 	}
 	return id, ""
 }
@@ -268,10 +266,9 @@ const (
 
 // storeGrant inserts or reactivates the connection with its sealed grant,
 // audit event and a sync, in one transaction.
-func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User, tok *zoom.OAuthToken, optional []string) (string, bool, error) {
+func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User, tok *zoom.OAuthToken, optional []string) (string, error) {
 	status, reason := scopeStatus(optional)
 	var id string
-	isNew := false
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sqlFindAccount, me.AccountID)
 		if err != nil {
@@ -284,7 +281,7 @@ func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User
 		action := "connection.reauthorized"
 		switch {
 		case len(existing) == 0:
-			isNew, action = true, "connection.connected"
+			action = "connection.connected"
 			err = tx.QueryRow(ctx, sqlInsertConnection, st.TenantID, zoom.KindMarketplace, me.AccountID, s.app.ClientID,
 				"Zoom account "+me.AccountID, zoom.PlanPro, me.ID, adminName(me), me.Email, status, reason,
 				nonNil(tok.Scopes), nonNil(optional), st.Actor).Scan(&id)
@@ -298,10 +295,6 @@ func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User
 			return apierror.Invalid("zoomAccountId", "this Zoom account is already connected")
 		default:
 			id = existing[0].ID
-			if _, err := tx.Exec(ctx, sqlUpdateMarketplace, id, st.TenantID, s.app.ClientID, me.ID, adminName(me), me.Email,
-				status, reason, nonNil(optional)); err != nil {
-				return fmt.Errorf("update: %w", err)
-			}
 		}
 		if err := s.tokens.SaveGrant(ctx, tx, zoom.ConnectionRef{ID: id, TenantID: st.TenantID}, *tok); err != nil {
 			return err
@@ -323,7 +316,7 @@ func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User
 	if err == nil {
 		s.zoom.ForgetConnection(id)
 	}
-	return id, isNew, err
+	return id, err
 }
 
 func withQuery(base string, kv ...string) string {

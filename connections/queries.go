@@ -28,8 +28,13 @@ const (
  ORDER BY created_at, id`
 	sqlListSyncable = `SELECT ` + connectionColumns + `
   FROM zoom_connections
- WHERE status IN ('ACTIVE', 'MISSING_SCOPE')
+ WHERE status IN ('ACTIVE', 'MISSING_SCOPE') AND ` + notDisconnecting + `
  ORDER BY id`
+	// notDisconnecting excludes connections with a disconnect under way
+	// even if the token store flipped their status (invalid_grant met by
+	// the cleanup's own Zoom calls).
+	notDisconnecting = `NOT EXISTS (SELECT 1 FROM zoom_disconnects d
+  WHERE d.connection_id = zoom_connections.id AND d.tenant_id = zoom_connections.tenant_id)`
 )
 
 // querier is a pool or a transaction.
