@@ -145,14 +145,3 @@ func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *mo
 func (r *Resolver) ZoomConnection() graph.ZoomConnectionResolver { return &zoomConnectionResolver{r} }
 
 type zoomConnectionResolver struct{ *Resolver }
-
-// connectionSummary reads the summary of a connection its parent field
-// already authorized (the tenant comes from the caller, never from the
-// object).
-func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *model.ZoomConnection) (connections.Summary, error) {
-	p := auth.FromContext(ctx)
-	if p == nil {
-		return connections.Summary{}, apierror.New(apierror.Unauthenticated, "authentication required")
-	}
-	return r.Connections.Summary(ctx, p.TenantID, obj.ID)
-}

@@ -1,9 +1,25 @@
 package resolvers
 
 import (
+	"context"
+
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/graph/model"
 )
+
+// connectionSummary reads the summary of a connection its parent field
+// already authorized (the tenant comes from the caller, never from the
+// object). It lives here, not in the generated resolver file, so that
+// regenerating keeps it.
+func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *model.ZoomConnection) (connections.Summary, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return connections.Summary{}, apierror.New(apierror.Unauthenticated, "authentication required")
+	}
+	return r.Connections.Summary(ctx, p.TenantID, obj.ID)
+}
 
 // connectionModel maps a connection; the summary fields (lastSync, counts)
 // have their own resolvers.
