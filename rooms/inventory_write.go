@@ -1,0 +1,241 @@
+package rooms
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/audit"
+	"zoomsignage/store"
+	"zoomsignage/tenants"
+	"zoomsignage/zoom"
+)
+
+// SystemActor is the audit actor of what the sync engine does by itself.
+const SystemActor = "system:sync"
+
+const (
+	// sqlConnectionRooms is the stored side of the diff.
+	sqlConnectionRooms = `SELECT ` + roomColumns + ` FROM rooms r
+WHERE r.tenant_id = $1 AND r.connection_id = $2 ORDER BY r.zoom_room_id`
+	// sqlUpsertRooms writes new and changed rooms in one statement. The
+	// WHERE keeps an unchanged row untouched even if the caller sent it.
+	// last_seen_at moves when a room is seen online at a change, or goes
+	// offline (the moment it was last known to be reachable).
+	// The list call has no room type: the device refresh reads it from the
+	// room's profile, so the upsert leaves type alone.
+	sqlUpsertRooms = `INSERT INTO rooms (tenant_id, connection_id, zoom_room_id, zoom_dashboard_id, name, location_id,
+  status, online, last_seen_at)
+SELECT $1, $2, u.zid, u.did, u.name, nullif(u.loc, ''), u.status, u.status <> 'OFFLINE',
+  CASE WHEN u.status <> 'OFFLINE' THEN now() END
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(zid, did, name, loc, status)
+ON CONFLICT (connection_id, zoom_room_id) DO UPDATE SET
+  zoom_dashboard_id = EXCLUDED.zoom_dashboard_id, name = EXCLUDED.name,
+  location_id = EXCLUDED.location_id, status = EXCLUDED.status, online = EXCLUDED.online,
+  last_seen_at = CASE WHEN rooms.online OR EXCLUDED.online THEN now() ELSE rooms.last_seen_at END,
+  updated_at = now()
+WHERE (rooms.zoom_dashboard_id, rooms.name, rooms.location_id, rooms.status)
+  IS DISTINCT FROM (EXCLUDED.zoom_dashboard_id, EXCLUDED.name, EXCLUDED.location_id, EXCLUDED.status)
+RETURNING id, zoom_room_id`
+	// sqlDeleteAssignmentsOf removes the signage of rooms gone from Zoom,
+	// returning what the cleanup on Zoom's side needs.
+	sqlDeleteAssignmentsOf = `DELETE FROM signage_assignments
+WHERE tenant_id = $1 AND connection_id = $2 AND room_id = ANY($3::uuid[])
+RETURNING room_id, coalesce(zoom_content_id, '')`
+	sqlDeleteRooms = `DELETE FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])`
+)
+
+// inventoryChanges is what one sync changed.
+type inventoryChanges struct {
+	added        int
+	removed      []removedRoom
+	statusEvents []statusChange
+	health       []healthChange
+	rowsWritten  int64
+}
+
+// statusChange is a room whose status changed (previous "" for a new room).
+type statusChange struct {
+	room     Room
+	previous string
+}
+
+// removedRoom is a room gone from Zoom; contentID is our library item on it.
+type removedRoom struct {
+	room      Room
+	contentID string
+}
+
+// writeInventory diffs the listed rooms against the stored ones and writes
+// only the differences, in one transaction: new and changed rooms, removed
+// rooms (releasing their licenses), and the health of rooms whose status
+// changed. A sync that finds nothing new writes nothing.
+func (s *Service) writeInventory(ctx context.Context, tenantID, connectionID string, listed []zoom.Room) (inventoryChanges, error) {
+	var ch inventoryChanges
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		ch = inventoryChanges{}
+		rows, err := tx.Query(ctx, sqlConnectionRooms, tenantID, connectionID)
+		if err != nil {
+			return err
+		}
+		stored, err := pgx.CollectRows(rows, scanRoom)
+		if err != nil {
+			return err
+		}
+		upserts, removed := diffRooms(stored, listed)
+		if err := s.upsertRooms(ctx, tx, tenantID, connectionID, stored, upserts, &ch); err != nil {
+			return err
+		}
+		if err := s.removeRooms(ctx, tx, tenantID, connectionID, removed, &ch); err != nil {
+			return err
+		}
+		changed := make([]string, 0, len(ch.statusEvents))
+		for _, c := range ch.statusEvents {
+			changed = append(changed, c.room.ID)
+		}
+		ch.health, err = recomputeHealth(ctx, tx, tenantID, changed)
+		ch.rowsWritten += int64(len(ch.health))
+		return err
+	})
+	if err != nil {
+		return inventoryChanges{}, fmt.Errorf("rooms.writeInventory: %w: %w", errInternal, err)
+	}
+	return ch, nil
+}
+
+// diffRooms returns the listed rooms that are new or differ from their
+// stored row, and the stored rooms no longer listed.
+func diffRooms(stored []Room, listed []zoom.Room) (upserts []zoom.Room, removed []Room) {
+	byZoomID := make(map[string]Room, len(stored))
+	for _, r := range stored {
+		byZoomID[r.ZoomRoomID] = r
+	}
+	seen := make(map[string]bool, len(listed))
+	for _, z := range listed {
+		if z.ID == "" || seen[z.ID] {
+			continue // a room listed twice (pages shifting under us) counts once
+		}
+		seen[z.ID] = true
+		r, ok := byZoomID[z.ID]
+		if !ok || r.ZoomDashboardID != z.RoomID || r.Name != z.Name ||
+			r.LocationID != z.LocationID || r.Status != statusFromZoom(z.Status) {
+			upserts = append(upserts, z)
+		}
+	}
+	for _, r := range stored {
+		if !seen[r.ZoomRoomID] {
+			removed = append(removed, r)
+		}
+	}
+	return upserts, removed
+}
+
+func (s *Service) upsertRooms(ctx context.Context, tx pgx.Tx, tenantID, connectionID string, stored []Room, upserts []zoom.Room, ch *inventoryChanges) error {
+	if len(upserts) == 0 {
+		return nil
+	}
+	n := len(upserts)
+	zids, dids, names, locs, statuses := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n)
+	for i, z := range upserts {
+		zids[i], dids[i], names[i], locs[i], statuses[i] = z.ID, z.RoomID, z.Name, z.LocationID, statusFromZoom(z.Status)
+	}
+	rows, err := tx.Query(ctx, sqlUpsertRooms, tenantID, connectionID, zids, dids, names, locs, statuses)
+	if err != nil {
+		return err
+	}
+	idByZoomID := make(map[string]string, n)
+	var id, zid string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &zid}, func() error {
+		idByZoomID[zid] = id
+		return nil
+	}); err != nil {
+		return err
+	}
+	ch.rowsWritten += int64(len(idByZoomID))
+	old := make(map[string]Room, len(stored))
+	for _, r := range stored {
+		old[r.ZoomRoomID] = r
+	}
+	for i, z := range upserts {
+		id, ok := idByZoomID[z.ID]
+		if !ok {
+			continue
+		}
+		prev, existed := old[z.ID]
+		room := Room{ID: id, TenantID: tenantID, ConnectionID: connectionID, ZoomRoomID: z.ID, ZoomDashboardID: z.RoomID,
+			Name: z.Name, LocationID: z.LocationID, Status: statuses[i], Online: online(statuses[i]),
+			Health: HealthUnknown}
+		if existed {
+			room.Type, room.Health, room.LastSeenAt, room.DevicesRefreshedAt = prev.Type, prev.Health, prev.LastSeenAt, prev.DevicesRefreshedAt
+		} else {
+			ch.added++
+		}
+		if !existed || prev.Status != room.Status {
+			ch.statusEvents = append(ch.statusEvents, statusChange{room: room, previous: prev.Status})
+		}
+	}
+	return nil
+}
+
+// removeRooms deletes rooms gone from Zoom with everything hanging off them,
+// releasing the licenses their signage held (and auditing that).
+func (s *Service) removeRooms(ctx context.Context, tx pgx.Tx, tenantID, connectionID string, removed []Room, ch *inventoryChanges) error {
+	if len(removed) == 0 {
+		return nil
+	}
+	ids := make([]string, len(removed))
+	byID := make(map[string]Room, len(removed))
+	for i, r := range removed {
+		ids[i], byID[r.ID] = r.ID, r
+	}
+	rows, err := tx.Query(ctx, sqlDeleteAssignmentsOf, tenantID, connectionID, ids)
+	if err != nil {
+		return err
+	}
+	contentByRoom := make(map[string]string)
+	var roomID, contentID string
+	if _, err := pgx.ForEachRow(rows, []any{&roomID, &contentID}, func() error {
+		contentByRoom[roomID] = contentID
+		return nil
+	}); err != nil {
+		return err
+	}
+	if n := len(contentByRoom); n > 0 {
+		if _, err := tenants.ReleaseLicenses(ctx, tx, tenantID, n); err != nil {
+			return err
+		}
+		for id := range contentByRoom {
+			if err := audit.Record(ctx, tx, audit.Event{TenantID: tenantID, Actor: SystemActor, Action: "signage.deactivate",
+				TargetType: "room", TargetID: id, Details: map[string]any{
+					"reason": "room removed from Zoom", "room": byID[id].Name, "zoomRoomId": byID[id].ZoomRoomID}}); err != nil {
+				return err
+			}
+		}
+	}
+	tag, err := tx.Exec(ctx, sqlDeleteRooms, tenantID, connectionID, ids)
+	if err != nil {
+		return err
+	}
+	ch.rowsWritten += tag.RowsAffected() + int64(len(contentByRoom))
+	for _, r := range removed {
+		ch.removed = append(ch.removed, removedRoom{room: r, contentID: contentByRoom[r.ID]})
+	}
+	return nil
+}
+
+// cleanupRemoved deletes the library items of rooms gone from Zoom, best
+// effort: the room is gone, so a leftover item shows nowhere.
+func (s *Service) cleanupRemoved(ctx context.Context, ac *zoom.AccountClient, run *SyncRun, removed []removedRoom) {
+	for _, r := range removed {
+		if r.contentID == "" {
+			continue
+		}
+		run.ZoomCalls++
+		if err := ac.DeleteSignageContent(ctx, r.contentID); err != nil && !zoom.IsNotFound(err) {
+			s.log.WarnContext(ctx, "could not delete the signage item of a removed room",
+				"room_id", r.room.ID, "error", err.Error())
+		}
+	}
+}

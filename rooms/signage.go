@@ -1,0 +1,380 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/apierror"
+	"zoomsignage/audit"
+	"zoomsignage/store"
+	"zoomsignage/zoom"
+)
+
+// MaxBulkRooms bounds the rooms of one bulk signage call.
+const MaxBulkRooms = 500
+
+// pushParallelism is how many rooms a bulk call pushes at once; the shared
+// rate limiter paces them anyway, this only overlaps Zoom's latency.
+const pushParallelism = 8
+
+// pushDeadline bounds the Zoom work of one bulk call. Rooms not pushed by
+// then stay PUSHING and are pushed by the next sync, so a bulk activation of
+// hundreds of rooms answers within the request timeout.
+const pushDeadline = 20 * time.Second
+
+// Result is the outcome of a bulk call for one room: an assignment (nil
+// when the room has no signage) or a client-safe error.
+type Result struct {
+	RoomID     string
+	Assignment *Assignment
+	Err        error
+}
+
+// Actor is who calls: the tenant scopes every read and write, the actor is
+// what the audit log records.
+type Actor struct {
+	TenantID string
+	Name     string
+}
+
+// bulk is the common start of a bulk call: the distinct room ids (in the
+// caller's order), the tenant's rooms among them and their assignments.
+type bulk struct {
+	ids     []string
+	rooms   map[string]Room
+	signage map[string]Assignment
+	clients map[string]*zoom.AccountClient
+	errs    map[string]error // per connection
+}
+
+func (s *Service) loadBulk(ctx context.Context, tenantID string, roomIDs []string) (*bulk, error) {
+	if len(roomIDs) == 0 {
+		return nil, apierror.Invalid("roomIds", "give at least one room id")
+	}
+	if len(roomIDs) > MaxBulkRooms {
+		return nil, apierror.Invalid("roomIds", "at most %d rooms per call", MaxBulkRooms)
+	}
+	b := &bulk{clients: map[string]*zoom.AccountClient{}, errs: map[string]error{}}
+	seen := map[string]bool{}
+	for _, id := range roomIDs {
+		if !seen[id] {
+			seen[id] = true
+			b.ids = append(b.ids, id)
+		}
+	}
+	var err error
+	if b.rooms, err = s.RoomsByID(ctx, tenantID, b.ids); err != nil {
+		return nil, err
+	}
+	if b.signage, err = s.SignageByRoom(ctx, tenantID, b.ids); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// client returns the Zoom client of a room's connection, once per
+// connection per call.
+func (s *Service) client(ctx context.Context, b *bulk, r Room) (*zoom.AccountClient, error) {
+	if c, ok := b.clients[r.ConnectionID]; ok {
+		return c, nil
+	}
+	if err, ok := b.errs[r.ConnectionID]; ok {
+		return nil, err
+	}
+	c, err := s.cfg.Connections.ZoomClient(ctx, r.TenantID, r.ConnectionID)
+	if err != nil {
+		b.errs[r.ConnectionID] = err
+		return nil, err
+	}
+	b.clients[r.ConnectionID] = c
+	return c, nil
+}
+
+func notFound(id string) error { return apierror.NotFoundf("room %q not found", id) }
+
+// Activate turns signage on for rooms: per room, the assignment and its
+// license are reserved atomically (LICENSE_LIMIT_REACHED once the tenant has
+// none left), then pushed to Zoom. Rooms that already have signage are
+// returned as they are (a FAILED or pending one is pushed again). One
+// room's failure never fails the others; a room whose push fails for good
+// is rolled back, license and library item included.
+func (s *Service) Activate(ctx context.Context, actor Actor, roomIDs []string, settings Settings) ([]Result, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := s.loadBulk(ctx, actor.TenantID, roomIDs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(b.ids))
+	var work []pushJob
+	for i, id := range b.ids {
+		results[i].RoomID = id
+		room, ok := b.rooms[id]
+		if !ok {
+			results[i].Err = notFound(id)
+			continue
+		}
+		ac, err := s.client(ctx, b, room)
+		if err != nil {
+			results[i].Err = zoomError(err)
+			continue
+		}
+		if a, ok := b.signage[id]; ok {
+			results[i].Assignment = &a
+			if a.State == SignageFailed || a.State == SignagePending {
+				work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
+			} else if a.State == SignageRemoving {
+				results[i].Assignment, results[i].Err = nil, apierror.Invalid("roomIds", "signage is being removed from room %q; try again shortly", id)
+			}
+			continue
+		}
+		a, err := s.reserve(ctx, actor.Name, room, defaultSettings().merge(settings))
+		switch {
+		case errors.Is(err, errAlreadyActivated):
+			current, gerr := s.SignageByRoom(ctx, actor.TenantID, []string{id})
+			if gerr != nil {
+				return nil, gerr
+			}
+			if c, ok := current[id]; ok {
+				results[i].Assignment = &c
+			}
+			continue
+		case err != nil:
+			if _, ok := apierror.As(err); !ok {
+				return nil, err
+			}
+			results[i].Err = err
+			continue
+		}
+		s.publishSignage(ctx, room, &a)
+		work = append(work, pushJob{i: i, room: room, a: a, ac: ac, fresh: true})
+	}
+	s.runPushes(ctx, work, s.activateOne(actor), results)
+	return results, nil
+}
+
+type pushJob struct {
+	i     int
+	room  Room
+	a     Assignment
+	ac    *zoom.AccountClient
+	fresh bool // reserved by this call: rolled back if the push fails for good
+}
+
+// runPushes runs do for every job, pushParallelism at a time, within
+// pushDeadline, and stores each result at its index.
+func (s *Service) runPushes(ctx context.Context, jobs []pushJob, do func(context.Context, pushJob) Result, results []Result) {
+	if len(jobs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, pushDeadline)
+	defer cancel()
+	sem := make(chan struct{}, pushParallelism)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[j.i] = do(ctx, j)
+		}()
+	}
+	wg.Wait()
+}
+
+// activateOne returns the push of one reserved (or pending) assignment.
+func (s *Service) activateOne(actor Actor) func(context.Context, pushJob) Result {
+	return func(ctx context.Context, j pushJob) Result { return s.activateJob(ctx, actor, j) }
+}
+
+func (s *Service) activateJob(ctx context.Context, actor Actor, j pushJob) Result {
+	a, _, err := s.pushAndRecord(ctx, j.ac, j.room, j.a)
+	res := Result{RoomID: j.room.ID, Assignment: &a}
+	if err == nil || zoom.IsSignageDisabled(err) || transient(err) {
+		return res // ACTIVE, pending, or PUSHING until the next sync
+	}
+	if !j.fresh {
+		res.Err = zoomError(err)
+		return res
+	}
+	// A failure that will not go away by itself: undo the activation.
+	if _, rerr := s.finishRollback(ctx, actor, j.room, a); rerr != nil {
+		s.log.ErrorContext(ctx, "rolling back a failed activation failed", "room_id", j.room.ID, "error", rerr.Error())
+	}
+	return Result{RoomID: j.room.ID, Err: zoomError(err)}
+}
+
+// finishRollback removes what a failed activation left (our library item)
+// and releases the license.
+func (s *Service) finishRollback(ctx context.Context, actor Actor, room Room, a Assignment) (bool, error) {
+	if a.ZoomContentID != "" {
+		if ac, err := s.cfg.Connections.ZoomClient(ctx, room.TenantID, room.ConnectionID); err == nil {
+			if err := ac.DeleteSignageContent(context.WithoutCancel(ctx), a.ZoomContentID); err != nil && !zoom.IsNotFound(err) {
+				s.log.WarnContext(ctx, "could not delete the library item of a failed activation", "room_id", room.ID, "error", err.Error())
+			}
+		}
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	released, err := s.release(dctx, actor.Name, "signage.activation_failed", room,
+		[]string{SignagePushing, SignageFailed, SignagePending, SignageActive}, map[string]any{"reason": a.LastError})
+	if released {
+		s.publishSignage(ctx, room, nil)
+	}
+	return released, err
+}
+
+// Deactivate removes our signage from rooms: marked REMOVING (audited),
+// signage turned off on the room and our library item deleted, then the
+// assignment deleted and its license released. A room without signage is
+// returned as it is. When Zoom fails, the room stays REMOVING with the
+// error and the next sync finishes the removal.
+func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string) ([]Result, error) {
+	b, err := s.loadBulk(ctx, actor.TenantID, roomIDs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(b.ids))
+	var work []pushJob
+	for i, id := range b.ids {
+		results[i].RoomID = id
+		room, ok := b.rooms[id]
+		if !ok {
+			results[i].Err = notFound(id)
+			continue
+		}
+		if _, ok := b.signage[id]; !ok {
+			continue // nothing to remove
+		}
+		ac, err := s.client(ctx, b, room)
+		if err != nil {
+			results[i].Err = zoomError(err)
+			continue
+		}
+		a, err := s.markRemoving(ctx, actor, room)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // removed concurrently
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.publishSignage(ctx, room, &a)
+		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
+	}
+	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result {
+		if _, err := s.finishRemoval(ctx, j.ac, actor.Name, j.room, j.a); err != nil {
+			a := j.a
+			a.LastError = runErrorMessage(err)
+			return Result{RoomID: j.room.ID, Assignment: &a, Err: zoomError(err)}
+		}
+		return Result{RoomID: j.room.ID}
+	}, results)
+	return results, nil
+}
+
+func (s *Service) markRemoving(ctx context.Context, actor Actor, room Room) (Assignment, error) {
+	var a Assignment
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		if a, err = oneAssignment(ctx, tx, sqlMarkRemoving, room.TenantID, room.ID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor.Name, Action: "signage.deactivate",
+			TargetType: "room", TargetID: room.ID, Details: map[string]any{"room": room.Name, "zoomRoomId": room.ZoomRoomID}})
+	})
+	if err != nil {
+		return Assignment{}, fmt.Errorf("rooms.markRemoving: %w", err)
+	}
+	return a, nil
+}
+
+// UpdateSettings changes layout, mute or display period on activated rooms.
+// An active room is pushed first and saved only when Zoom took it (or said
+// signage is disabled: then it waits as PENDING_ZOOM_ENABLE); a room whose
+// push is still pending is saved, and its next push carries the new values.
+func (s *Service) UpdateSettings(ctx context.Context, actor Actor, roomIDs []string, settings Settings) ([]Result, error) {
+	if err := settings.Validate(); err != nil {
+		return nil, err
+	}
+	if settings.empty() {
+		return nil, apierror.Invalid("settings", "give at least one of layout, muted and displayPeriod")
+	}
+	b, err := s.loadBulk(ctx, actor.TenantID, roomIDs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(b.ids))
+	var work []pushJob
+	for i, id := range b.ids {
+		results[i].RoomID = id
+		room, ok := b.rooms[id]
+		if !ok {
+			results[i].Err = notFound(id)
+			continue
+		}
+		a, ok := b.signage[id]
+		switch {
+		case !ok:
+			results[i].Err = apierror.NotFoundf("signage is not activated on room %q", id)
+			continue
+		case a.State == SignageRemoving:
+			results[i].Err = apierror.Invalid("roomIds", "signage is being removed from room %q", id)
+			continue
+		}
+		ac, err := s.client(ctx, b, room)
+		if err != nil {
+			results[i].Err = zoomError(err)
+			continue
+		}
+		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
+	}
+	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result { return s.updateOne(ctx, actor, j, settings) }, results)
+	return results, nil
+}
+
+func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, settings Settings) Result {
+	next := valuesOf(j.a).merge(settings)
+	state, msg := j.a.State, j.a.LastError
+	if j.a.State == SignageActive {
+		err := j.ac.UpdateSignageSettings(ctx, j.room.ZoomRoomID, next.zoomSettings())
+		switch {
+		case err == nil:
+			msg = ""
+		case zoom.IsSignageDisabled(err):
+			state, msg = SignagePending, "Digital Signage is not enabled for this room in Zoom; it is pushed again at every sync until it is"
+		default:
+			a := j.a
+			return Result{RoomID: j.room.ID, Assignment: &a, Err: zoomError(err)}
+		}
+	}
+	var a Assignment
+	ctx = context.WithoutCancel(ctx) // Zoom took the change: record it
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		a, err = oneAssignment(ctx, tx, sqlUpdateSettings, j.room.TenantID, j.room.ID, next.layout, next.muted,
+			next.startAfter, next.stopBefore, state, msg)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{TenantID: j.room.TenantID, Actor: actor.Name, Action: "signage.update_settings",
+			TargetType: "room", TargetID: j.room.ID, Details: next.details(j.room)})
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Result{RoomID: j.room.ID, Err: apierror.NotFoundf("signage is not activated on room %q", j.room.ID)}
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "saving signage settings failed", "room_id", j.room.ID, "error", err.Error())
+		return Result{RoomID: j.room.ID, Err: apierror.New(apierror.Internal, "saving the settings failed; try again")}
+	}
+	if a.State != j.a.State {
+		s.publishSignage(ctx, j.room, &a)
+	}
+	return Result{RoomID: j.room.ID, Assignment: &a}
+}

@@ -1,0 +1,142 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/audit"
+	"zoomsignage/store"
+	"zoomsignage/tenants"
+)
+
+const assignmentColumns = `room_id, tenant_id, connection_id, state, screen_url, coalesce(zoom_content_id, ''),
+coalesce(zoom_content_list_id, ''), layout, muted, start_after_minutes, stop_before_minutes, activated_at, activated_by,
+last_pushed_at, coalesce(last_error, ''), push_attempts, updated_at`
+
+const (
+	sqlAssignmentsByRoom = `SELECT ` + assignmentColumns + ` FROM signage_assignments
+WHERE tenant_id = $1 AND room_id = ANY($2::uuid[]) ORDER BY room_id`
+	// sqlInsertAssignment reserves a room's assignment; nothing is returned
+	// when the room has one already (a concurrent activation won).
+	sqlInsertAssignment = `INSERT INTO signage_assignments (room_id, tenant_id, connection_id, state, screen_token, screen_url,
+  layout, muted, start_after_minutes, stop_before_minutes, activated_by)
+SELECT r.id, r.tenant_id, r.connection_id, 'PUSHING', $3, $4, $5, $6, $7, $8, $9
+FROM rooms r WHERE r.tenant_id = $1 AND r.id = $2
+ON CONFLICT (room_id) DO NOTHING
+RETURNING ` + assignmentColumns
+	sqlSetContentID = `UPDATE signage_assignments SET zoom_content_id = $3, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2`
+	// sqlRecordPush records a push's outcome unless the assignment moved
+	// on meanwhile (a deactivation set REMOVING).
+	sqlRecordPush = `UPDATE signage_assignments SET state = $3, last_error = nullif($4, ''),
+  last_pushed_at = CASE WHEN $3 = 'ACTIVE' THEN now() ELSE last_pushed_at END,
+  zoom_content_list_id = coalesce(nullif($5, ''), zoom_content_list_id),
+  push_attempts = push_attempts + 1, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND state IN ('PUSHING', 'PENDING_ZOOM_ENABLE', 'FAILED')
+RETURNING ` + assignmentColumns
+	sqlMarkRemoving = `UPDATE signage_assignments SET state = 'REMOVING', last_error = NULL, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2
+RETURNING ` + assignmentColumns
+	sqlRecordRemoveError = `UPDATE signage_assignments SET last_error = $3, push_attempts = push_attempts + 1, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND state = 'REMOVING'`
+	sqlDeleteAssignment = `DELETE FROM signage_assignments WHERE tenant_id = $1 AND room_id = $2 AND state = ANY($3::text[])`
+	sqlUpdateSettings   = `UPDATE signage_assignments SET layout = $3, muted = $4, start_after_minutes = $5,
+  stop_before_minutes = $6, state = $7, last_error = nullif($8, ''),
+  last_pushed_at = CASE WHEN $7 = 'ACTIVE' THEN now() ELSE last_pushed_at END, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND state <> 'REMOVING'
+RETURNING ` + assignmentColumns
+	// sqlDueAssignments are the assignments a sync pushes again: pending
+	// ones, removals that failed, and pushes that were interrupted (still
+	// PUSHING a while after their last change), least recently tried first.
+	sqlDueAssignments = `SELECT ` + assignmentColumns + ` FROM signage_assignments
+WHERE tenant_id = $1 AND connection_id = $2
+  AND (state IN ('PENDING_ZOOM_ENABLE', 'REMOVING') OR (state = 'PUSHING' AND updated_at < now() - $3::interval))
+ORDER BY updated_at, room_id
+LIMIT $4`
+)
+
+func scanAssignment(row pgx.CollectableRow) (Assignment, error) {
+	var a Assignment
+	err := row.Scan(&a.RoomID, &a.TenantID, &a.ConnectionID, &a.State, &a.ScreenURL, &a.ZoomContentID, &a.ContentListID,
+		&a.Layout, &a.Muted, &a.StartAfter, &a.StopBefore, &a.ActivatedAt, &a.ActivatedBy, &a.LastPushedAt, &a.LastError,
+		&a.PushAttempts, &a.UpdatedAt)
+	return a, err
+}
+
+func oneAssignment(ctx context.Context, db queryer, sql string, args ...any) (Assignment, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return Assignment{}, err
+	}
+	return pgx.CollectExactlyOneRow(rows, scanAssignment)
+}
+
+// errAlreadyActivated aborts a reservation that lost to a concurrent one.
+var errAlreadyActivated = errors.New("rooms: signage already activated")
+
+// reserve inserts the room's assignment (state PUSHING) and takes its
+// license in one transaction, with the audit event: either all of it
+// happens or none. Licenses are taken with tenants.ConsumeLicenses, a single
+// conditional UPDATE, so concurrent activations never exceed the limit.
+func (s *Service) reserve(ctx context.Context, actor string, room Room, st settingsValues) (Assignment, error) {
+	token, err := newScreenToken()
+	if err != nil {
+		return Assignment{}, err
+	}
+	var a Assignment
+	err = store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		a, err = oneAssignment(ctx, tx, sqlInsertAssignment, room.TenantID, room.ID, token, s.cfg.SignageBaseURL+token,
+			st.layout, st.muted, st.startAfter, st.stopBefore, actor)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errAlreadyActivated
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tenants.ConsumeLicenses(ctx, tx, room.TenantID, 1); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.activate",
+			TargetType: "room", TargetID: room.ID, Details: st.details(room)})
+	})
+	if err != nil {
+		return Assignment{}, fmt.Errorf("rooms.reserve: %w", err)
+	}
+	return a, nil
+}
+
+// release deletes an assignment in one of states and returns its license,
+// with the audit event, in one transaction. It reports whether there was
+// one to delete.
+func (s *Service) release(ctx context.Context, actor, action string, room Room, states []string, details map[string]any) (bool, error) {
+	released := false
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sqlDeleteAssignment, room.TenantID, room.ID, states)
+		if err != nil {
+			return err
+		}
+		if released = tag.RowsAffected() == 1; !released {
+			return nil
+		}
+		if _, err := tenants.ReleaseLicenses(ctx, tx, room.TenantID, 1); err != nil {
+			return err
+		}
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["room"], details["zoomRoomId"] = room.Name, room.ZoomRoomID
+		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: action,
+			TargetType: "room", TargetID: room.ID, Details: details})
+	})
+	if err != nil {
+		return false, fmt.Errorf("rooms.release: %w", err)
+	}
+	return released, nil
+}
+
+func collectAssignments(rows pgx.Rows) ([]Assignment, error) {
+	return pgx.CollectRows(rows, scanAssignment)
+}

@@ -1,0 +1,129 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"zoomsignage/store"
+	"zoomsignage/zoom"
+)
+
+// ErrNotSyncable is returned by Sync for a connection that is gone or may
+// not be synced now (disconnecting, waiting for reauthorization).
+var ErrNotSyncable = errors.New("rooms: connection cannot be synced")
+
+// progressEvery is how many list pages pass between two syncProgress events.
+const progressEvery = 5
+
+// Sync runs one sync of a connection: list every room page (room status
+// comes from the list alone), write what changed in one transaction, publish
+// the changes, retry pending signage pushes within their budget, and record
+// the run. Devices are refreshed by a separate job (DevicesWorker) so a
+// sync's duration is the list calls' alone.
+//
+// The inventory is written only after the whole list was read: a sync that
+// fails half-way (a 429 storm, Zoom down) changes nothing, and a room is
+// never removed because a page was missing.
+func (s *Service) Sync(ctx context.Context, tenantID, connectionID, trigger string) (SyncRun, error) {
+	run, err := s.startRun(ctx, tenantID, connectionID, trigger)
+	if store.ConstraintError(err) != "" {
+		return SyncRun{}, fmt.Errorf("%w: %w", ErrNotSyncable, err)
+	}
+	if err != nil {
+		return SyncRun{}, err
+	}
+	s.publishSync(ctx, run)
+	if err := s.cfg.Connections.Check(ctx, tenantID, connectionID); err != nil {
+		run, ferr := s.finishRun(ctx, run, err)
+		s.publishSync(ctx, run)
+		return run, errors.Join(fmt.Errorf("%w: %w", ErrNotSyncable, err), ferr)
+	}
+	runErr := s.syncOnce(ctx, &run)
+	written := run.RowsWritten
+	run, err = s.finishRun(ctx, run, runErr)
+	run.RowsWritten = written
+	s.publishSync(ctx, run)
+	if runErr != nil {
+		s.log.WarnContext(ctx, "sync failed", "connection_id", connectionID, "trigger", trigger, "error", runErr.Error())
+		return run, runErr
+	}
+	return run, err
+}
+
+// syncOnce does the work of a run, updating its counts as it goes.
+func (s *Service) syncOnce(ctx context.Context, run *SyncRun) error {
+	ac, err := s.cfg.Connections.ZoomClient(ctx, run.TenantID, run.ConnectionID)
+	if err != nil {
+		return err
+	}
+	fresh := s.uncached(ac)
+	listed, err := s.listAll(ctx, fresh, run)
+	if err != nil {
+		return err
+	}
+	changes, err := s.writeInventory(ctx, run.TenantID, run.ConnectionID, listed)
+	if err != nil {
+		return err
+	}
+	run.RoomsSeen = len(listed)
+	run.RoomsAdded, run.RoomsRemoved, run.StatusChanges = changes.added, len(changes.removed), len(changes.statusEvents)
+	run.RowsWritten = changes.rowsWritten
+	s.publishInventory(ctx, run.ConnectionID, changes)
+	s.cleanupRemoved(ctx, fresh, run, changes.removed)
+	calls, err := s.retryPushes(ctx, fresh, run.TenantID, run.ConnectionID, s.pushBudget(fresh))
+	run.ZoomCalls += calls
+	return err
+}
+
+// uncached returns the account's calls without the response cache: a sync
+// must see Zoom as it is now, not a page cached by a UI read.
+func (s *Service) uncached(ac *zoom.AccountClient) *zoom.AccountClient {
+	acc := ac.Account()
+	acc.NoCache = true
+	return s.cfg.Zoom.For(acc)
+}
+
+// listAll reads every page of the account's rooms, sequentially (each page
+// needs the previous page's token), and publishes progress.
+func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *SyncRun) ([]zoom.Room, error) {
+	var all []zoom.Room
+	token := ""
+	for page := 1; ; page++ {
+		p, err := ac.ListRoomsPage(ctx, zoom.RoomFilter{}, token)
+		run.ZoomCalls++
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p.Rooms...)
+		if p.NextPageToken == "" {
+			return all, nil
+		}
+		token = p.NextPageToken
+		if page%progressEvery == 0 {
+			run.RoomsSeen = len(all)
+			s.publishSync(ctx, *run)
+		}
+	}
+}
+
+// mediumBudget is the number of Medium calls the gateway allows itself for
+// the account over one sync interval, scaled by share.
+func (s *Service) mediumBudget(ac *zoom.AccountClient, share float64) int {
+	plan := ac.Account().Plan
+	limits := zoom.DefaultRateLimits()
+	perSec, ok := limits[plan][zoom.Medium]
+	if !ok {
+		perSec = limits[zoom.PlanPro][zoom.Medium]
+	}
+	n := int(perSec * s.cfg.RateShare * s.cfg.SyncInterval.Seconds() * share)
+	return max(n, 1)
+}
+
+func (s *Service) pushBudget(ac *zoom.AccountClient) int { return s.mediumBudget(ac, s.cfg.PushBudget) }
+
+// DeviceBudget is how many device calls one refresh of the connection may
+// make: DeviceBudget of its Medium share over one interval.
+func (s *Service) DeviceBudget(ac *zoom.AccountClient) int {
+	return s.mediumBudget(ac, s.cfg.DeviceBudget)
+}
