@@ -96,23 +96,23 @@ const (
 
 // Assignment is our signage on one room; it holds one license.
 type Assignment struct {
-	RoomID         string
-	TenantID       string
-	ConnectionID   string
-	State          string
-	ScreenURL      string
-	ZoomContentID  string
-	ContentListID  string
-	Layout         string
-	Muted          bool
-	StartAfter     int
-	StopBefore     int
-	ActivatedAt    time.Time
-	ActivatedBy    string
-	LastPushedAt   *time.Time
-	LastError      string
-	PushAttempts   int
-	UpdatedAt      time.Time
+	RoomID        string
+	TenantID      string
+	ConnectionID  string
+	State         string
+	ScreenURL     string
+	ZoomContentID string
+	ContentListID string
+	Layout        string
+	Muted         bool
+	StartAfter    int
+	StopBefore    int
+	ActivatedAt   time.Time
+	ActivatedBy   string
+	LastPushedAt  *time.Time
+	LastError     string
+	PushAttempts  int
+	UpdatedAt     time.Time
 }
 
 // SyncRun is one sync of a connection.
