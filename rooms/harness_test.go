@@ -45,9 +45,10 @@ type env struct {
 }
 
 type envOptions struct {
-	// rateLimited keeps Zoom's and our real rate limits (benchmarks);
-	// tests lift both so they run at full speed.
-	rateLimited bool
+	// zoomLimits makes the simulator enforce the plan's rate limits;
+	// ourLimits keeps the client's shared limiter at its real share.
+	// Tests lift both unless they are about them, to run at full speed.
+	zoomLimits, ourLimits bool
 	// noSpec skips the OpenAPI validation of traffic (benchmarks).
 	noSpec bool
 	logger *slog.Logger
@@ -61,7 +62,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(cancel)
 	db := storetest.New(t)
 	rdb, prefix := redistest.New(t)
-	sim := zoomsim.New(zoomsim.Options{DisableRateLimits: !o.rateLimited})
+	sim := zoomsim.New(zoomsim.Options{DisableRateLimits: !o.zoomLimits})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { sim.Close(); srv.Close() })
 	httpClient := &http.Client{Timeout: 30 * time.Second}
@@ -81,7 +82,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Redis: rdb, KeyPrefix: prefix, Logger: logger,
 		RetryBaseDelay: 20 * time.Millisecond, RetryMaxDelay: 200 * time.Millisecond,
 	}
-	if !o.rateLimited {
+	if !o.ourLimits {
 		zopts.RateLimits = map[zoom.Plan]map[zoom.RateLabel]float64{
 			zoom.PlanPro: {zoom.Light: 100_000, zoom.Medium: 100_000, zoom.Heavy: 100_000},
 		}

@@ -94,13 +94,32 @@ func (s *Service) findList(ctx context.Context, ac *zoom.AccountClient, zoomRoom
 	return "", nil
 }
 
-// removeFromZoom turns our signage off on the room and deletes our library
-// item (which removes the content lists referencing it). A room that is gone,
-// signage the admin disabled and an item already deleted all count as done.
+// removeFromZoom turns signage off on the room, deletes our content list
+// and our library item. A room that is gone, signage the admin disabled, a
+// list or an item already deleted all count as done.
 func (s *Service) removeFromZoom(ctx context.Context, ac *zoom.AccountClient, room Room, a Assignment) (int, error) {
-	calls := 1
+	calls := 0
+	listID := a.ContentListID
+	if listID == "" && a.ZoomContentID != "" {
+		calls++
+		id, err := s.findList(ctx, ac, room.ZoomRoomID, a.ZoomContentID)
+		if err != nil && !zoom.IsNotFound(err) {
+			return calls, err
+		}
+		listID = id
+	}
 	off := zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)}
-	if err := ac.UpdateSignageSettings(ctx, room.ZoomRoomID, off); err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) {
+	if listID != "" {
+		off.PlayList = []zoom.SignageContentList{{Action: zoom.ActionDelete, ID: listID}}
+	}
+	calls++
+	err := ac.UpdateSignageSettings(ctx, room.ZoomRoomID, off)
+	if err != nil && listID != "" && isInvalidParams(err) {
+		// The list is gone already (removed in Zoom): just turn signage off.
+		calls++
+		err = ac.UpdateSignageSettings(ctx, room.ZoomRoomID, zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)})
+	}
+	if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) {
 		return calls, err
 	}
 	if a.ZoomContentID != "" {
@@ -110,6 +129,13 @@ func (s *Service) removeFromZoom(ctx context.Context, ac *zoom.AccountClient, ro
 		}
 	}
 	return calls, nil
+}
+
+// isInvalidParams reports a Zoom 400 code 300 that is not one of the cases
+// with their own meaning (offline room, signage disabled).
+func isInvalidParams(err error) bool {
+	var ze *zoom.Error
+	return errors.As(err, &ze) && ze.Code == zoom.CodeInvalidParams && !zoom.IsSignageDisabled(err) && !zoom.IsRoomOffline(err)
 }
 
 // pushAndRecord pushes an assignment and records the outcome: ACTIVE,

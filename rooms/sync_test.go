@@ -141,7 +141,7 @@ func TestRoomsDeletedAndRenamedInZoom(t *testing.T) {
 // for longer than the client retries (the run fails and writes nothing;
 // the next one finishes). Nothing is lost or duplicated.
 func TestRateLimitStormDuringSync(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{zoomLimits: true})
 	tn := e.connect("acme", 650, 0)
 	evs := e.subscribe(tn, events.RoomStatusChanged, events.SyncProgress)
 
