@@ -241,7 +241,8 @@ func (w *zoomWorld) connection(t *testing.T, cred, id string) map[string]any {
 
 // activate puts our signage on the first n rooms the way the rooms domain
 // does (library item, signage enabled, assignment holding a license), so
-// disconnects have something to clean.
+// disconnects have something to clean. The room row may exist already when
+// the first sync ran.
 func (w *zoomWorld) activate(t *testing.T, tenant, connID string, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -259,7 +260,9 @@ func (w *zoomWorld) activate(t *testing.T, tenant, connID string, n int) {
 		}
 		var id string
 		if err := w.app.DB.QueryRow(ctx, `INSERT INTO rooms (tenant_id, connection_id, zoom_room_id, name, status, online)
-VALUES ($1, $2, $3, $4, 'AVAILABLE', true) RETURNING id`, tenant, connID, roomID, "Room "+strconv.Itoa(i)).Scan(&id); err != nil {
+VALUES ($1, $2, $3, $4, 'AVAILABLE', true)
+ON CONFLICT (connection_id, zoom_room_id) DO UPDATE SET name = rooms.name
+RETURNING id`, tenant, connID, roomID, "Room "+strconv.Itoa(i)).Scan(&id); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.app.DB.Exec(ctx, `INSERT INTO signage_assignments (room_id, tenant_id, connection_id, state, screen_token, screen_url, zoom_content_id, activated_by)
