@@ -809,7 +809,7 @@ func TestDeauthorization(t *testing.T) {
 		if status := w.postWebhook(t, "not-the-secret", time.Now(), body); status != http.StatusUnauthorized {
 			t.Errorf("status %d", status)
 		}
-		if c := w.connection(t, admin, id); c == nil || c["status"] != "ACTIVE" || c["roomCount"] != float64(2) {
+		if c := w.connection(t, admin, id); c == nil || c["status"] != "ACTIVE" || c["activatedRoomCount"] != float64(2) {
 			t.Errorf("a forged uninstall touched the connection: %v", c)
 		}
 	})
