@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -171,8 +172,12 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	cfg.RequestTimeout = a.Config.RequestTimeout
 	cfg.ComplexityLimit = a.Config.ComplexityLimit
 	cfg.DepthLimit = a.Config.DepthLimit
+	var schema graphql.ExecutableSchema = graph.NewExecutableSchema(schemaCfg)
+	for _, wrap := range w.schema {
+		schema = wrap(schema)
+	}
 	srv := server.New(cfg, server.Deps{
-		Schema:   graph.NewExecutableSchema(schemaCfg),
+		Schema:   schema,
 		Auth:     authn,
 		Logger:   a.Logger,
 		Registry: w.registry,

@@ -52,6 +52,10 @@ type Config struct {
 	PublicBaseURL  string // PUBLIC_BASE_URL
 	SignageBaseURL string // SIGNAGE_BASE_URL
 
+	// SyncInterval is how often each connection's rooms are synced
+	// (ROOMS_SYNC_INTERVAL, default 60s; each connection jittered ±10%).
+	SyncInterval time.Duration
+
 	LogLevel        string        // LOG_LEVEL
 	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
 	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
@@ -136,6 +140,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTJWKSFile:              str("JWT_JWKS_FILE", ""),
 		PublicBaseURL:            strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
 		SignageBaseURL:           str("SIGNAGE_BASE_URL", DefaultSignageURL),
+		SyncInterval:             dur("ROOMS_SYNC_INTERVAL", 60*time.Second),
 		LogLevel:                 str("LOG_LEVEL", "info"),
 		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
 		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),

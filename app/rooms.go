@@ -1,9 +1,36 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
 
-// wireRooms builds the rooms service (sync engine, signage, restart) and its
-// River workers and periodic jobs.
-func (a *App) wireRooms(_ context.Context, _ *wiring) error {
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"zoomsignage/resolvers"
+	"zoomsignage/rooms"
+)
+
+// wireRooms builds the rooms service (sync engine, signage, restart), its
+// River workers and periodic jobs (the sync scheduler, run pruning), its
+// zoomroom.alert webhook handler, and the per-response dataloaders of the
+// Room fields.
+func (a *App) wireRooms(_ context.Context, w *wiring) error {
+	svc, err := rooms.New(rooms.Config{
+		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Events: a.Events,
+		Logger: a.Logger, SignageBaseURL: a.Config.SignageBaseURL, SyncInterval: a.Config.SyncInterval,
+	})
+	if err != nil {
+		return fmt.Errorf("app.New: %w", err)
+	}
+	a.Rooms = svc
+	svc.Register(w.workers)
+	w.periodic = append(w.periodic, svc.PeriodicJobs()...)
+	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
+	a.Connections.RegisterWebhookHandler(rooms.EventAlert, svc.AlertWebhookHandler)
+	w.schema = append(w.schema, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
+		return resolvers.WithRoomLoaders(es, svc, a.Connections)
+	})
 	return nil
 }

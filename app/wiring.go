@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -25,6 +26,8 @@ type wiring struct {
 	periodic []*river.PeriodicJob
 	onRiver  []func(*river.Client[pgx.Tx])
 	routes   []route
+	// schema wraps the executable schema (per-response dataloaders).
+	schema []func(graphql.ExecutableSchema) graphql.ExecutableSchema
 }
 
 type route struct {

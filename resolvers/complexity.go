@@ -4,6 +4,7 @@ import (
 	"zoomsignage/audit"
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
+	"zoomsignage/rooms"
 )
 
 // SetComplexity gives list fields a cost proportional to the page they ask
@@ -13,6 +14,9 @@ import (
 func SetComplexity(c *graph.ComplexityRoot) {
 	c.Query.AuditEvents = func(child int, first *int, _ *string, _ *model.AuditFilter) int {
 		return 1 + child*pageCost(first, 50, audit.MaxPageSize)
+	}
+	c.Query.Rooms = func(child int, _ *string, _ *model.RoomFilter, first *int, _ *string) int {
+		return 1 + child*pageCost(first, 50, rooms.MaxPageSize)
 	}
 }
 

@@ -8,48 +8,146 @@ package resolvers
 import (
 	"context"
 	"fmt"
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
+	"zoomsignage/rooms"
 )
 
 // SyncZoomConnection is the resolver for the syncZoomConnection field.
 func (r *mutationResolver) SyncZoomConnection(ctx context.Context, id string) (*model.SyncRun, error) {
-	panic(fmt.Errorf("not implemented: SyncZoomConnection - syncZoomConnection"))
+	p, err := auth.Require(ctx, auth.ScopeConnectionsWrite)
+	if err != nil {
+		return nil, err
+	}
+	run, err := r.Resolver.Rooms.RequestSync(ctx, p.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return syncModel(run), nil
 }
 
 // RestartZoomRoom is the resolver for the restartZoomRoom field.
 func (r *mutationResolver) RestartZoomRoom(ctx context.Context, roomID string) (*model.RoomControlResult, error) {
-	panic(fmt.Errorf("not implemented: RestartZoomRoom - restartZoomRoom"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	at, err := r.Resolver.Rooms.Restart(ctx, actorOf(p), roomID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RoomControlResult{RoomID: roomID, AcceptedAt: at}, nil
 }
 
 // Rooms is the resolver for the rooms field.
 func (r *queryResolver) Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error) {
-	panic(fmt.Errorf("not implemented: Rooms - rooms"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	top := selectedRoomFields(ctx)
+	page, err := r.Resolver.Rooms.List(ctx, p.TenantID, roomFilter(connectionID, filter), deref(first, 50), deref(after, ""), top["totalCount"])
+	if err != nil {
+		return nil, err
+	}
+	if err := r.prefetchRooms(ctx, page.Rooms, selectedRoomFields(ctx, "edges", "node")); err != nil {
+		return nil, err
+	}
+	conn := &model.RoomConnection{
+		Edges:      make([]*model.RoomEdge, len(page.Rooms)),
+		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: deref(after, "") != ""},
+		TotalCount: page.TotalCount,
+	}
+	for i, room := range page.Rooms {
+		conn.Edges[i] = &model.RoomEdge{Cursor: rooms.Cursor(room), Node: roomModel(room)}
+	}
+	if n := len(page.Rooms); n > 0 {
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
+	}
+	return conn, nil
 }
 
 // Room is the resolver for the room field.
 func (r *queryResolver) Room(ctx context.Context, id string) (*model.Room, error) {
-	panic(fmt.Errorf("not implemented: Room - room"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	room, err := r.Resolver.Rooms.Get(ctx, p.TenantID, id)
+	if apierror.CodeOf(err) == apierror.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	fields := selectedRoomFields(ctx)
+	if fields["devices"] || fields["devicesRefreshedAt"] {
+		room = r.refreshStaleDevices(ctx, room)
+	}
+	if err := r.prefetchRooms(ctx, []rooms.Room{room}, fields); err != nil {
+		return nil, err
+	}
+	return roomModel(room), nil
 }
 
 // Devices is the resolver for the devices field.
 func (r *roomResolver) Devices(ctx context.Context, obj *model.Room) ([]*model.Device, error) {
-	panic(fmt.Errorf("not implemented: Devices - devices"))
+	l, err := loadersFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := l.devices.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	return deviceModels(ds), nil
 }
 
 // Alerts is the resolver for the alerts field.
 func (r *roomResolver) Alerts(ctx context.Context, obj *model.Room) ([]*model.RoomAlert, error) {
-	panic(fmt.Errorf("not implemented: Alerts - alerts"))
+	l, err := loadersFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	as, err := l.alerts.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	return alertModels(as), nil
 }
 
 // Signage is the resolver for the signage field.
 func (r *roomResolver) Signage(ctx context.Context, obj *model.Room) (*model.SignageAssignment, error) {
-	panic(fmt.Errorf("not implemented: Signage - signage"))
+	l, err := loadersFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := l.signage.Load(ctx, obj.ID)()
+	if err != nil {
+		return nil, err
+	}
+	return signageModel(a), nil
 }
 
 // Connection is the resolver for the connection field.
 func (r *roomResolver) Connection(ctx context.Context, obj *model.Room) (*model.ZoomConnection, error) {
-	panic(fmt.Errorf("not implemented: Connection - connection"))
+	l, err := loadersFrom(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Connection == nil || obj.Connection.ID == "" {
+		return nil, fmt.Errorf("resolvers.Room.connection: room %s carries no connection id", obj.ID)
+	}
+	c, err := l.connection.Load(ctx, obj.Connection.ID)()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, apierror.NotFoundf("the room's connection no longer exists")
+	}
+	return c, nil
 }
 
 // Room returns graph.RoomResolver implementation.

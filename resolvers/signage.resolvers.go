@@ -7,21 +7,45 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"zoomsignage/auth"
 	"zoomsignage/graph/model"
 )
 
 // ActivateSignage is the resolver for the activateSignage field.
 func (r *mutationResolver) ActivateSignage(ctx context.Context, roomIds []string, settings *model.SignageSettingsInput) ([]*model.SignageResult, error) {
-	panic(fmt.Errorf("not implemented: ActivateSignage - activateSignage"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Resolver.Rooms.Activate(ctx, actorOf(p), roomIds, signageSettings(settings))
+	if err != nil {
+		return nil, err
+	}
+	return signageResults(res), nil
 }
 
 // DeactivateSignage is the resolver for the deactivateSignage field.
 func (r *mutationResolver) DeactivateSignage(ctx context.Context, roomIds []string) ([]*model.SignageResult, error) {
-	panic(fmt.Errorf("not implemented: DeactivateSignage - deactivateSignage"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Resolver.Rooms.Deactivate(ctx, actorOf(p), roomIds)
+	if err != nil {
+		return nil, err
+	}
+	return signageResults(res), nil
 }
 
 // UpdateSignageSettings is the resolver for the updateSignageSettings field.
 func (r *mutationResolver) UpdateSignageSettings(ctx context.Context, roomIds []string, settings model.SignageSettingsInput) ([]*model.SignageResult, error) {
-	panic(fmt.Errorf("not implemented: UpdateSignageSettings - updateSignageSettings"))
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Resolver.Rooms.UpdateSettings(ctx, actorOf(p), roomIds, signageSettings(&settings))
+	if err != nil {
+		return nil, err
+	}
+	return signageResults(res), nil
 }
