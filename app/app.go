@@ -152,9 +152,11 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
 	if a.Config.JWTHS256Secret != "" || jwks != nil {
-		if authn.JWT, err = auth.NewJWTVerifier([]byte(a.Config.JWTHS256Secret), jwks, nil); err != nil {
+		v, err := auth.NewJWTVerifier([]byte(a.Config.JWTHS256Secret), jwks, nil)
+		if err != nil {
 			return nil, fmt.Errorf("app.New: %w", err)
 		}
+		authn.JWT = v.WithPolicy(auth.JWTClaimsPolicy{Issuer: a.Config.JWTIssuer, Audience: a.Config.JWTAudience})
 	}
 	return authn, nil
 }

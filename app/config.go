@@ -7,6 +7,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -48,6 +49,8 @@ type Config struct {
 	JWTHS256Secret string // JWT_HS256_SECRET
 	JWTJWKSURL     string // JWT_JWKS_URL
 	JWTJWKSFile    string // JWT_JWKS_FILE
+	JWTIssuer      string // JWT_ISSUER
+	JWTAudience    string // JWT_AUDIENCE
 
 	PublicBaseURL  string // PUBLIC_BASE_URL
 	SignageBaseURL string // SIGNAGE_BASE_URL
@@ -56,7 +59,7 @@ type Config struct {
 	// (ROOMS_SYNC_INTERVAL, default 60s; each connection jittered ±10%).
 	SyncInterval time.Duration
 
-	LogLevel        string        // LOG_LEVEL
+	LogLevel        slog.Level    // LOG_LEVEL
 	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
 	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
 	DepthLimit      int           // GATEWAY_DEPTH_LIMIT
@@ -111,6 +114,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		return d
 	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, errors.New("LOG_LEVEL must be debug, info, warn or error"))
+	}
 	env := str("GATEWAY_ENV", "production")
 	if env != "dev" && env != "production" {
 		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
@@ -141,7 +148,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PublicBaseURL:            strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
 		SignageBaseURL:           str("SIGNAGE_BASE_URL", DefaultSignageURL),
 		SyncInterval:             dur("ROOMS_SYNC_INTERVAL", 60*time.Second),
-		LogLevel:                 str("LOG_LEVEL", "info"),
+		LogLevel:                 level,
 		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
 		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
 		DepthLimit:               num("GATEWAY_DEPTH_LIMIT", 12),
@@ -164,6 +171,11 @@ func (c Config) Validate() error {
 	}
 	if c.JWTHS256Secret == "" && c.JWTJWKSURL == "" && c.JWTJWKSFile == "" {
 		errs = append(errs, errors.New("one of JWT_HS256_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE is required outside dev mode"))
+	}
+	// A Marketplace app without its webhook secret would never hear that a
+	// customer uninstalled it, so its data would never be cleaned up.
+	if c.ZoomClientID != "" && (c.ZoomClientSecret == "" || c.ZoomWebhookSecret == "") {
+		errs = append(errs, errors.New("ZOOM_CLIENT_ID needs ZOOM_CLIENT_SECRET and ZOOM_WEBHOOK_SECRET_TOKEN"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("app: configuration: %w", err)

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
@@ -14,6 +17,8 @@ import (
 
 // DevTenantName names the tenant `make run` creates.
 const DevTenantName = "Dev tenant"
+
+const sqlDevTenant = `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1`
 
 // DevBootstrap is what a dev start prints: a tenant and an admin key for it.
 type DevBootstrap struct {
@@ -60,8 +65,11 @@ func (a *App) startDevSimulator(ctx context.Context) (*zoomsim.Seeded, error) {
 // for it, so a developer can call the API right after `make run`.
 func (a *App) BootstrapDev(ctx context.Context) (DevBootstrap, error) {
 	var id string
-	err := a.DB.QueryRow(ctx, `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at LIMIT 1`, DevTenantName).Scan(&id)
-	if err != nil {
+	err := a.DB.QueryRow(ctx, sqlDevTenant, DevTenantName).Scan(&id)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return DevBootstrap{}, fmt.Errorf("app.BootstrapDev: %w", err)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
 		t, cerr := tenants.Create(ctx, a.DB, DevTenantName, 100)
 		if cerr != nil {
 			return DevBootstrap{}, fmt.Errorf("app.BootstrapDev: %w", cerr)

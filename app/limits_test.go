@@ -110,3 +110,24 @@ func TestUnknownMethodsShareOneMetricsLabel(t *testing.T) {
 		t.Fatal("client-chosen methods reach the metrics labels")
 	}
 }
+
+func TestMalformedScalarsAreBadUserInput(t *testing.T) {
+	g := newGateway(t, nil)
+	key := g.apiKey(g.tenant("A", 1), auth.ScopeAdmin)
+	cases := map[string]string{
+		"time literal":  `{auditEvents(filter:{since:"last tuesday"}){totalCount}}`,
+		"int overflow":  `{auditEvents(first: 99999999999){totalCount}}`,
+		"time variable": `query($s: Time){auditEvents(filter:{since:$s}){totalCount}}`,
+	}
+	for name, q := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := g.post(key, q, map[string]any{"s": "yesterday"})
+			if r.code() != "BAD_USER_INPUT" && r.code() != "GRAPHQL_VALIDATION_FAILED" {
+				t.Fatalf("code %q, want BAD_USER_INPUT (%s)", r.code(), r.Raw)
+			}
+			if strings.Contains(g.logs.String(), `"level":"ERROR"`) {
+				t.Fatal("bad input was logged as an internal error")
+			}
+		})
+	}
+}

@@ -60,7 +60,11 @@ func (a *App) newRiver(w *wiring) error {
 		Workers:      w.workers,
 		PeriodicJobs: w.periodic,
 		Logger:       a.Logger.With("component", "river"),
-		JobTimeout:   10 * time.Minute,
+		JobTimeout:   jobTimeout,
+		// A job whose replica died is picked up again soon after it could
+		// have finished, not after River's default hour: a stuck sync would
+		// block its connection's unique sync job that long.
+		RescueStuckJobsAfter: jobTimeout + time.Minute,
 	})
 	if err != nil {
 		return fmt.Errorf("app.New: river: %w", err)
@@ -88,9 +92,25 @@ func (a *App) stopRiver(ctx context.Context) {
 	if a.River == nil {
 		return
 	}
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), riverStopGrace)
 	defer cancel()
-	if err := a.River.Stop(stopCtx); err != nil {
+	if err := a.River.Stop(stopCtx); err == nil {
+		return
+	}
+	// Jobs still running after the grace period are cancelled so they are
+	// retried elsewhere instead of waiting to be rescued.
+	a.Logger.Warn("river jobs still running at shutdown; cancelling them")
+	cancelCtx, cancel2 := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel2()
+	if err := a.River.StopAndCancel(cancelCtx); err != nil {
 		a.Logger.Warn("river did not stop cleanly", "error", err.Error())
 	}
 }
+
+const (
+	// jobTimeout bounds one job (a 10,000-room sync takes well under it).
+	jobTimeout = 10 * time.Minute
+	// riverStopGrace is how long running jobs may finish at shutdown; with
+	// the HTTP drain it keeps shutdown within a typical 30 s grace period.
+	riverStopGrace = 10 * time.Second
+)

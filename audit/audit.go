@@ -87,9 +87,18 @@ WHERE tenant_id = $1
 // MaxPageSize bounds one page.
 const MaxPageSize = 500
 
-// secretish names detail keys that must never be stored, whatever a caller
-// passes: a last line of defence against a secret reaching the audit log.
-var secretish = []string{"secret", "token", "password", "credential", "authorization"}
+// isSecretish reports whether a detail key names something that must never
+// be stored, whatever a caller passes: a last line of defence against a
+// secret reaching the audit log.
+func isSecretish(key string) bool {
+	k := strings.ToLower(key)
+	for _, s := range []string{"secret", "token", "password", "credential", "authorization", "apikey", "api_key", "privatekey", "private_key"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return k == "key"
+}
 
 // Record writes e.
 func Record(ctx context.Context, db DB, e Event) error {
@@ -103,22 +112,29 @@ func Record(ctx context.Context, db DB, e Event) error {
 	return nil
 }
 
+// scrub drops secret-looking keys at every level of the details.
 func scrub(details map[string]any) map[string]any {
 	out := make(map[string]any, len(details))
 	for k, v := range details {
-		lower := strings.ToLower(k)
-		drop := false
-		for _, s := range secretish {
-			if strings.Contains(lower, s) {
-				drop = true
-				break
-			}
-		}
-		if !drop {
-			out[k] = v
+		if !isSecretish(k) {
+			out[k] = scrubValue(v)
 		}
 	}
 	return out
+}
+
+func scrubValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return scrub(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = scrubValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // List returns up to first events of tenantID after cursor, newest first.

@@ -129,13 +129,20 @@ func (k *APIKeys) List(ctx context.Context, tenantID string) ([]APIKey, error) {
 	return keys, nil
 }
 
-// Revoke revokes key id. tenantID restricts it to one tenant's keys; the
-// operator CLI passes "" to revoke any key. Revoking twice is harmless.
+// Revoke revokes key id of tenantID. Revoking twice is harmless.
 func (k *APIKeys) Revoke(ctx context.Context, db Querier, tenantID, id string) (APIKey, error) {
-	var tenant any
-	if tenantID != "" {
-		tenant = tenantID
+	if tenantID == "" {
+		return APIKey{}, apierror.NotFoundf("API key %s not found", id)
 	}
+	return k.revoke(ctx, db, tenantID, id)
+}
+
+// RevokeAny revokes key id whatever its tenant: for the operator CLI only.
+func (k *APIKeys) RevokeAny(ctx context.Context, db Querier, id string) (APIKey, error) {
+	return k.revoke(ctx, db, nil, id)
+}
+
+func (k *APIKeys) revoke(ctx context.Context, db Querier, tenant any, id string) (APIKey, error) {
 	rows, err := db.Query(ctx, sqlRevokeAPIKey, id, tenant)
 	if err != nil {
 		return APIKey{}, fmt.Errorf("auth.APIKeys.Revoke: %w", err)

@@ -27,9 +27,9 @@ type JWKS struct {
 	minRefetch time.Duration
 	now        func() time.Time
 
-	mu        sync.Mutex
+	mu        sync.Mutex     // guards keys and fetchedAt, never held during a fetch
 	keys      map[string]jwk // by kid
-	fetchedAt time.Time
+	fetchedAt time.Time      // when the last fetch started
 }
 
 type jwk struct {
@@ -76,6 +76,7 @@ func NewJWKSURL(ctx context.Context, url string, opts JWKSOptions) (*JWKS, error
 		opts.Now = time.Now
 	}
 	j := &JWKS{url: url, client: opts.Client, refresh: opts.Refresh, minRefetch: opts.MinRefetch, now: opts.Now}
+	j.fetchedAt = j.now()
 	if err := j.fetch(ctx); err != nil {
 		return nil, fmt.Errorf("auth.NewJWKSURL: %w", err)
 	}
@@ -83,18 +84,18 @@ func NewJWKSURL(ctx context.Context, url string, opts JWKSOptions) (*JWKS, error
 }
 
 // Key returns the key with kid (or the only key of type kty when the token
-// names no kid).
+// names no kid). Fetches happen outside the lock and detached from the
+// caller's request, so a slow identity provider delays only the request
+// that triggered the refetch, never every login.
 func (j *JWKS) Key(ctx context.Context, kid, kty string) (any, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.url != "" && j.now().Sub(j.fetchedAt) > j.refresh {
-		_ = j.fetchLocked(ctx) // keep serving the old keys if the IdP is down
+	if j.due(j.refresh) {
+		_ = j.fetch(ctx) // keep serving the old keys if the IdP is down
 	}
 	if k, ok := j.lookup(kid, kty); ok {
 		return k, nil
 	}
-	if j.url != "" && j.now().Sub(j.fetchedAt) > j.minRefetch {
-		if err := j.fetchLocked(ctx); err == nil {
+	if j.due(j.minRefetch) {
+		if err := j.fetch(ctx); err == nil {
 			if k, ok := j.lookup(kid, kty); ok {
 				return k, nil
 			}
@@ -103,7 +104,24 @@ func (j *JWKS) Key(ctx context.Context, kid, kty string) (any, error) {
 	return nil, errors.New("no matching key in JWKS")
 }
 
+// due reports whether a fetch is due after period, and if so claims it (by
+// moving fetchedAt) so concurrent callers do not all fetch at once.
+func (j *JWKS) due(period time.Duration) bool {
+	if j.url == "" {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.now().Sub(j.fetchedAt) <= period {
+		return false
+	}
+	j.fetchedAt = j.now()
+	return true
+}
+
 func (j *JWKS) lookup(kid, kty string) (any, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if kid != "" {
 		k, ok := j.keys[kid]
 		return k.key, ok && k.kty == kty
@@ -118,35 +136,34 @@ func (j *JWKS) lookup(kid, kty string) (any, bool) {
 	return found, n == 1
 }
 
+// fetch downloads the JWKS and swaps the keys in. It runs without the lock
+// and on its own deadline, detached from the caller's cancellation.
 func (j *JWKS) fetch(ctx context.Context) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.fetchLocked(ctx)
-}
-
-func (j *JWKS) fetchLocked(ctx context.Context) error {
-	j.fetchedAt = j.now()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("auth.JWKS.fetch: %w", err)
 	}
 	resp, err := j.client.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("auth.JWKS.fetch: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("JWKS answered %d", resp.StatusCode)
+		return fmt.Errorf("auth.JWKS.fetch: JWKS answered %d", resp.StatusCode)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return err
+		return fmt.Errorf("auth.JWKS.fetch: %w", err)
 	}
 	keys, err := parseJWKS(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("auth.JWKS.fetch: %w", err)
 	}
+	j.mu.Lock()
 	j.keys = keys
+	j.mu.Unlock()
 	return nil
 }
 
@@ -179,23 +196,22 @@ func parseJWKS(data []byte) (map[string]jwk, error) {
 		if kid == "" {
 			kid = fmt.Sprintf("#%d", i)
 		}
+		// A key we cannot use (another curve, a short RSA key) is skipped:
+		// an identity provider publishing one extra key must not lock every
+		// user out.
 		switch k.Kty {
 		case "RSA":
-			pub, err := rsaKey(k)
-			if err != nil {
-				return nil, fmt.Errorf("JWKS key %s: %w", kid, err)
+			if pub, err := rsaKey(k); err == nil {
+				keys[kid] = jwk{kty: "RSA", key: pub}
 			}
-			keys[kid] = jwk{kty: "RSA", key: pub}
 		case "EC":
-			pub, err := ecKey(k)
-			if err != nil {
-				return nil, fmt.Errorf("JWKS key %s: %w", kid, err)
+			if pub, err := ecKey(k); err == nil {
+				keys[kid] = jwk{kty: "EC", key: pub}
 			}
-			keys[kid] = jwk{kty: "EC", key: pub}
 		}
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("JWKS holds no RSA or EC signing key")
+		return nil, errors.New("JWKS holds no usable RS256 (RSA ≥ 2048 bits) or ES256 (P-256) signing key")
 	}
 	return keys, nil
 }

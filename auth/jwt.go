@@ -33,6 +33,23 @@ type JWTVerifier struct {
 	hsSecret []byte
 	jwks     *JWKS
 	now      func() time.Time
+	issuer   string
+	audience string
+}
+
+// JWTClaimsPolicy names the issuer and audience a token must carry; empty
+// fields are not checked. Set them whenever the identity provider also
+// issues tokens for other applications.
+type JWTClaimsPolicy struct {
+	Issuer   string
+	Audience string
+}
+
+// WithPolicy returns v requiring the policy's issuer and audience.
+func (v *JWTVerifier) WithPolicy(p JWTClaimsPolicy) *JWTVerifier {
+	c := *v
+	c.issuer, c.audience = p.Issuer, p.Audience
+	return &c
 }
 
 // NewJWTVerifier returns a verifier; hsSecret or jwks (or both) must be set.
@@ -63,17 +80,24 @@ func (v *JWTVerifier) methods() []string {
 // Verify parses and checks a JWT and returns its principal.
 func (v *JWTVerifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	var claims userClaims
-	parser := jwt.NewParser(
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(v.methods()),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(v.now),
-		jwt.WithLeeway(30*time.Second),
-	)
+		jwt.WithLeeway(30 * time.Second),
+	}
+	if v.issuer != "" {
+		opts = append(opts, jwt.WithIssuer(v.issuer))
+	}
+	if v.audience != "" {
+		opts = append(opts, jwt.WithAudience(v.audience))
+	}
+	parser := jwt.NewParser(opts...)
 	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		return v.key(ctx, t)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: jwt: %v", ErrInvalidCredentials, err)
+		return nil, fmt.Errorf("%w: jwt: %w", ErrInvalidCredentials, err)
 	}
 	return claims.principal()
 }

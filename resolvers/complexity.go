@@ -1,6 +1,8 @@
 package resolvers
 
 import (
+	"math"
+
 	"zoomsignage/audit"
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
@@ -13,11 +15,21 @@ import (
 // its size.
 func SetComplexity(c *graph.ComplexityRoot) {
 	c.Query.AuditEvents = func(child int, first *int, _ *string, _ *model.AuditFilter) int {
-		return 1 + child*pageCost(first, 50, audit.MaxPageSize)
+		return pagedCost(child, pageCost(first, 50, audit.MaxPageSize))
 	}
 	c.Query.Rooms = func(child int, _ *string, _ *model.RoomFilter, first *int, _ *string) int {
-		return 1 + child*pageCost(first, 50, rooms.MaxPageSize)
+		return pagedCost(child, pageCost(first, 50, rooms.MaxPageSize))
 	}
+}
+
+// pagedCost is 1 + child×items, saturating so nested pages can never wrap
+// around to a small (or negative) cost.
+func pagedCost(child, items int) int {
+	const ceiling = math.MaxInt32
+	if child > 0 && items > ceiling/child {
+		return ceiling
+	}
+	return 1 + child*items
 }
 
 // pageCost is the number of items a page argument may return. A value out of

@@ -51,7 +51,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:          1 << 20,
 		RequestTimeout:        30 * time.Second,
 		ReadyTimeout:          2 * time.Second,
-		ShutdownTimeout:       25 * time.Second,
+		ShutdownTimeout:       15 * time.Second,
 		WebsocketInitTimeout:  10 * time.Second,
 		WebsocketPingInterval: 15 * time.Second,
 		WebsocketWriteTimeout: 10 * time.Second,

@@ -7,6 +7,7 @@ import (
 
 	"zoomsignage/store"
 	"zoomsignage/store/storetest"
+	"zoomsignage/vault"
 	"zoomsignage/vault/vaulttest"
 )
 
@@ -79,5 +80,60 @@ VALUES ($1, 'SERVER_APP', $2, 'cid', $3, $4, $5) RETURNING id`, tenant, fmt.Spri
 		} else if refresh != nil {
 			check(*refresh, r.refresh)
 		}
+	}
+}
+
+// refreshingRewrapper simulates a token refresh that lands between Rewrap
+// reading a row and writing it back.
+type refreshingRewrapper struct {
+	store.Rewrapper
+	during func()
+}
+
+func (r refreshingRewrapper) Rewrap(ctx context.Context, items []vault.Sealed) ([]string, error) {
+	out, err := r.Rewrapper.Rewrap(ctx, items)
+	r.during()
+	return out, err
+}
+
+func TestRewrapKeepsAConcurrentRefresh(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	sealer := vaulttest.New(t)
+	var tenant, id string
+	if err := db.QueryRow(ctx, `INSERT INTO tenants (name, license_limit) VALUES ('t', 1) RETURNING id`).Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := sealer.Seal(ctx, tenant, []byte("secret"))
+	access, _ := sealer.Seal(ctx, tenant, []byte("old-access"))
+	if err := db.QueryRow(ctx, `INSERT INTO zoom_connections (tenant_id, kind, zoom_account_id, client_id, sealed_client_secret, sealed_access_token)
+VALUES ($1, 'SERVER_APP', 'acct', 'cid', $2, $3) RETURNING id`, tenant, secret, access).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := sealer.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := sealer.Seal(ctx, tenant, []byte("new-access"))
+	r := refreshingRewrapper{Rewrapper: sealer, during: func() {
+		if _, err := db.Exec(ctx, `UPDATE zoom_connections SET sealed_access_token = $2, credential_version = credential_version + 1 WHERE id = $1`, id, fresh); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	n, err := store.Rewrap(ctx, db, r, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("rewrapped %d, want 1 (the client secret; the access token changed meanwhile)", n)
+	}
+	var gotSecret, gotAccess string
+	if err := db.QueryRow(ctx, `SELECT sealed_client_secret, sealed_access_token FROM zoom_connections WHERE id = $1`, id).Scan(&gotSecret, &gotAccess); err != nil {
+		t.Fatal(err)
+	}
+	if gotAccess != fresh {
+		t.Fatal("rewrap overwrote a token refreshed meanwhile")
+	}
+	if v, _ := sealer.KeyVersion(gotSecret); v != 2 {
+		t.Fatalf("client secret on key version %d, want 2", v)
 	}
 }

@@ -7,11 +7,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// DefaultMaxConns is the pool size unless DATABASE_URL sets pool_max_conns.
+const DefaultMaxConns = 32
 
 // Open connects a pool to databaseURL and checks that the server answers.
 func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
@@ -19,6 +23,11 @@ func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	if err != nil {
 		// pgx echoes the URL (password included) in parse errors; don't.
 		return nil, errors.New("store.Open: DATABASE_URL is not a valid Postgres URL")
+	}
+	// pgx defaults to max(4, cores) connections, too few for River's workers
+	// plus HTTP traffic; a pool_max_conns in the URL still wins.
+	if !strings.Contains(databaseURL, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -76,22 +76,32 @@ func (k *Keyring) load() error {
 	return nil
 }
 
-// addVersion appends a fresh random key and persists the file. Callers hold mu.
+// addVersion makes a fresh random key, persists the file atomically, and
+// only then starts sealing with the key: a key that was never saved would
+// make its ciphertexts unopenable after a restart. Callers hold mu.
 func (k *Keyring) addVersion() error {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return err
 	}
-	k.versions = append(k.versions, key)
+	next := append(k.versions[:len(k.versions):len(k.versions)], key)
 	f := keyringFile{}
-	for _, v := range k.versions {
+	for _, v := range next {
 		f.Keys = append(f.Keys, base64.StdEncoding.EncodeToString(v))
 	}
 	data, _ := json.Marshal(f)
 	if err := os.MkdirAll(filepath.Dir(k.path), 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(k.path, data, 0o600)
+	tmp := k.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, k.path); err != nil {
+		return err
+	}
+	k.versions = next
+	return nil
 }
 
 func (k *Keyring) aead(version int, tenantID string) (cipher.AEAD, error) {

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zoomsignage/app"
+	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/store"
 	"zoomsignage/tenants"
@@ -95,7 +97,14 @@ func tenantCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		return err
 	}
 	defer pool.Close()
-	t, err := tenants.Create(ctx, pool, *name, *licenses)
+	var t tenants.Tenant
+	err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if t, err = tenants.Create(ctx, tx, *name, *licenses); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{TenantID: t.ID, Actor: cliActor, Action: "tenant.create",
+			TargetType: "tenant", TargetID: t.ID, Details: map[string]any{"name": t.Name, "licenses": t.LicenseLimit}})
+	})
 	if err != nil {
 		return err
 	}
@@ -129,7 +138,16 @@ func apikeyCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		if _, err := tenants.Get(ctx, pool, *tenant); err != nil {
 			return err
 		}
-		_, secret, err := keys.Create(ctx, pool, *tenant, *name, scopes, "cli")
+		var secret string
+		err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
+			key, s, err := keys.Create(ctx, tx, *tenant, *name, scopes, cliActor)
+			if err != nil {
+				return err
+			}
+			secret = s
+			return audit.Record(ctx, tx, audit.Event{TenantID: *tenant, Actor: cliActor, Action: "apikey.create",
+				TargetType: "api_key", TargetID: key.ID, Details: map[string]any{"name": key.Name, "prefix": key.Prefix, "scopes": splitList(*scopeList)}})
+		})
 		if err != nil {
 			return err
 		}
@@ -141,13 +159,20 @@ func apikeyCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		if _, err := keys.Revoke(ctx, pool, "", *id); err != nil {
-			return err
-		}
-		return nil
+		return store.InTx(ctx, pool, func(tx pgx.Tx) error {
+			key, err := keys.RevokeAny(ctx, tx, *id)
+			if err != nil {
+				return err
+			}
+			return audit.Record(ctx, tx, audit.Event{TenantID: key.TenantID, Actor: cliActor, Action: "apikey.revoke",
+				TargetType: "api_key", TargetID: key.ID, Details: map[string]any{"name": key.Name}})
+		})
 	}
 	return errUsage
 }
+
+// cliActor is what the audit log records for operator commands.
+const cliActor = "cli"
 
 // rewrapBatch is how many rows go to Vault in one transit batch call.
 const rewrapBatch = 100

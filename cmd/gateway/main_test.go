@@ -61,6 +61,11 @@ func TestOperatorCommands(t *testing.T) {
 		t.Fatalf("revoked = %v, %v", revoked, err)
 	}
 
+	var audited int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND actor = 'cli'`, tenantID).Scan(&audited); err != nil || audited != 3 {
+		t.Fatalf("audit events of the CLI = %d, %v; want tenant.create, apikey.create, apikey.revoke", audited, err)
+	}
+
 	bad := []struct {
 		name string
 		args []string
