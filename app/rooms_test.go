@@ -1,0 +1,170 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"zoomsignage/app"
+	"zoomsignage/auth"
+	"zoomsignage/zoom/zoomsim"
+)
+
+const roomsPage = `query($first: Int, $after: String, $filter: RoomFilter){rooms(first: $first, after: $after, filter: $filter){
+  totalCount pageInfo{hasNextPage endCursor}
+  edges{cursor node{id zoomRoomId name status online health devices{id type status} signage{state screenUrl}
+    alerts{component alertType state} connection{id label status}}}}}`
+
+const activate = `mutation($ids: [ID!]!, $settings: SignageSettingsInput){activateSignage(roomIds: $ids, settings: $settings){
+  roomId ok signage{state layout muted displayPeriod{startAfterMeetingMinutes stopBeforeMeetingMinutes}} error{code message}}}`
+
+// roomsWorld connects the seeded Server-to-Server app for a new tenant,
+// with River running, and waits for the connect's first sync.
+func roomsWorld(t *testing.T, rooms int, edit func(*app.Config)) (*zoomWorld, string, string, string) {
+	t.Helper()
+	w := newZoomWorld(t, rooms, edit)
+	w.startJobs(t)
+	tenant := w.tenant("Acme", 3)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	connID := w.connectServerApp(t, admin)
+	waitFor(t, "the first sync", func() bool {
+		return w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND state = 'SUCCEEDED'`, connID) > 0
+	})
+	return w, tenant, admin, connID
+}
+
+func nodes(t *testing.T, r gqlResponse) []map[string]any {
+	t.Helper()
+	if r.code() != "" {
+		t.Fatalf("rooms: %s", r.Raw)
+	}
+	var out []map[string]any
+	for _, e := range r.Data["rooms"].(map[string]any)["edges"].([]any) {
+		out = append(out, e.(map[string]any)["node"].(map[string]any))
+	}
+	return out
+}
+
+func TestRoomsThroughTheAPI(t *testing.T) {
+	w, tenant, admin, connID := roomsWorld(t, 5, nil)
+	if n := w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND trigger = 'connect'`, connID); n != 1 {
+		t.Fatalf("%d connect-triggered runs, want 1", n)
+	}
+	viewer := userJWT(t, tenant, "viewer", time.Hour)
+
+	// Paging with a cursor, every field of a room resolved.
+	first := w.post(viewer, roomsPage, map[string]any{"first": 3})
+	page1 := nodes(t, first)
+	info := first.Data["rooms"].(map[string]any)
+	if len(page1) != 3 || info["totalCount"] != float64(5) || info["pageInfo"].(map[string]any)["hasNextPage"] != true {
+		t.Fatalf("first page: %s", first.Raw)
+	}
+	page2 := nodes(t, w.post(viewer, roomsPage, map[string]any{"first": 3, "after": info["pageInfo"].(map[string]any)["endCursor"]}))
+	if len(page2) != 2 || page2[0]["name"].(string) <= page1[2]["name"].(string) {
+		t.Fatalf("second page: %v", page2)
+	}
+	n0 := page1[0]
+	if n0["connection"].(map[string]any)["id"] != connID || n0["signage"] != nil || n0["health"] != "OK" || n0["devices"] == nil {
+		t.Fatalf("room = %v", n0)
+	}
+
+	// Filters.
+	offline := nodes(t, w.post(viewer, roomsPage, map[string]any{"filter": map[string]any{"status": []string{"OFFLINE"}}}))
+	if len(offline) != 1 || offline[0]["online"] != false || offline[0]["health"] != "CRITICAL" {
+		t.Fatalf("offline rooms: %v", offline)
+	}
+	if named := nodes(t, w.post(viewer, roomsPage, map[string]any{"filter": map[string]any{"nameContains": "room 0000"}})); len(named) != 5 {
+		t.Fatalf("name search found %d rooms", len(named))
+	}
+
+	// Opening a room reads its devices when they are stale.
+	roomID := n0["id"].(string)
+	r := w.post(viewer, `query($id: ID!){room(id: $id){id devicesRefreshedAt devices{type status}}}`, map[string]any{"id": roomID})
+	room := r.Data["room"].(map[string]any)
+	if r.code() != "" || room["devicesRefreshedAt"] == nil || len(room["devices"].([]any)) == 0 {
+		t.Fatalf("room: %s", r.Raw)
+	}
+
+	// Activation through the API; the viewer may not.
+	if r := w.post(viewer, activate, map[string]any{"ids": []string{roomID}}); r.code() != "FORBIDDEN" {
+		t.Fatalf("viewer activation: %s", r.Raw)
+	}
+	act := w.post(admin, activate, map[string]any{"ids": []string{roomID, "00000000-0000-4000-8000-000000000000"},
+		"settings": map[string]any{"muted": false, "displayPeriod": map[string]any{"startAfterMeetingMinutes": 2, "stopBeforeMeetingMinutes": 3}}})
+	if act.code() != "" {
+		t.Fatalf("activate: %s", act.Raw)
+	}
+	results := act.Data["activateSignage"].([]any)
+	ok, missing := results[0].(map[string]any), results[1].(map[string]any)
+	if ok["ok"] != true || ok["signage"].(map[string]any)["state"] != "ACTIVE" || ok["signage"].(map[string]any)["muted"] != false ||
+		missing["ok"] != false || missing["error"].(map[string]any)["code"] != "NOT_FOUND" {
+		t.Fatalf("activate: %s", act.Raw)
+	}
+	if r := w.post(admin, activate, map[string]any{"ids": []string{roomID}, "settings": map[string]any{
+		"displayPeriod": map[string]any{"startAfterMeetingMinutes": -1, "stopBeforeMeetingMinutes": 0}}}); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("invalid display period: %s", r.Raw)
+	}
+	if act := nodes(t, w.post(viewer, roomsPage, map[string]any{"filter": map[string]any{"activated": true}})); len(act) != 1 || act[0]["id"] != roomID {
+		t.Fatalf("activated filter: %v", act)
+	}
+
+	// A zoomroom.alert webhook changes the room's health and alerts.
+	zoomRoomID := n0["zoomRoomId"].(string)
+	if err := w.sim.RaiseAlert(context.Background(), zoomRoomID, zoomsim.Alert{Issue: "High CPU usage is detected", AlertType: 4, Component: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r = w.post(viewer, `query($id: ID!){room(id: $id){health alerts{component alertType state issue}}}`, map[string]any{"id": roomID})
+	room = r.Data["room"].(map[string]any)
+	alerts := room["alerts"].([]any)
+	if room["health"] != "WARNING" || len(alerts) != 1 || alerts[0].(map[string]any)["alertType"] != "HIGH_CPU" ||
+		alerts[0].(map[string]any)["state"] != "TRIGGERED" {
+		t.Fatalf("after the alert: %s", r.Raw)
+	}
+
+	// Sync now; restart; another tenant sees nothing of it.
+	s := w.post(admin, `mutation($id: ID!){syncZoomConnection(id: $id){id connectionId trigger state}}`, map[string]any{"id": connID})
+	if s.code() != "" || s.Data["syncZoomConnection"].(map[string]any)["connectionId"] != connID {
+		t.Fatalf("sync now: %s", s.Raw)
+	}
+	rs := w.post(admin, `mutation($id: ID!){restartZoomRoom(roomId: $id){roomId acceptedAt}}`, map[string]any{"id": roomID})
+	if rs.code() != "" {
+		t.Fatalf("restart: %s", rs.Raw)
+	}
+	other := userJWT(t, w.tenant("Globex", 3), "admin", time.Hour)
+	if r := w.post(other, `query($id: ID!){room(id: $id){id}}`, map[string]any{"id": roomID}); r.code() != "" || r.Data["room"] != nil {
+		t.Fatalf("another tenant's room: %s", r.Raw)
+	}
+	if r := w.post(other, `mutation($id: ID!){restartZoomRoom(roomId: $id){roomId}}`, map[string]any{"id": roomID}); r.code() != "NOT_FOUND" {
+		t.Fatalf("another tenant's restart: %s", r.Raw)
+	}
+	if r := w.post(other, `mutation($id: ID!){syncZoomConnection(id: $id){id}}`, map[string]any{"id": connID}); r.code() != "NOT_FOUND" {
+		t.Fatalf("another tenant's sync: %s", r.Raw)
+	}
+	if got := nodes(t, w.post(other, roomsPage, nil)); len(got) != 0 {
+		t.Fatalf("another tenant lists %d rooms", len(got))
+	}
+	key := w.apiKey(tenant, auth.ScopeRoomsRead)
+	if r := w.post(key, `mutation($id: ID!){syncZoomConnection(id: $id){id}}`, map[string]any{"id": connID}); r.code() != "FORBIDDEN" {
+		t.Fatalf("sync with rooms:read only: %s", r.Raw)
+	}
+}
+
+// The scheduler syncs connections by itself: a status change in Zoom shows
+// up with no request.
+func TestPeriodicSyncPicksUpChanges(t *testing.T) {
+	w, _, admin, connID := roomsWorld(t, 3, func(c *app.Config) { c.SyncInterval = time.Second })
+	target := w.seed.RoomIDs[0]
+	if err := w.sim.SetRoomStatus(context.Background(), target, zoomsim.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a periodic sync to see the room go offline", func() bool {
+		return w.count(t, `SELECT count(*) FROM rooms WHERE zoom_room_id = $1 AND status = 'OFFLINE'`, target) == 1
+	})
+	if n := w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND trigger = 'periodic'`, connID); n == 0 {
+		t.Fatal("no periodic run recorded")
+	}
+	c := w.post(admin, `{rooms(filter: {status: [OFFLINE]}){totalCount}}`, nil)
+	if c.code() != "" || c.Data["rooms"].(map[string]any)["totalCount"] != float64(2) {
+		t.Fatalf("offline rooms: %s", c.Raw)
+	}
+}
