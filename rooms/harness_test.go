@@ -33,15 +33,16 @@ import (
 // the real connections service and event bus, and the rooms service under
 // test. River is an insert-only client: tests run jobs' work directly.
 type env struct {
-	t     testing.TB
-	ctx   context.Context
-	db    *pgxpool.Pool
-	sim   *zoomsim.Sim
-	zoom  *zoom.Client
-	conns *connections.Service
-	bus   *events.Bus
-	svc   *rooms.Service
-	river *river.Client[pgx.Tx]
+	t      testing.TB
+	ctx    context.Context
+	db     *pgxpool.Pool
+	sim    *zoomsim.Sim
+	simURL string
+	zoom   *zoom.Client
+	conns  *connections.Service
+	bus    *events.Bus
+	svc    *rooms.Service
+	river  *river.Client[pgx.Tx]
 }
 
 type envOptions struct {
@@ -54,13 +55,15 @@ type envOptions struct {
 	logger *slog.Logger
 	// syncInterval overrides the default (60 s).
 	syncInterval time.Duration
+	// tracer sees every statement of the pool all services use.
+	tracer pgx.QueryTracer
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db := storetest.New(t)
+	db := tracedDB(ctx, t, o.tracer)
 	rdb, prefix := redistest.New(t)
 	sim := zoomsim.New(zoomsim.Options{DisableRateLimits: !o.zoomLimits})
 	srv := httptest.NewServer(sim)
@@ -109,7 +112,28 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	conns.SetRiver(rc)
 	svc.SetRiver(rc)
-	return &env{t: t, ctx: ctx, db: db, sim: sim, zoom: zc, conns: conns, bus: bus, svc: svc, river: rc}
+	return &env{t: t, ctx: ctx, db: db, sim: sim, simURL: srv.URL, zoom: zc, conns: conns, bus: bus, svc: svc, river: rc}
+}
+
+// tracedDB is a fresh database; with a tracer, through a pool of its own
+// that reports every statement.
+func tracedDB(ctx context.Context, t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	if tracer == nil {
+		return storetest.New(t)
+	}
+	_, url := storetest.NewWithURL(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
 }
 
 // tenant is one customer with a connected Zoom account of n rooms.

@@ -46,13 +46,14 @@ RETURNING room_id, coalesce(zoom_content_id, '')`
 	sqlDeleteRooms = `DELETE FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])`
 )
 
-// inventoryChanges is what one sync changed.
+// inventoryChanges is what one write changed.
 type inventoryChanges struct {
-	added        int
-	removed      []removedRoom
-	statusEvents []statusChange
-	health       []healthChange
-	rowsWritten  int64
+	added         int
+	removed       []removedRoom
+	statusEvents  []statusChange
+	statusChanges int // the events' count, kept once they are published
+	health        []healthChange
+	rowsWritten   int64
 }
 
 // statusChange is a room whose status changed (previous "" for a new room).
@@ -67,71 +68,108 @@ type removedRoom struct {
 	contentID string
 }
 
-// writeInventory diffs the listed rooms against the stored ones and writes
-// only the differences, in one transaction: new and changed rooms, removed
-// rooms (releasing their licenses), and the health of rooms whose status
-// changed. A sync that finds nothing new writes nothing.
-func (s *Service) writeInventory(ctx context.Context, tenantID, connectionID string, listed []zoom.Room) (inventoryChanges, error) {
+// inventory writes one sync's differences as the pages arrive: each page's
+// new and changed rooms (and their health) in one transaction while the
+// limiter holds the next list call back, so writing costs the sync no time;
+// rooms gone from Zoom are removed only once the whole list was read, so a
+// missing page never removes anything. Unchanged rooms are never written.
+type inventory struct {
+	s                      *Service
+	tenantID, connectionID string
+	stored                 map[string]Room // by Zoom id
+	seen                   map[string]bool
+	changes                inventoryChanges
+}
+
+func (s *Service) newInventory(ctx context.Context, tenantID, connectionID string) (*inventory, error) {
+	rows, err := s.db.Query(ctx, sqlConnectionRooms, tenantID, connectionID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.newInventory: %w: %w", errInternal, err)
+	}
+	list, err := pgx.CollectRows(rows, scanRoom)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.newInventory: %w: %w", errInternal, err)
+	}
+	inv := &inventory{s: s, tenantID: tenantID, connectionID: connectionID,
+		stored: make(map[string]Room, len(list)), seen: make(map[string]bool, len(list))}
+	for _, r := range list {
+		inv.stored[r.ZoomRoomID] = r
+	}
+	return inv, nil
+}
+
+// page writes what one page changed and publishes it.
+func (inv *inventory) page(ctx context.Context, listed []zoom.Room) error {
+	var upserts []zoom.Room
+	for _, z := range listed {
+		if z.ID == "" || inv.seen[z.ID] {
+			continue // a room listed twice (pages shifting under us) counts once
+		}
+		inv.seen[z.ID] = true
+		r, ok := inv.stored[z.ID]
+		if !ok || r.ZoomDashboardID != z.RoomID || r.Name != z.Name || r.LocationID != z.LocationID ||
+			r.Status != statusFromZoom(z.Status) {
+			upserts = append(upserts, z)
+		}
+	}
+	if len(upserts) == 0 {
+		return nil
+	}
 	var ch inventoryChanges
-	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, inv.s.db, func(tx pgx.Tx) error {
 		ch = inventoryChanges{}
-		rows, err := tx.Query(ctx, sqlConnectionRooms, tenantID, connectionID)
-		if err != nil {
-			return err
-		}
-		stored, err := pgx.CollectRows(rows, scanRoom)
-		if err != nil {
-			return err
-		}
-		upserts, removed := diffRooms(stored, listed)
-		if err := s.upsertRooms(ctx, tx, tenantID, connectionID, stored, upserts, &ch); err != nil {
-			return err
-		}
-		if err := s.removeRooms(ctx, tx, tenantID, connectionID, removed, &ch); err != nil {
+		if err := inv.s.upsertRooms(ctx, tx, inv.tenantID, inv.connectionID, inv.stored, upserts, &ch); err != nil {
 			return err
 		}
 		changed := make([]string, 0, len(ch.statusEvents))
 		for _, c := range ch.statusEvents {
 			changed = append(changed, c.room.ID)
 		}
-		ch.health, err = recomputeHealth(ctx, tx, tenantID, changed)
+		var err error
+		ch.health, err = recomputeHealth(ctx, tx, inv.tenantID, changed)
 		ch.rowsWritten += int64(len(ch.health))
 		return err
 	})
 	if err != nil {
-		return inventoryChanges{}, fmt.Errorf("rooms.writeInventory: %w: %w", errInternal, err)
+		return fmt.Errorf("rooms.inventory.page: %w: %w", errInternal, err)
 	}
-	return ch, nil
+	inv.merge(ch)
+	inv.s.publishInventory(ctx, inv.connectionID, ch)
+	return nil
 }
 
-// diffRooms returns the listed rooms that are new or differ from their
-// stored row, and the stored rooms no longer listed.
-func diffRooms(stored []Room, listed []zoom.Room) (upserts []zoom.Room, removed []Room) {
-	byZoomID := make(map[string]Room, len(stored))
-	for _, r := range stored {
-		byZoomID[r.ZoomRoomID] = r
-	}
-	seen := make(map[string]bool, len(listed))
-	for _, z := range listed {
-		if z.ID == "" || seen[z.ID] {
-			continue // a room listed twice (pages shifting under us) counts once
-		}
-		seen[z.ID] = true
-		r, ok := byZoomID[z.ID]
-		if !ok || r.ZoomDashboardID != z.RoomID || r.Name != z.Name ||
-			r.LocationID != z.LocationID || r.Status != statusFromZoom(z.Status) {
-			upserts = append(upserts, z)
-		}
-	}
-	for _, r := range stored {
-		if !seen[r.ZoomRoomID] {
+// finish removes the rooms the complete list no longer has.
+func (inv *inventory) finish(ctx context.Context) error {
+	var removed []Room
+	for id, r := range inv.stored {
+		if !inv.seen[id] {
 			removed = append(removed, r)
 		}
 	}
-	return upserts, removed
+	if len(removed) == 0 {
+		return nil
+	}
+	var ch inventoryChanges
+	err := store.InTx(ctx, inv.s.db, func(tx pgx.Tx) error {
+		ch = inventoryChanges{}
+		return inv.s.removeRooms(ctx, tx, inv.tenantID, inv.connectionID, removed, &ch)
+	})
+	if err != nil {
+		return fmt.Errorf("rooms.inventory.finish: %w: %w", errInternal, err)
+	}
+	inv.merge(ch)
+	return nil
 }
 
-func (s *Service) upsertRooms(ctx context.Context, tx pgx.Tx, tenantID, connectionID string, stored []Room, upserts []zoom.Room, ch *inventoryChanges) error {
+func (inv *inventory) merge(ch inventoryChanges) {
+	c := &inv.changes
+	c.added += ch.added
+	c.removed = append(c.removed, ch.removed...)
+	c.statusChanges += len(ch.statusEvents)
+	c.rowsWritten += ch.rowsWritten
+}
+
+func (s *Service) upsertRooms(ctx context.Context, tx pgx.Tx, tenantID, connectionID string, old map[string]Room, upserts []zoom.Room, ch *inventoryChanges) error {
 	if len(upserts) == 0 {
 		return nil
 	}
@@ -154,10 +192,6 @@ func (s *Service) upsertRooms(ctx context.Context, tx pgx.Tx, tenantID, connecti
 		return err
 	}
 	ch.rowsWritten += int64(len(idByZoomID))
-	old := make(map[string]Room, len(stored))
-	for _, r := range stored {
-		old[r.ZoomRoomID] = r
-	}
 	for i, z := range upserts {
 		id, ok := idByZoomID[z.ID]
 		if !ok {

@@ -356,8 +356,14 @@ func TestAnotherTenantsRoomsAreNotFound(t *testing.T) {
 		call func() error
 	}{
 		{"get", func() error { _, err := e.svc.Get(e.ctx, mine.id, foreign.ID); return err }},
-		{"activate", func() error { r, err := e.svc.Activate(e.ctx, mine.actor, []string{foreign.ID}, rooms.Settings{}); return first(r, err) }},
-		{"deactivate", func() error { r, err := e.svc.Deactivate(e.ctx, mine.actor, []string{foreign.ID}); return first(r, err) }},
+		{"activate", func() error {
+			r, err := e.svc.Activate(e.ctx, mine.actor, []string{foreign.ID}, rooms.Settings{})
+			return first(r, err)
+		}},
+		{"deactivate", func() error {
+			r, err := e.svc.Deactivate(e.ctx, mine.actor, []string{foreign.ID})
+			return first(r, err)
+		}},
 		{"update", func() error {
 			m := false
 			r, err := e.svc.UpdateSettings(e.ctx, mine.actor, []string{foreign.ID}, rooms.Settings{Muted: &m})
@@ -411,4 +417,3 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("%d restart audit events, want 1 (the refused one is not a restart)", n)
 	}
 }
-

@@ -22,9 +22,10 @@ const progressEvery = 5
 // the run. Devices are refreshed by a separate job (DevicesWorker) so a
 // sync's duration is the list calls' alone.
 //
-// The inventory is written only after the whole list was read: a sync that
-// fails half-way (a 429 storm, Zoom down) changes nothing, and a room is
-// never removed because a page was missing.
+// Each page's changes are written as it arrives (see inventory); rooms are
+// removed only after the whole list was read, so a sync that fails half-way
+// (a 429 storm, Zoom down) never removes a room, and the next run finishes
+// the rest. Writes are idempotent: nothing is ever duplicated.
 func (s *Service) Sync(ctx context.Context, tenantID, connectionID, trigger string) (SyncRun, error) {
 	run, err := s.startRun(ctx, tenantID, connectionID, trigger)
 	if store.ConstraintError(err) != "" {
@@ -58,19 +59,21 @@ func (s *Service) syncOnce(ctx context.Context, run *SyncRun) error {
 		return err
 	}
 	fresh := s.uncached(ac)
-	listed, err := s.listAll(ctx, fresh, run)
+	inv, err := s.newInventory(ctx, run.TenantID, run.ConnectionID)
 	if err != nil {
 		return err
 	}
-	changes, err := s.writeInventory(ctx, run.TenantID, run.ConnectionID, listed)
-	if err != nil {
+	if err := s.listAll(ctx, fresh, run, inv); err != nil {
 		return err
 	}
-	run.RoomsSeen = len(listed)
-	run.RoomsAdded, run.RoomsRemoved, run.StatusChanges = changes.added, len(changes.removed), len(changes.statusEvents)
-	run.RowsWritten = changes.rowsWritten
-	s.publishInventory(ctx, run.ConnectionID, changes)
-	s.cleanupRemoved(ctx, fresh, run, changes.removed)
+	run.RoomsSeen = len(inv.seen)
+	if err := inv.finish(ctx); err != nil {
+		return err
+	}
+	ch := inv.changes
+	run.RoomsAdded, run.RoomsRemoved, run.StatusChanges = ch.added, len(ch.removed), ch.statusChanges
+	run.RowsWritten = ch.rowsWritten
+	s.cleanupRemoved(ctx, fresh, run, ch.removed)
 	calls, err := s.retryPushes(ctx, fresh, run.TenantID, run.ConnectionID, s.pushBudget(fresh))
 	run.ZoomCalls += calls
 	return err
@@ -85,23 +88,25 @@ func (s *Service) uncached(ac *zoom.AccountClient) *zoom.AccountClient {
 }
 
 // listAll reads every page of the account's rooms, sequentially (each page
-// needs the previous page's token), and publishes progress.
-func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *SyncRun) ([]zoom.Room, error) {
-	var all []zoom.Room
+// needs the previous page's token), hands each to the inventory, and
+// publishes progress.
+func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *SyncRun, inv *inventory) error {
 	token := ""
 	for page := 1; ; page++ {
 		p, err := ac.ListRoomsPage(ctx, zoom.RoomFilter{}, token)
 		run.ZoomCalls++
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, p.Rooms...)
+		run.RoomsSeen += len(p.Rooms)
+		if err := inv.page(ctx, p.Rooms); err != nil {
+			return err
+		}
 		if p.NextPageToken == "" {
-			return all, nil
+			return nil
 		}
 		token = p.NextPageToken
 		if page%progressEvery == 0 {
-			run.RoomsSeen = len(all)
 			s.publishSync(ctx, *run)
 		}
 	}
