@@ -91,9 +91,15 @@ func TestListFiltersAndPages(t *testing.T) {
 		call  func() error
 		field string
 	}{
-		{"first too large", func() error { _, err := e.svc.List(e.ctx, tn.id, rooms.Filter{}, rooms.MaxPageSize+1, "", false); return err }, "first"},
+		{"first too large", func() error {
+			_, err := e.svc.List(e.ctx, tn.id, rooms.Filter{}, rooms.MaxPageSize+1, "", false)
+			return err
+		}, "first"},
 		{"negative first", func() error { _, err := e.svc.List(e.ctx, tn.id, rooms.Filter{}, -1, "", false); return err }, "first"},
-		{"forged cursor", func() error { _, err := e.svc.List(e.ctx, tn.id, rooms.Filter{}, 5, "bm90IGEgY3Vyc29y", false); return err }, "after"},
+		{"forged cursor", func() error {
+			_, err := e.svc.List(e.ctx, tn.id, rooms.Filter{}, 5, "bm90IGEgY3Vyc29y", false)
+			return err
+		}, "after"},
 		{"malformed connection id", func() error {
 			_, err := e.svc.List(e.ctx, tn.id, rooms.Filter{ConnectionID: "x"}, 5, "", false)
 			return err
