@@ -97,7 +97,7 @@ func New(cfg Config, deps Deps) *Server {
 		deps.Registry = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketPingInterval), metrics: newMetrics(deps.Registry)}
-	s.gql = s.newGraphQLHandler(deps.Schema)
+	s.gql = detachWebsockets(s.newGraphQLHandler(deps.Schema))
 	s.routes()
 	return s
 }

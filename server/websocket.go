@@ -11,6 +11,9 @@ import (
 // closeGoingAway is RFC 6455's "going away": a server shutting down.
 const closeGoingAway = 1001
 
+// pingSlots is how many slices the keep-alive loop spreads pings over.
+const pingSlots = 16
+
 // wsTracker wraps the websocket implementation to remember every open
 // connection, because http.Server.Shutdown forgets hijacked connections:
 // at shutdown the server closes each one with 1001 so clients reconnect to
@@ -25,6 +28,7 @@ type wsTracker struct {
 
 	pingInterval time.Duration
 	startOnce    sync.Once
+	accepted     uint64 // guarded by mu; gives each connection its ping slot
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -56,9 +60,12 @@ func (t *wsTracker) Accept(w http.ResponseWriter, r *http.Request, opts transpor
 	}
 	tc := &trackedConn{wsConn: conn.(*wsConn), tracker: t}
 	t.mu.Lock()
+	tc.slot = int(t.accepted % pingSlots)
+	t.accepted++
 	t.conns[tc] = struct{}{}
 	t.mu.Unlock()
 	t.startOnce.Do(func() { go t.keepAlive(t.pingInterval) })
+	signalAccepted(r)
 	return tc, nil
 }
 
@@ -95,16 +102,21 @@ func (t *wsTracker) snapshot() []*trackedConn {
 }
 
 func (t *wsTracker) keepAlive(interval time.Duration) {
-	ticker := time.NewTicker(interval)
+	ticker := time.NewTicker(max(interval/pingSlots, time.Millisecond))
 	defer ticker.Stop()
-	for {
+	for slot := 0; ; slot = (slot + 1) % pingSlots {
 		select {
 		case <-t.stop:
 			return
 		case <-ticker.C:
 		}
 		t.mu.Lock()
-		conns := t.snapshot()
+		conns := make([]*trackedConn, 0, len(t.conns)/pingSlots+1)
+		for c := range t.conns {
+			if c.slot == slot {
+				conns = append(conns, c)
+			}
+		}
 		t.mu.Unlock()
 		for _, c := range conns {
 			if !c.ping() {
@@ -118,6 +130,7 @@ func (t *wsTracker) keepAlive(interval time.Duration) {
 type trackedConn struct {
 	*wsConn
 	tracker *wsTracker
+	slot    int // the keep-alive slice it is pinged in
 	once    sync.Once
 }
 

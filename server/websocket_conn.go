@@ -31,7 +31,10 @@ func newWSImplementation(initTimeout, writeTimeout time.Duration) *wsImplementat
 	return &wsImplementation{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
-			WriteBufferPool:  &sync.Pool{},
+			// Client messages are small (init, subscribe, pong): a 512-byte
+			// read buffer instead of the 4 KiB one net/http leaves behind.
+			ReadBufferSize:  512,
+			WriteBufferPool: &sync.Pool{},
 			// Credentials never ride along implicitly (no cookies: a token in
 			// connection_init or the Authorization header), so a page on
 			// another origin gains nothing by opening a socket here; the web
@@ -171,7 +174,7 @@ func (c *wsConn) write(data []byte) error {
 // its own deadline); it reports false when the previous ping went
 // unanswered, and the caller then drops the connection.
 func (c *wsConn) ping() bool {
-	if c.closing.Load() {
+	if c.closing.Load() || !c.proto.initialised() { // the init timeout bounds a connection until then
 		return true
 	}
 	if c.strict && c.awaiting.Load() {
