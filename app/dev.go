@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/auth"
+	"zoomsignage/connections"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom/zoomsim"
 )
@@ -80,5 +81,29 @@ func (a *App) BootstrapDev(ctx context.Context) (DevBootstrap, error) {
 	if err != nil {
 		return DevBootstrap{}, fmt.Errorf("app.BootstrapDev: %w", err)
 	}
+	if err := a.connectDevZoom(ctx, id); err != nil {
+		return DevBootstrap{}, err
+	}
 	return DevBootstrap{TenantID: id, APIKey: key}, nil
+}
+
+// connectDevZoom links the in-process simulator's demo account to the dev
+// tenant through the normal connect flow (validation, sealing, first sync),
+// so a fresh `make run` shows rooms at once. The simulator is new at every
+// start, so an earlier run's connection (to an account that no longer
+// exists) is left to fail its health checks.
+func (a *App) connectDevZoom(ctx context.Context, tenantID string) error {
+	s := a.DevZoom
+	if s == nil || a.Connections == nil {
+		return nil
+	}
+	p := &auth.Principal{TenantID: tenantID, Actor: "gateway:dev", Scopes: auth.AllScopes}
+	_, err := a.Connections.ConnectServerApp(ctx, p, connections.ServerAppInput{
+		AccountID: s.AccountID, ClientID: s.Server.ClientID, ClientSecret: s.Server.ClientSecret,
+		Label: "Zoom simulator (demo)",
+	})
+	if err != nil {
+		return fmt.Errorf("app.connectDevZoom: %w", err)
+	}
+	return nil
 }
