@@ -60,6 +60,12 @@ type verdict struct {
 
 // inspect applies the rules to one client message of graphql-transport-ws.
 func (p *protocolState) inspect(data []byte) verdict {
+	// Keep-alive answers are most of what an idle client sends: recognise
+	// their usual encoding without decoding, which also keeps the
+	// connection's long-lived goroutine stack small.
+	if bytes.Equal(data, msgPong) {
+		return verdict{pongd: true}
+	}
 	var m clientMessage
 	if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
 		return verdict{close: closeBadRequest, why: reasonInvalidMessage}
@@ -115,6 +121,7 @@ func (p *protocolState) inspect(data []byte) verdict {
 }
 
 var (
+	msgPong        = []byte(`{"type":"pong"}`)
 	suffixComplete = []byte(`"type":"complete"}`)
 	suffixError    = []byte(`"type":"error"}`)
 )
