@@ -4,27 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"zoomsignage/clocktest"
 
 	"zoomsignage/auth"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
 )
-
-// fakeClock is a settable clock for cache expiry.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestRevocationHonouredWithinAMinute: replica B caches a key; replica A
 // revokes it. B keeps accepting it only until its cache entry expires,
@@ -36,7 +23,7 @@ func TestRevocationHonouredWithinAMinute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.At(time.Now())
 	replicaA := auth.NewAPIKeys(db, clock.Now)
 	replicaB := auth.NewAPIKeys(db, clock.Now)
 
@@ -53,7 +40,7 @@ func TestRevocationHonouredWithinAMinute(t *testing.T) {
 	if _, err := replicaA.Verify(ctx, secret); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("revoking replica: err = %v, want ErrInvalidCredentials", err)
 	}
-	clock.Add(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	if _, err := replicaB.Verify(ctx, secret); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("other replica 59 s after revocation: err = %v, want ErrInvalidCredentials", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"zoomsignage/clocktest"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -64,7 +65,7 @@ func TestJWKSURLFollowsKeyRotation(t *testing.T) {
 	defer srv.Close()
 
 	ctx := context.Background()
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.At(time.Now())
 	jwks, err := auth.NewJWKSURL(ctx, srv.URL, auth.JWKSOptions{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestJWKSURLFollowsKeyRotation(t *testing.T) {
 	if n := idp.fetches.Load(); n != 1 {
 		t.Fatalf("JWKS fetched %d times, want 1 (no refetch inside the window)", n)
 	}
-	clock.Add(61 * time.Second)
+	clock.Advance(61 * time.Second)
 	if _, err := v.Verify(ctx, token("k2", k2)); err != nil {
 		t.Fatalf("k2 after the refetch window: %v", err)
 	}
@@ -108,7 +109,7 @@ func TestJWKSURLFollowsKeyRotation(t *testing.T) {
 	// The IdP goes down: the keys already fetched keep working through the
 	// periodic refresh.
 	idp.set(nil, true)
-	clock.Add(16 * time.Minute)
+	clock.Advance(16 * time.Minute)
 	if _, err := v.Verify(ctx, token("k2", k2)); err != nil {
 		t.Fatalf("k2 while the IdP is down: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"zoomsignage/clocktest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -27,26 +28,10 @@ import (
 	"zoomsignage/zoom/zoomspec"
 )
 
-// clock is a fake clock shared by the simulator and the client, so token
-// lifetimes, Retry-After dates and rate windows move only when a test says.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the fake clock shared by the simulator and the client.
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return clocktest.New() }
 
 // countingSealer counts Vault round trips.
 type countingSealer struct {

@@ -9,33 +9,17 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
+	"zoomsignage/clocktest"
 
 	"zoomsignage/zoom/zoomsim"
 	"zoomsignage/zoom/zoomspec"
 )
 
-// clock is a fake clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the fake clock shared by the simulator and the client.
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return clocktest.New() }
 
 // env is a simulator behind a real HTTP server, seeded, with a client
 // whose traffic is validated against Zoom's documents.
