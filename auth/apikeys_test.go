@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"zoomsignage/clocktest"
 
+	"zoomsignage/clocktest"
 	"zoomsignage/auth"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"

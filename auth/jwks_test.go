@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"zoomsignage/clocktest"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"zoomsignage/clocktest"
 	"zoomsignage/auth"
 )
 

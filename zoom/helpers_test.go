@@ -11,13 +11,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"zoomsignage/clocktest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"zoomsignage/clocktest"
 	"zoomsignage/redistest"
 	"zoomsignage/store"
 	"zoomsignage/store/storetest"

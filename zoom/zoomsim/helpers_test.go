@@ -10,8 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"zoomsignage/clocktest"
 
+	"zoomsignage/clocktest"
 	"zoomsignage/zoom/zoomsim"
 	"zoomsignage/zoom/zoomspec"
 )
