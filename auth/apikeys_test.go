@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"zoomsignage/clocktest"
 	"zoomsignage/auth"
+	"zoomsignage/clocktest"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
 )

@@ -17,8 +17,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"zoomsignage/clocktest"
 	"zoomsignage/auth"
+	"zoomsignage/clocktest"
 )
 
 // jwksServer serves a JWKS whose keys the test can replace (an identity
