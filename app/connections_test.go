@@ -20,6 +20,7 @@ import (
 
 	"zoomsignage/app"
 	"zoomsignage/audit"
+	"zoomsignage/auth"
 	"zoomsignage/events"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom"
@@ -184,18 +185,42 @@ func (w *zoomWorld) connectServerApp(t *testing.T, cred string) string {
 	return r.Data["connectZoomServerApp"].(map[string]any)["id"].(string)
 }
 
-// install runs a Marketplace install as user (approve or deny) and returns
-// where the gateway's callback redirected the browser.
+// install runs a Marketplace install as user (approve or deny) from one
+// browser and returns where the gateway's callback redirected it.
 func (w *zoomWorld) install(t *testing.T, cred, userID, decision string) *url.URL {
 	t.Helper()
-	r := w.post(cred, `mutation{beginZoomMarketplaceInstall(returnTo: "/settings/zoom"){authorizeUrl expiresAt}}`, nil)
-	if r.code() != "" {
-		t.Fatalf("beginZoomMarketplaceInstall: %s", r.Raw)
+	authURL, cookies := w.beginInstall(t, cred)
+	return w.callback(t, w.authorize(t, authURL, userID, decision), cookies...)
+}
+
+// beginInstall calls beginZoomMarketplaceInstall and returns the authorize
+// URL and the cookies the answer set (the browser binding).
+func (w *zoomWorld) beginInstall(t *testing.T, cred string) (*url.URL, []*http.Cookie) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": `mutation{beginZoomMarketplaceInstall(returnTo: "/settings/zoom"){authorizeUrl expiresAt}}`})
+	req, _ := http.NewRequest(http.MethodPost, w.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+cred)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.code() != "" || r.Data["beginZoomMarketplaceInstall"] == nil {
+		t.Fatalf("beginZoomMarketplaceInstall: %v %+v", err, r)
 	}
 	authURL, err := url.Parse(r.Data["beginZoomMarketplaceInstall"].(map[string]any)["authorizeUrl"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return authURL, resp.Cookies()
+}
+
+// authorize plays Zoom's consent page for authURL and returns the query
+// Zoom redirects to the callback with.
+func (w *zoomWorld) authorize(t *testing.T, authURL *url.URL, userID, decision string) string {
+	t.Helper()
 	q := authURL.Query()
 	redirect, err := w.sim.Authorize(context.Background(), zoomsim.AuthorizeRequest{
 		ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
@@ -206,15 +231,26 @@ func (w *zoomWorld) install(t *testing.T, cred, userID, decision string) *url.UR
 		t.Fatal(err)
 	}
 	ru, _ := url.Parse(redirect)
-	return w.callback(t, ru.RawQuery)
+	return ru.RawQuery
 }
 
-// callback calls GET /oauth/zoom/callback with rawQuery and returns the
-// redirect target.
-func (w *zoomWorld) callback(t *testing.T, rawQuery string) *url.URL {
+// callback calls GET /oauth/zoom/callback with rawQuery from a browser
+// holding cookies and returns the redirect target.
+func (w *zoomWorld) callback(t *testing.T, rawQuery string, cookies ...*http.Cookie) *url.URL {
+	t.Helper()
+	loc, _ := w.callbackResponse(t, rawQuery, cookies...)
+	return loc
+}
+
+// callbackResponse is callback that also returns the cookies the answer set.
+func (w *zoomWorld) callbackResponse(t *testing.T, rawQuery string, cookies ...*http.Cookie) (*url.URL, []*http.Cookie) {
 	t.Helper()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(w.url + "/oauth/zoom/callback?" + rawQuery)
+	req, _ := http.NewRequest(http.MethodGet, w.url+"/oauth/zoom/callback?"+rawQuery, nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +262,7 @@ func (w *zoomWorld) callback(t *testing.T, rawQuery string) *url.URL {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return loc
+	return loc, resp.Cookies()
 }
 
 func (w *zoomWorld) connection(t *testing.T, cred, id string) map[string]any {
@@ -473,8 +509,7 @@ func TestMarketplaceInstall(t *testing.T) {
 	}
 
 	// A code seen once, replayed under a fresh state.
-	r := w.post(admin, `mutation{beginZoomMarketplaceInstall{authorizeUrl}}`, nil)
-	au, _ := url.Parse(r.Data["beginZoomMarketplaceInstall"].(map[string]any)["authorizeUrl"].(string))
+	au, firstCookies := w.beginInstall(t, admin)
 	q := au.Query()
 	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || len(q.Get("state")) < 32 {
 		t.Fatalf("authorize URL lacks PKCE S256 or a strong state: %s", au)
@@ -487,13 +522,14 @@ func TestMarketplaceInstall(t *testing.T) {
 	ru, _ := url.Parse(redirect)
 	firstUse := ru.RawQuery
 	code := ru.Query().Get("code")
-	if loc := w.callback(t, firstUse); loc.Query().Get("connection") != id {
+	if loc := w.callback(t, firstUse, firstCookies...); loc.Query().Get("connection") != id {
 		t.Fatalf("reinstalling the same account must reuse its connection: %s", loc)
 	}
 
+	var freshCookies []*http.Cookie
 	freshState := func() string {
-		r := w.post(admin, `mutation{beginZoomMarketplaceInstall{authorizeUrl}}`, nil)
-		u, _ := url.Parse(r.Data["beginZoomMarketplaceInstall"].(map[string]any)["authorizeUrl"].(string))
+		u, cookies := w.beginInstall(t, admin)
+		freshCookies = append(freshCookies, cookies...)
 		return u.Query().Get("state")
 	}
 	expired := freshState()
@@ -513,7 +549,7 @@ func TestMarketplaceInstall(t *testing.T) {
 		{"consent denied", "error=access_denied&state=" + freshState(), "access_denied"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			loc := w.callback(t, tc.query)
+			loc := w.callback(t, tc.query, freshCookies...)
 			if loc.Host != "app.example.test" || loc.Query().Get("zoom") != "error" || loc.Query().Get("reason") != tc.reason {
 				t.Errorf("redirected to %s, want reason %s", loc, tc.reason)
 			}
@@ -545,6 +581,59 @@ func TestMarketplaceInstall(t *testing.T) {
 	}
 	if n := w.count(t, `SELECT count(*) FROM zoom_connections`); n != 1 {
 		t.Errorf("%d connections, want 1", n)
+	}
+}
+
+// TestMarketplaceInstallBoundToBrowser: an authorize URL started by a
+// web-app user and approved in another browser (the one it was sent to)
+// links nothing; API-key installs have no browser and stay unbound.
+func TestMarketplaceInstallBoundToBrowser(t *testing.T) {
+	w := newZoomWorld(t, 1, nil)
+	tenant := w.tenant("B", 5)
+	user := userJWT(t, tenant, "admin", time.Hour)
+	key := w.apiKey(tenant, auth.ScopeConnectionsWrite, auth.ScopeConnectionsRead)
+	_, otherInstall := w.beginInstall(t, user)
+	for _, tc := range []struct {
+		name    string
+		cred    string
+		cookies func(own []*http.Cookie) []*http.Cookie
+		want    string // zoom= outcome, or the error reason
+	}{
+		{"another browser", user, func([]*http.Cookie) []*http.Cookie { return nil }, "state_browser_mismatch"},
+		{"another install's cookie", user, func([]*http.Cookie) []*http.Cookie { return otherInstall }, "state_browser_mismatch"},
+		{"forged nonce", user, func(own []*http.Cookie) []*http.Cookie {
+			return []*http.Cookie{{Name: own[0].Name, Value: "forged-nonce"}}
+		}, "state_browser_mismatch"},
+		{"the starting browser", user, func(own []*http.Cookie) []*http.Cookie { return own }, "connected"},
+		{"API key, no browser", key, func([]*http.Cookie) []*http.Cookie { return nil }, "connected"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			authURL, own := w.beginInstall(t, tc.cred)
+			if tc.cred == user {
+				if len(own) != 1 || !own[0].HttpOnly || !own[0].Secure || own[0].SameSite != http.SameSiteLaxMode ||
+					own[0].Path != "/oauth/zoom/callback" || own[0].MaxAge <= 0 {
+					t.Fatalf("install cookie = %+v", own)
+				}
+			} else if len(own) != 0 {
+				t.Fatalf("an API-key install set cookies: %+v", own)
+			}
+			loc, set := w.callbackResponse(t, w.authorize(t, authURL, w.seed.Admin.ID, ""), tc.cookies(own)...)
+			got := loc.Query().Get("zoom")
+			if got == "error" {
+				got = loc.Query().Get("reason")
+			}
+			if got != tc.want {
+				t.Fatalf("redirected to %s, want %s", loc, tc.want)
+			}
+			if tc.want != "connected" {
+				if n := w.count(t, `SELECT count(*) FROM zoom_connections`); n != 0 {
+					t.Errorf("a refused callback linked %d connections", n)
+				}
+			}
+			if tc.cred == user && (len(set) != 1 || set[0].Name != own[0].Name || set[0].MaxAge >= 0) {
+				t.Errorf("the callback did not clear the install cookie: %+v", set)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -34,10 +35,18 @@ const stateTTL = 10 * time.Minute
 // the callback can tell an expired or reused state from a forged one.
 const stateMarkerTTL = 24 * time.Hour
 
+// maxStateLength bounds the state a callback may present (ours are 43).
+const maxStateLength = 200
+
 // MarketplaceInstall is the start of an install.
 type MarketplaceInstall struct {
 	AuthorizeURL string
 	ExpiresAt    time.Time
+	// BrowserCookie binds the install to the browser that started it; the
+	// caller must set it on the response (server.SetCookie). It is nil for
+	// installs begun with an API key, which stay unbound (see
+	// BeginMarketplaceInstall).
+	BrowserCookie *http.Cookie
 }
 
 // installState is what the one-time state stands for, kept in Redis (by
@@ -48,6 +57,9 @@ type installState struct {
 	Verifier  string    `json:"verifier"`
 	ReturnTo  string    `json:"return_to"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// BrowserHash is the SHA-256 of the nonce in the starting browser's
+	// install cookie; empty for unbound (API key) installs.
+	BrowserHash string `json:"browser_hash,omitempty"`
 }
 
 // Callback outcomes (the reason parameter of ?zoom=error).
@@ -59,6 +71,7 @@ const (
 	ReasonStateInvalid     = "state_invalid"
 	ReasonStateExpired     = "state_expired"
 	ReasonStateReused      = "state_reused"
+	ReasonBrowserMismatch  = "state_browser_mismatch"
 	ReasonCodeMissing      = "code_missing"
 	ReasonExchangeFailed   = "code_exchange_failed"
 	ReasonMissingScopes    = "missing_scopes"
@@ -72,6 +85,16 @@ const (
 // identity, 10 minutes) and a PKCE S256 challenge. returnTo is where the
 // browser lands afterwards; it must be on PUBLIC_BASE_URL's origin or an
 // allowed origin (no open redirect). Empty means PUBLIC_BASE_URL.
+//
+// An install begun by a web-app user (a JWT, so a browser) is bound to that
+// browser: BrowserCookie holds a random nonce whose hash is stored with the
+// state, and the callback refuses the state without it. Otherwise a user of
+// one tenant could start an install and send the authorize URL to an admin
+// of someone else's Zoom account, whose approval would link that account to
+// the sender's tenant. An install begun with an API key has no browser to
+// bind: the partner's backend hands the URL to its own user, so it stays
+// unbound, and protecting that hand-over is the partner's responsibility
+// (API keys are issued to trusted integrations only).
 func (s *Service) BeginMarketplaceInstall(ctx context.Context, p *auth.Principal, returnTo string) (MarketplaceInstall, error) {
 	if s.app.ClientID == "" || s.app.ClientSecret == "" {
 		return MarketplaceInstall{}, apierror.New(apierror.BadUserInput, "Zoom Marketplace installs are not configured on this gateway")
@@ -83,11 +106,17 @@ func (s *Service) BeginMarketplaceInstall(ctx context.Context, p *auth.Principal
 	state := randomToken()
 	pkce := zoom.NewPKCE()
 	st := installState{TenantID: p.TenantID, Actor: p.Actor, Verifier: pkce.Verifier, ReturnTo: ret, ExpiresAt: s.now().Add(stateTTL)}
+	h := stateHash(state)
+	var cookie *http.Cookie
+	if p.Kind == auth.KindUser {
+		nonce := randomToken()
+		st.BrowserHash = stateHash(nonce)
+		cookie = s.installCookie(h, nonce, int(stateTTL/time.Second))
+	}
 	data, err := json.Marshal(st)
 	if err != nil {
 		return MarketplaceInstall{}, fmt.Errorf("connections.BeginMarketplaceInstall: %w", err)
 	}
-	h := stateHash(state)
 	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, s.stateKey(h), data, stateTTL)
 		pipe.Set(ctx, s.stateMarkerKey(h), "issued", stateMarkerTTL)
@@ -97,10 +126,31 @@ func (s *Service) BeginMarketplaceInstall(ctx context.Context, p *auth.Principal
 		return MarketplaceInstall{}, fmt.Errorf("connections.BeginMarketplaceInstall: store state: %w", err)
 	}
 	return MarketplaceInstall{
-		AuthorizeURL: s.zoom.AuthorizeURL(s.app.ClientID, s.cfg.RedirectURL, state, pkce.Challenge),
-		ExpiresAt:    st.ExpiresAt,
+		AuthorizeURL:  s.zoom.AuthorizeURL(s.app.ClientID, s.cfg.RedirectURL, state, pkce.Challenge),
+		ExpiresAt:     st.ExpiresAt,
+		BrowserCookie: cookie,
 	}, nil
 }
+
+// installCookie is the cookie binding the install of state hash h to the
+// browser: named after the state (parallel installs in one browser do not
+// overwrite each other), sent only to the callback path, never readable by
+// scripts, Secure when the web app is served over https, and SameSite=Lax
+// so Zoom's top-level redirect to the callback carries it. maxAge < 0
+// clears it.
+func (s *Service) installCookie(h, nonce string, maxAge int) *http.Cookie {
+	path := "/oauth/zoom/callback"
+	if u, err := url.Parse(s.cfg.RedirectURL); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	base, _ := url.Parse(s.cfg.PublicBaseURL)
+	return &http.Cookie{
+		Name: installCookieName(h), Value: nonce, Path: path, MaxAge: maxAge,
+		HttpOnly: true, Secure: base != nil && base.Scheme == "https", SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func installCookieName(h string) string { return "zs_install_" + h[:16] }
 
 // checkReturnTo resolves returnTo against PUBLIC_BASE_URL and accepts it
 // only on that origin or an allowed one.
@@ -132,19 +182,33 @@ func (s *Service) CallbackRoute() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		target := s.completeInstall(r.Context(), r.URL.Query())
+		q := r.URL.Query()
+		browser := ""
+		if state := q.Get("state"); state != "" && len(state) <= maxStateLength {
+			name := installCookieName(stateHash(state))
+			if c, err := r.Cookie(name); err == nil {
+				browser = c.Value
+			}
+			http.SetCookie(w, s.installCookie(stateHash(state), "", -1)) // one use, like the state
+		}
+		target := s.completeInstall(r.Context(), q, browser)
 		http.Redirect(w, r, target, http.StatusFound)
 	})
 }
 
 // completeInstall runs the callback and returns where to send the browser:
 // the install's return URL with ?zoom=connected&connection=ID, or with
-// ?zoom=error&reason=… (the default return URL when the state is not ours).
-func (s *Service) completeInstall(ctx context.Context, q url.Values) string {
+// ?zoom=error&reason=… (the default return URL when the state is not ours,
+// or not this browser's). browser is the install cookie's value, if any.
+func (s *Service) completeInstall(ctx context.Context, q url.Values, browser string) string {
 	fallback, _ := s.checkReturnTo("")
 	st, reason := s.consumeState(ctx, q.Get("state"))
 	if reason != "" {
 		return withQuery(fallback, "zoom", "error", "reason", reason)
+	}
+	if st.BrowserHash != "" && subtle.ConstantTimeCompare([]byte(stateHash(browser)), []byte(st.BrowserHash)) != 1 {
+		s.log.WarnContext(ctx, "Marketplace install callback from another browser than the one that started it refused")
+		return withQuery(fallback, "zoom", "error", "reason", ReasonBrowserMismatch)
 	}
 	if e := q.Get("error"); e != "" {
 		reason := ReasonAuthorizeFailed
@@ -173,7 +237,7 @@ func (s *Service) consumeState(ctx context.Context, state string) (installState,
 	if state == "" {
 		return installState{}, ReasonStateMissing
 	}
-	if len(state) > 200 {
+	if len(state) > maxStateLength {
 		return installState{}, ReasonStateInvalid
 	}
 	h := stateHash(state)

@@ -56,6 +56,9 @@ func (r *mutationResolver) BeginZoomMarketplaceInstall(ctx context.Context, retu
 	if err != nil {
 		return nil, err
 	}
+	if err := setInstallCookie(ctx, in); err != nil {
+		return nil, err
+	}
 	return &model.MarketplaceInstall{AuthorizeURL: in.AuthorizeURL, ExpiresAt: in.ExpiresAt}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/graph/model"
+	"zoomsignage/server"
 )
 
 // connectionSummary reads the summary of a connection its parent field
@@ -71,4 +72,18 @@ func nonNilStrings(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// setInstallCookie sets the cookie binding a Marketplace install to the
+// browser that began it. A browser install whose cookie cannot be set (the
+// mutation sent over a websocket) would always fail at the callback, so it
+// is refused at once.
+func setInstallCookie(ctx context.Context, in connections.MarketplaceInstall) error {
+	if in.BrowserCookie == nil {
+		return nil
+	}
+	if err := server.SetCookie(ctx, in.BrowserCookie); err != nil {
+		return apierror.New(apierror.BadUserInput, "beginZoomMarketplaceInstall must be sent over HTTP, not a websocket, so the install can be bound to this browser")
+	}
+	return nil
 }

@@ -111,7 +111,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func (s *Server) routes() {
-	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.gql)))
+	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(withCookies(s.gql))))
 	s.Handle("/graphql", "graphql", graphqlChain)
 	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
 	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
