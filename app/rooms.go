@@ -14,8 +14,8 @@ import (
 
 // wireRooms builds the rooms service (sync engine, signage, restart), its
 // River workers and periodic jobs (the sync scheduler, run pruning), its
-// zoomroom.alert webhook handler, and the per-response dataloaders of the
-// Room fields.
+// zoomroom.alert webhook handler, the per-response dataloaders of the Room
+// fields, and the rooms response cache.
 func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	svc, err := rooms.New(rooms.Config{
 		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Events: a.Events,
@@ -31,6 +31,8 @@ func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	a.Connections.RegisterWebhookHandler(rooms.EventAlert, svc.AlertWebhookHandler)
 	w.schema = append(w.schema, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
 		return resolvers.WithRoomLoaders(es, svc, a.Connections)
+	}, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
+		return resolvers.WithRoomsCache(es, svc, resolvers.RoomsCacheSize)
 	})
 	return nil
 }

@@ -1,0 +1,222 @@
+package resolvers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"zoomsignage/auth"
+)
+
+// A rooms page is dominated by building and marshalling the response (a
+// hundred rooms with their devices and signage are thousands of fields),
+// not by its few statements, and the UI asks for the same pages again and
+// again between the rare changes. So a replica keeps the serialized
+// response of rooms queries, keyed by everything that decides its content:
+// the tenant, the caller's scopes, the operation (text, name, coerced
+// variables) and the tenant's data version.
+//
+// The data version is a counter Postgres bumps, in the writing transaction
+// itself, on every change to the tenant's rooms, devices, alerts, signage
+// assignments and connections (store/migrations/0006_tenant_data_versions.sql).
+// It is read before the response is built, so an entry stored under
+// version v reflects at least every write committed before v was read, and
+// any later write changes the version, and with it the key: no response is
+// served after a committed change it does not reflect, on any replica. The
+// read is the one statement a hit costs. Tenants never share an entry: the
+// tenant id is part of the key.
+//
+// Only operations made of nothing but rooms and the fields of
+// cacheableFields are cached: anything else (other root fields, sync runs,
+// counts of a connection, @defer, mutations, subscriptions) may depend on
+// data the version does not cover, and runs as before.
+
+// RoomsCacheSize is how many responses a replica keeps by default (a
+// 100-room page is about 40 KB).
+const RoomsCacheSize = 512
+
+// DataVersions reads a tenant's data version (rooms.Service.DataVersion).
+type DataVersions interface {
+	DataVersion(ctx context.Context, tenantID string) (int64, error)
+}
+
+// cacheableFields lists, per type, the fields whose values come only from
+// the versioned tables (rooms, room_devices, room_alerts,
+// signage_assignments, zoom_connections) or from the operation itself.
+// A field not listed here (a new one included) makes the operation
+// uncacheable until someone checks where its value comes from.
+// ZoomConnection's lastSync, lastSuccessfulSyncAt, roomCount and
+// activatedRoomCount are left out: they read sync_runs or count through
+// other queries.
+var cacheableFields = map[string][]string{
+	"Query":             {"rooms"},
+	"RoomConnection":    {"edges", "pageInfo", "totalCount"},
+	"RoomEdge":          {"cursor", "node"},
+	"PageInfo":          {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"},
+	"Room":              {"id", "zoomRoomId", "name", "type", "locationId", "status", "online", "lastSeenAt", "devices", "devicesRefreshedAt", "alerts", "health", "signage", "connection"},
+	"Device":            {"id", "type", "model", "manufacturer", "os", "appVersion", "firmware", "status", "hostname", "updatedAt"},
+	"RoomAlert":         {"component", "alertType", "issue", "state", "triggeredAt", "clearedAt"},
+	"SignageAssignment": {"state", "screenUrl", "layout", "muted", "displayPeriod", "activatedAt", "activatedBy", "lastPushedAt", "lastError"},
+	"DisplayPeriod":     {"startAfterMeetingMinutes", "stopBeforeMeetingMinutes"},
+	"ZoomConnection":    {"id", "kind", "zoomAccountId", "label", "connectedBy", "status", "statusReason", "grantedScopes", "missingScopes", "createdAt"},
+	"ZoomAdmin":         {"name", "email"},
+}
+
+// WithRoomsCache wraps the executable schema with the rooms response cache
+// (see above), holding up to size responses. It is how the app wires it
+// (app/rooms.go).
+func WithRoomsCache(es graphql.ExecutableSchema, versions DataVersions, size int) graphql.ExecutableSchema {
+	if size <= 0 {
+		size = RoomsCacheSize
+	}
+	return roomsCacheSchema{ExecutableSchema: es, versions: versions, entries: lru.New[cachedResponse](size)}
+}
+
+type roomsCacheSchema struct {
+	graphql.ExecutableSchema
+	versions DataVersions
+	entries  *lru.LRU[cachedResponse]
+}
+
+// cachedResponse is a response without errors: its data, as marshalled.
+type cachedResponse struct {
+	data json.RawMessage
+}
+
+// Exec implements graphql.ExecutableSchema.
+func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
+	p := auth.FromContext(ctx)
+	opCtx := graphql.GetOperationContext(ctx)
+	if p == nil || opCtx == nil || !cacheableOperation(opCtx) || !p.Has(auth.ScopeRoomsRead) {
+		return s.ExecutableSchema.Exec(ctx)
+	}
+	version, err := s.versions.DataVersion(ctx, p.TenantID)
+	if err != nil {
+		// Without a version nothing may be served from or stored in the
+		// cache; the uncached path reports its own errors.
+		return s.ExecutableSchema.Exec(ctx)
+	}
+	key, ok := cacheKey(p, opCtx, version)
+	if !ok {
+		return s.ExecutableSchema.Exec(ctx)
+	}
+	if hit, ok := s.entries.Get(ctx, key); ok {
+		done := false
+		return func(context.Context) *graphql.Response {
+			if done {
+				return nil
+			}
+			done = true
+			return &graphql.Response{Data: hit.data}
+		}
+	}
+	next := s.ExecutableSchema.Exec(ctx)
+	first := true
+	return func(ctx context.Context) *graphql.Response {
+		resp := next(ctx)
+		if first && resp != nil && len(resp.Errors) == 0 && resp.HasNext == nil && len(resp.Data) > 0 {
+			s.entries.Add(ctx, key, cachedResponse{data: resp.Data})
+		}
+		first = false
+		return resp
+	}
+}
+
+// cacheKey hashes what decides a rooms response's content.
+func cacheKey(p *auth.Principal, opCtx *graphql.OperationContext, version int64) (string, bool) {
+	vars, err := json.Marshal(opCtx.Variables) // map keys are sorted
+	if err != nil {
+		return "", false
+	}
+	scopes := make([]string, len(p.Scopes))
+	for i, sc := range p.Scopes {
+		scopes[i] = string(sc)
+	}
+	slices.Sort(scopes)
+	h := sha256.New()
+	for _, part := range [][]byte{
+		[]byte(p.TenantID), []byte(strconv.FormatInt(version, 10)), []byte(mustJSON(scopes)),
+		[]byte(opCtx.OperationName), []byte(opCtx.RawQuery), vars,
+	} {
+		h.Write([]byte(strconv.Itoa(len(part)))) // length-prefixed: parts cannot run into each other
+		h.Write([]byte{0})
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+func mustJSON(v []string) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// cacheableOperation reports whether the operation is a query that selects
+// only cacheable fields, with no @defer or @stream.
+func cacheableOperation(opCtx *graphql.OperationContext) bool {
+	op := opCtx.Operation
+	if op == nil || op.Operation != ast.Query {
+		return false
+	}
+	return cacheableSelection(opCtx.Doc, op.SelectionSet, map[string]bool{})
+}
+
+func cacheableSelection(doc *ast.QueryDocument, set ast.SelectionSet, seen map[string]bool) bool {
+	for _, sel := range set {
+		switch sel := sel.(type) {
+		case *ast.Field:
+			if !plainDirectives(sel.Directives) {
+				return false
+			}
+			if sel.Name == "__typename" {
+				continue
+			}
+			if sel.ObjectDefinition == nil || !slices.Contains(cacheableFields[sel.ObjectDefinition.Name], sel.Name) {
+				return false
+			}
+			if !cacheableSelection(doc, sel.SelectionSet, seen) {
+				return false
+			}
+		case *ast.InlineFragment:
+			if !plainDirectives(sel.Directives) || !cacheableSelection(doc, sel.SelectionSet, seen) {
+				return false
+			}
+		case *ast.FragmentSpread:
+			if !plainDirectives(sel.Directives) {
+				return false
+			}
+			if seen[sel.Name] {
+				continue
+			}
+			seen[sel.Name] = true
+			def := sel.Definition
+			if def == nil && doc != nil {
+				def = doc.Fragments.ForName(sel.Name)
+			}
+			if def == nil || !cacheableSelection(doc, def.SelectionSet, seen) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainDirectives allows @include and @skip (decided by the variables, which
+// are part of the key) and nothing else: @defer and @stream split a
+// response into several.
+func plainDirectives(ds ast.DirectiveList) bool {
+	for _, d := range ds {
+		if d.Name != "include" && d.Name != "skip" {
+			return false
+		}
+	}
+	return true
+}
