@@ -878,10 +878,65 @@ func (w *zoomWorld) postWebhook(t *testing.T, secret string, at time.Time, body 
 }
 
 func deauthBody(accountID, clientID string) []byte {
-	b, _ := json.Marshal(map[string]any{"event": "app_deauthorized", "event_ts": time.Now().UnixMilli(),
-		"payload": map[string]any{"account_id": accountID, "user_id": "u1", "client_id": clientID,
-			"signature": "sig", "deauthorization_time": time.Now().UTC().Format(time.RFC3339)}})
+	return deauthBodyAt(accountID, clientID, "sig", time.Now().UTC().Format(time.RFC3339Nano))
+}
+
+// deauthBodyAt is an app_deauthorized body with its signature and
+// deauthorization_time ("" leaves it and event_ts out).
+func deauthBodyAt(accountID, clientID, signature, at string) []byte {
+	payload := map[string]any{"account_id": accountID, "user_id": "u1", "client_id": clientID, "signature": signature}
+	ev := map[string]any{"event": "app_deauthorized", "payload": payload}
+	if at != "" {
+		payload["deauthorization_time"] = at
+		ev["event_ts"] = time.Now().UnixMilli()
+	}
+	b, _ := json.Marshal(ev)
 	return b
+}
+
+// TestDeauthorizationIgnored: app_deauthorized deliveries that are not
+// about the current grant of one of our Marketplace connections change
+// nothing; the last, current one starts the cleanup.
+func TestDeauthorizationIgnored(t *testing.T) {
+	w := newZoomWorld(t, 1, nil)
+	tenant := w.tenant("Acme", 5)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	installedAfter := time.Now().Add(-time.Second).UTC()
+	id := w.install(t, admin, w.seed.Admin.ID, "").Query().Get("connection")
+	acct, market := w.seed.AccountID, w.seed.Marketplace.ClientID
+	now := func() string { return time.Now().UTC().Format(time.RFC3339Nano) }
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"stale: about the grant before the reinstall", deauthBodyAt(acct, market, "s1", installedAfter.Add(-time.Minute).Format(time.RFC3339Nano))},
+		{"another app's client id", deauthBodyAt(acct, w.seed.Server.ClientID, "s2", now())},
+		{"unknown account", deauthBodyAt("unknown-account", market, "s3", now())},
+		{"no account id", deauthBodyAt("", market, "s4", now())},
+		{"no client id", deauthBodyAt(acct, "", "s5", now())},
+		{"no time", deauthBodyAt(acct, market, "s6", "")},
+		{"payload not an object", []byte(`{"event":"app_deauthorized","event_ts":1,"payload":"account_id"}`)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if status := w.postWebhook(t, webhookSecret, time.Now(), tc.body); status != http.StatusOK {
+				t.Errorf("status %d", status)
+			}
+			if n := w.count(t, `SELECT count(*) FROM zoom_disconnects`); n != 0 {
+				t.Fatalf("an ignorable deauthorization started %d disconnects", n)
+			}
+			if c := w.connection(t, admin, id); c == nil || c["status"] != "ACTIVE" {
+				t.Fatalf("connection = %v", c)
+			}
+		})
+	}
+	t.Run("current", func(t *testing.T) {
+		if status := w.postWebhook(t, webhookSecret, time.Now(), deauthBodyAt(acct, market, "s7", now())); status != http.StatusOK {
+			t.Errorf("status %d", status)
+		}
+		if c := w.connection(t, admin, id); c == nil || c["status"] != "DISCONNECTING" {
+			t.Errorf("connection = %v", c)
+		}
+	})
 }
 
 func TestDeauthorization(t *testing.T) {

@@ -324,7 +324,7 @@ const (
 	sqlUpdateMarketplace = `UPDATE zoom_connections
    SET client_id = $3, admin_user_id = $4, admin_name = $5, admin_email = $6,
        status = $7, status_reason = NULLIF($8, ''), reported_status = $7,
-       missing_scopes = $9, updated_at = now()
+       missing_scopes = $9, authorized_at = now(), updated_at = now()
  WHERE id = $1 AND tenant_id = $2`
 )
 

@@ -50,13 +50,16 @@ const webhookBudget = 2500 * time.Millisecond
 const (
 	sqlRecordDelivery = `INSERT INTO webhook_events (event_key, event) VALUES ($1, $2)
 ON CONFLICT (event_key) DO NOTHING`
-	// sqlRouteDeauthorization finds the connection a deauthorization is
-	// for. It is the one query not scoped by tenant: the tenant is what it
-	// finds, from the Zoom account (linked to at most one connection) and
-	// the app's client id.
+	// sqlRouteDeauthorization finds the Marketplace connection a
+	// deauthorization is for, unless its grant was authorized after the
+	// deauthorization (a late event about an earlier grant). It is not
+	// scoped by tenant on purpose: the tenant is what it finds, from the
+	// Zoom account (linked to at most one connection) in a verified Zoom
+	// delivery, and nothing is returned to any caller.
 	sqlRouteDeauthorization = `SELECT ` + connectionColumns + `
   FROM zoom_connections
- WHERE zoom_account_id = $1 AND client_id = $2
+ WHERE zoom_account_id = $1 AND client_id = $2 AND kind = 'MARKETPLACE'
+   AND (authorized_at IS NULL OR authorized_at <= $3)
  ORDER BY id
    FOR UPDATE`
 )
@@ -110,21 +113,48 @@ func (s *Service) dispatchWebhook(ctx context.Context, ev *zoom.WebhookEvent) er
 
 // deauthorizedPayload is the payload of app_deauthorized.
 type deauthorizedPayload struct {
-	AccountID string `json:"account_id"`
-	UserID    string `json:"user_id"`
-	ClientID  string `json:"client_id"`
+	AccountID           string `json:"account_id"`
+	UserID              string `json:"user_id"`
+	ClientID            string `json:"client_id"`
+	Signature           string `json:"signature"`
+	DeauthorizationTime string `json:"deauthorization_time"`
 }
 
-// handleDeauthorized starts the cleanup of the connection the uninstalled
-// app served, without a revoke (Zoom revoked the grant) and with the audit
-// actor "zoom". An unknown account or app is ignored.
+// at is when the app was uninstalled: deauthorization_time, else the
+// envelope's event_ts; zero when neither is usable.
+func (p deauthorizedPayload) at(ev *zoom.WebhookEvent) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, p.DeauthorizationTime); err == nil {
+		return t
+	}
+	if ev.EventTS > 0 {
+		return time.UnixMilli(ev.EventTS)
+	}
+	return time.Time{}
+}
+
+// handleDeauthorized starts the cleanup of the Marketplace connection the
+// uninstalled app served, without a revoke (Zoom revoked the grant) and
+// with the audit actor "zoom". Ignored: another app's client id (only our
+// Marketplace app's uninstalls concern us; a customer's Server-to-Server
+// app is not uninstalled this way), an unknown account, a payload without
+// a time, and an event older than the connection's current grant (a
+// retried delivery about a grant since replaced by a reinstall).
 func (s *Service) handleDeauthorized(ctx context.Context, tx pgx.Tx, ev *zoom.WebhookEvent) error {
 	var p deauthorizedPayload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.AccountID == "" || p.ClientID == "" {
 		s.log.WarnContext(ctx, "app_deauthorized without account_id or client_id ignored")
 		return nil
 	}
-	rows, err := tx.Query(ctx, sqlRouteDeauthorization, p.AccountID, p.ClientID)
+	if s.app.ClientID == "" || p.ClientID != s.app.ClientID {
+		s.log.WarnContext(ctx, "app_deauthorized for another app than our Marketplace app ignored")
+		return nil
+	}
+	at := p.at(ev)
+	if at.IsZero() {
+		s.log.WarnContext(ctx, "app_deauthorized without a deauthorization time ignored")
+		return nil
+	}
+	rows, err := tx.Query(ctx, sqlRouteDeauthorization, p.AccountID, p.ClientID, at)
 	if err != nil {
 		return fmt.Errorf("route deauthorization: %w", err)
 	}
@@ -133,7 +163,7 @@ func (s *Service) handleDeauthorized(ctx context.Context, tx pgx.Tx, ev *zoom.We
 		return fmt.Errorf("route deauthorization: %w", err)
 	}
 	if len(list) == 0 {
-		s.log.InfoContext(ctx, "app_deauthorized for an account with no connection ignored")
+		s.log.InfoContext(ctx, "app_deauthorized for an account with no connection, or older than its current grant, ignored")
 		return nil
 	}
 	for _, c := range list {
