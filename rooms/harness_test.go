@@ -57,6 +57,9 @@ type envOptions struct {
 	syncInterval time.Duration
 	// tracer sees every statement of the pool all services use.
 	tracer pgx.QueryTracer
+	// wrap, when set, wraps the Zoom client's HTTP transport (tests that
+	// hold a call to interleave work deterministically).
+	wrap func(http.RoundTripper) http.RoundTripper
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -75,6 +78,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 			t.Fatal(err)
 		}
 		httpClient.Transport = v.Transport(t, nil)
+	}
+	if o.wrap != nil {
+		base := httpClient.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		httpClient.Transport = o.wrap(base)
 	}
 	logger := o.logger
 	if logger == nil {

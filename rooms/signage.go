@@ -197,7 +197,12 @@ func (s *Service) activateOne(actor Actor) func(context.Context, pushJob) Result
 func (s *Service) activateJob(ctx context.Context, actor Actor, j pushJob) Result {
 	a, _, err := s.pushAndRecord(ctx, j.ac, j.room, j.a)
 	res := Result{RoomID: j.room.ID, Assignment: &a}
-	if err == nil || zoom.IsSignageDisabled(err) || transient(err) {
+	switch {
+	case errors.Is(err, errRemovalRequested):
+		return Result{RoomID: j.room.ID} // deactivated meanwhile
+	case errors.Is(err, errNotClaimed), errors.Is(err, errLeaseLost):
+		return res // another push (or the removal) has it: as it is
+	case err == nil || zoom.IsSignageDisabled(err) || transient(err):
 		return res // ACTIVE, pending, or PUSHING until the next sync
 	}
 	if !j.fresh {
@@ -223,7 +228,7 @@ func (s *Service) finishRollback(ctx context.Context, actor Actor, room Room, a 
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	released, err := s.release(dctx, actor.Name, "signage.activation_failed", room,
+	released, err := s.release(dctx, actor.Name, "signage.activation_failed", room, "",
 		[]string{SignagePushing, SignageFailed, SignagePending, SignageActive}, map[string]any{"reason": a.LastError})
 	if released {
 		s.publishSignage(ctx, room, nil)
@@ -269,10 +274,17 @@ func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string)
 		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
 	}
 	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result {
-		if _, err := s.finishRemoval(ctx, j.ac, actor.Name, j.room, j.a); err != nil {
+		_, done, err := s.finishRemoval(ctx, j.ac, actor.Name, j.room)
+		if err != nil {
 			a := j.a
 			a.LastError = runErrorMessage(err)
 			return Result{RoomID: j.room.ID, Assignment: &a, Err: zoomError(err)}
+		}
+		if !done {
+			// A push in flight holds the room: it removes its own work once
+			// its calls are done. The room shows REMOVING until then.
+			a := j.a
+			return Result{RoomID: j.room.ID, Assignment: &a}
 		}
 		return Result{RoomID: j.room.ID}
 	}, results)
@@ -343,7 +355,22 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 	next := valuesOf(j.a).merge(settings)
 	state, msg := j.a.State, j.a.LastError
 	if j.a.State == SignageActive {
-		err := j.ac.UpdateSignageSettings(ctx, j.room.ZoomRoomID, next.zoomSettings())
+		// The lease keeps a deactivation's disabling PATCH from landing
+		// before this enabling one.
+		owner := newLeaseOwner()
+		_, ok, err := s.claimAssignment(ctx, j.room.TenantID, j.room.ID, owner, SignageActive)
+		if err != nil {
+			return Result{RoomID: j.room.ID, Err: apierror.New(apierror.Internal, "saving the settings failed; try again")}
+		}
+		if !ok {
+			return Result{RoomID: j.room.ID, Err: apierror.Invalid("roomIds", "signage on room %q is being changed; try again shortly", j.room.ID)}
+		}
+		defer func() {
+			if err := s.releaseLease(ctx, j.a, owner); err != nil {
+				s.log.ErrorContext(ctx, "releasing a push lease failed", "room_id", j.room.ID, "error", err.Error())
+			}
+		}()
+		err = j.ac.UpdateSignageSettings(ctx, j.room.ZoomRoomID, next.zoomSettings())
 		switch {
 		case err == nil:
 			msg = ""

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"zoomsignage/zoom"
 )
 
@@ -29,28 +31,24 @@ type pushResult struct {
 // push puts the room's signage on Zoom: our URL item in the account's
 // library (once; its id is stored at once, so a retry never adds a second),
 // then a settings PATCH enabling signage with our content list, layout, mute
-// and display period. Adding a content list is not idempotent, so a retry
-// after an unclear outcome first reads the room's settings to find a list
-// that already holds our item.
-func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a *Assignment) (pushResult, error) {
+// and display period. The caller holds the assignment's push lease (owner);
+// it is checked again before each call that changes Zoom, so a deactivation
+// or a disconnect that came meanwhile stops the push. Adding a content list
+// is not idempotent, so a push after any earlier attempt first reads the
+// room's settings (uncached) to find a list that already holds our item.
+func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a *Assignment, owner string) (pushResult, error) {
 	var res pushResult
 	if a.ZoomContentID == "" {
-		res.calls++
-		id, err := ac.AddSignageURL(ctx, zoom.SignageURL{Name: contentName(room), URL: a.ScreenURL})
+		n, err := s.addContent(ctx, ac, room, a, owner)
+		res.calls += n
 		if err != nil {
 			return res, err
 		}
-		if _, err := s.db.Exec(context.WithoutCancel(ctx), sqlSetContentID, a.TenantID, a.RoomID, id); err != nil {
-			// Without the id stored the item would be orphaned: remove it.
-			_ = ac.DeleteSignageContent(context.WithoutCancel(ctx), id)
-			return res, fmt.Errorf("rooms.push: %w: %w", errInternal, err)
-		}
-		a.ZoomContentID = id
 	}
 	res.listID = a.ContentListID
-	if res.listID == "" && a.State == SignagePushing && a.PushAttempts > 0 {
+	if res.listID == "" && a.PushAttempts > 0 {
 		res.calls++
-		id, err := s.findList(ctx, ac, room.ZoomRoomID, a.ZoomContentID)
+		id, err := s.findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID)
 		if err != nil {
 			return res, err
 		}
@@ -63,6 +61,9 @@ func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a
 			Contents: []zoom.SignageContent{{Action: zoom.ActionAdd, ContentID: a.ZoomContentID, Name: contentName(room),
 				Duration: contentDuration, Order: 1}}}}
 	}
+	if err := s.checkLease(ctx, *a, owner); err != nil {
+		return res, err
+	}
 	res.calls++
 	if err := ac.UpdateSignageSettings(ctx, room.ZoomRoomID, patch); err != nil {
 		return res, err
@@ -70,11 +71,55 @@ func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a
 	if added {
 		// Best effort: the list id only makes later pushes cheaper.
 		res.calls++
-		if id, err := s.findList(ctx, ac, room.ZoomRoomID, a.ZoomContentID); err == nil {
+		if id, err := s.findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID); err == nil {
 			res.listID = id
 		}
 	}
 	return res, nil
+}
+
+// addContent adds our URL item to the account's library and stores its id
+// while the lease is still ours; when it no longer is (the assignment was
+// deleted or taken over meanwhile), the new item is deleted again. The add
+// is recorded before it is sent: Zoom has no idempotency key, and the zoom
+// client no call listing library contents, so an add whose answer was lost
+// cannot be found again; a retry that meets one says so in the log, naming
+// the item, so it can be deleted in Zoom's portal.
+func (s *Service) addContent(ctx context.Context, ac *zoom.AccountClient, room Room, a *Assignment, owner string) (int, error) {
+	if err := s.checkLease(ctx, *a, owner); err != nil {
+		return 0, err
+	}
+	var earlier bool
+	if err := s.db.QueryRow(ctx, sqlStartContentAdd, a.TenantID, a.RoomID, owner).Scan(&earlier); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, errLeaseLost
+		}
+		return 0, fmt.Errorf("rooms.addContent: %w: %w", errInternal, err)
+	}
+	if earlier {
+		s.log.WarnContext(ctx, "an earlier signage library add got no answer; Zoom may hold an unused item of this name",
+			"room_id", room.ID, "content_name", contentName(room))
+	}
+	id, err := ac.AddSignageURL(ctx, zoom.SignageURL{Name: contentName(room), URL: a.ScreenURL})
+	if err != nil {
+		return 1, err
+	}
+	tag, err := s.db.Exec(context.WithoutCancel(ctx), sqlSetContentID, a.TenantID, a.RoomID, id, owner)
+	if err != nil || tag.RowsAffected() == 0 {
+		// Without the id stored the item would be orphaned: remove it.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := ac.DeleteSignageContent(dctx, id); derr != nil && !zoom.IsNotFound(derr) {
+			s.recordLeftover(dctx, leftover{tenantID: a.TenantID, connectionID: a.ConnectionID, contentID: id,
+				reason: "library item of an interrupted push"})
+		}
+		if err != nil {
+			return 2, fmt.Errorf("rooms.addContent: %w: %w", errInternal, err)
+		}
+		return 2, errLeaseLost
+	}
+	a.ZoomContentID = id
+	return 1, nil
 }
 
 // findList returns the id of the room's content list holding contentID, or
@@ -138,30 +183,51 @@ func isInvalidParams(err error) bool {
 	return errors.As(err, &ze) && ze.Code == zoom.CodeInvalidParams && !zoom.IsSignageDisabled(err) && !zoom.IsRoomOffline(err)
 }
 
-// pushAndRecord pushes an assignment and records the outcome: ACTIVE,
-// PENDING_ZOOM_ENABLE when the admin has not enabled signage for the room
-// (pushed again by later syncs), PUSHING with the error for a transient
-// failure (also retried), or FAILED for anything else. It returns the
-// recorded assignment and the push error, if any.
+// pushAndRecord claims the assignment's push lease, pushes it and records
+// the outcome: ACTIVE, PENDING_ZOOM_ENABLE when the admin has not enabled
+// signage for the room (pushed again by later syncs), PUSHING with the error
+// for a transient failure (also retried), or FAILED for anything else. An
+// assignment someone else is pushing (or removing), or whose connection is
+// being disconnected, is returned as it was, untouched, with errNotClaimed.
+// A deactivation that came during the push is finished here, by the pusher,
+// once its own calls are done (errRemovalRequested).
 func (s *Service) pushAndRecord(ctx context.Context, ac *zoom.AccountClient, room Room, a Assignment) (Assignment, int, error) {
-	res, pushErr := s.push(ctx, ac, room, &a)
+	owner := newLeaseOwner()
+	claimed, ok, err := s.claimAssignment(ctx, a.TenantID, a.RoomID, owner, SignagePushing, SignagePending, SignageFailed)
+	if err != nil {
+		return a, 0, err
+	}
+	if !ok {
+		return a, 0, errNotClaimed
+	}
+	a = claimed
+	wctx, cancel := context.WithTimeout(ctx, leaseWork)
+	defer cancel()
+	res, pushErr := s.push(wctx, ac, room, &a, owner)
 	state, msg := SignageActive, ""
 	switch {
 	case pushErr == nil:
+	case errors.Is(pushErr, errRemovalRequested):
+		state = SignageRemoving
 	case zoom.IsSignageDisabled(pushErr):
 		state, msg = SignagePending, "Digital Signage is not enabled for this room in Zoom; it is pushed again at every sync until it is"
-	case transient(pushErr):
+	case transient(pushErr) || errors.Is(pushErr, errLeaseLost):
 		state, msg = SignagePushing, runErrorMessage(pushErr)
 	default:
 		state, msg = SignageFailed, runErrorMessage(pushErr)
 	}
-	recCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	out, err := oneAssignment(recCtx, s.db, sqlRecordPush, a.TenantID, a.RoomID, state, msg, res.listID)
+	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelRec()
+	out, err := oneAssignment(recCtx, s.db, sqlRecordPush, a.TenantID, a.RoomID, state, msg, res.listID, owner)
 	if err != nil {
-		// Deactivated meanwhile (no row matched), or Postgres failed: the
-		// push error, if any, is what the caller needs.
+		// The lease was lost (the row deleted or taken over), or Postgres
+		// failed: the push error, if any, is what the caller needs.
 		return a, res.calls, errors.Join(pushErr, fmt.Errorf("rooms.pushAndRecord: %w", err))
+	}
+	if out.State == SignageRemoving {
+		// Deactivated during the push: undo it now that our calls are done.
+		n, _, rerr := s.finishRemoval(ctx, ac, SystemActor, room)
+		return out, res.calls + n, errors.Join(errRemovalRequested, rerr)
 	}
 	if out.State != a.State || state == SignageActive {
 		s.publishSignage(ctx, room, &out)
@@ -169,12 +235,19 @@ func (s *Service) pushAndRecord(ctx context.Context, ac *zoom.AccountClient, roo
 	return out, res.calls, pushErr
 }
 
+// errNotClaimed is returned for an assignment someone else holds the lease
+// of, or whose connection is being disconnected: nothing was done.
+var errNotClaimed = errors.New("rooms: the assignment is being pushed or removed elsewhere")
+
 // retryPushes pushes the connection's due assignments again (pending,
 // interrupted, and removals that failed), within budget Zoom calls. It stops
-// at a rate limit: the rest waits for the next sync.
+// at a rate limit: the rest waits for the next sync. Each one is claimed
+// first, which skips rows another pusher holds and stops at a connection
+// that started disconnecting meanwhile.
 func (s *Service) retryPushes(ctx context.Context, ac *zoom.AccountClient, tenantID, connectionID string, budget int) (int, error) {
 	// Each retry costs one to three Medium calls.
-	rows, err := s.db.Query(ctx, sqlDueAssignments, tenantID, connectionID, interruptedAfter.String(), max(budget/2, 1))
+	rows, err := s.db.Query(ctx, sqlDueAssignments, tenantID, connectionID, interruptedAfter.String(), max(budget/2, 1),
+		pushLease.String())
 	if err != nil {
 		return 0, fmt.Errorf("rooms.retryPushes: %w", err)
 	}
@@ -205,7 +278,7 @@ func (s *Service) retryPushes(ctx context.Context, ac *zoom.AccountClient, tenan
 		var n int
 		var perr error
 		if a.State == SignageRemoving {
-			n, perr = s.finishRemoval(ctx, ac, SystemActor, room, a)
+			n, _, perr = s.finishRemoval(ctx, ac, SystemActor, room)
 		} else {
 			_, n, perr = s.pushAndRecord(ctx, ac, room, a)
 		}
@@ -217,27 +290,37 @@ func (s *Service) retryPushes(ctx context.Context, ac *zoom.AccountClient, tenan
 	return calls, nil
 }
 
-// finishRemoval removes the signage from Zoom, then deletes the assignment
-// and releases its license; on failure the assignment stays REMOVING with
-// the error, and a later sync tries again.
-func (s *Service) finishRemoval(ctx context.Context, ac *zoom.AccountClient, actor string, room Room, a Assignment) (int, error) {
-	calls, err := s.removeFromZoom(ctx, ac, room, a)
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+// finishRemoval claims a REMOVING assignment, removes the signage from
+// Zoom, then deletes the assignment and releases its license; on failure
+// the assignment stays REMOVING with the error, and a later sync tries
+// again. It reports false (no error) when it could not claim the
+// assignment: a push in flight holds it and removes its work itself, or
+// another removal is on it.
+func (s *Service) finishRemoval(ctx context.Context, ac *zoom.AccountClient, actor string, room Room) (int, bool, error) {
+	owner := newLeaseOwner()
+	a, ok, err := s.claimAssignment(ctx, room.TenantID, room.ID, owner, SignageRemoving)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, leaseWork)
 	defer cancel()
+	calls, err := s.removeFromZoom(wctx, ac, room, a)
+	dctx, cancelDB := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancelDB()
 	if err != nil {
-		if _, rerr := s.db.Exec(dctx, sqlRecordRemoveError, a.TenantID, a.RoomID, runErrorMessage(err)); rerr != nil {
+		if _, rerr := s.db.Exec(dctx, sqlRecordRemoveError, a.TenantID, a.RoomID, runErrorMessage(err), owner); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
-		return calls, err
+		return calls, false, err
 	}
-	released, err := s.release(dctx, actor, "signage.removed", room, []string{SignageRemoving}, nil)
+	released, err := s.release(dctx, actor, "signage.removed", room, owner, []string{SignageRemoving}, nil)
 	if err != nil {
-		return calls, err
+		return calls, false, err
 	}
 	if released {
 		s.publishSignage(ctx, room, nil)
 	}
-	return calls, nil
+	return calls, true, nil
 }
 
 // contentName names our library item after the room.

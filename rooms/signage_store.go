@@ -27,23 +27,45 @@ SELECT r.id, r.tenant_id, r.connection_id, 'PUSHING', $3, $4, $5, $6, $7, $8, $9
 FROM rooms r WHERE r.tenant_id = $1 AND r.id = $2
 ON CONFLICT (room_id) DO NOTHING
 RETURNING ` + assignmentColumns
-	sqlSetContentID = `UPDATE signage_assignments SET zoom_content_id = $3, updated_at = now()
-WHERE tenant_id = $1 AND room_id = $2`
-	// sqlRecordPush records a push's outcome unless the assignment moved
-	// on meanwhile (a deactivation set REMOVING).
-	sqlRecordPush = `UPDATE signage_assignments SET state = $3, last_error = nullif($4, ''),
-  last_pushed_at = CASE WHEN $3 = 'ACTIVE' THEN now() ELSE last_pushed_at END,
+	// sqlSetContentID stores our library item's id, only while the push
+	// still holds the lease: no row means the item must be deleted again.
+	sqlSetContentID = `UPDATE signage_assignments SET zoom_content_id = $3, content_add_started_at = NULL, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $4`
+	// sqlStartContentAdd records that a library add is about to be sent, so
+	// a retry knows when an earlier add's answer was lost.
+	// It returns whether an earlier add was recorded without its id.
+	sqlStartContentAdd = `WITH old AS (
+  SELECT room_id, content_add_started_at FROM signage_assignments
+  WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $3 FOR UPDATE
+)
+UPDATE signage_assignments a SET content_add_started_at = now()
+FROM old WHERE a.room_id = old.room_id
+RETURNING old.content_add_started_at IS NOT NULL`
+	// sqlRecordPush records a push's outcome and gives its lease up. A
+	// deactivation that came meanwhile (state REMOVING) stays: the pusher
+	// then removes what it did. Nothing matches when the lease was lost.
+	sqlRecordPush = `UPDATE signage_assignments SET
+  state = CASE WHEN state = 'REMOVING' THEN state ELSE $3 END,
+  last_error = CASE WHEN state = 'REMOVING' THEN last_error ELSE nullif($4, '') END,
+  last_pushed_at = CASE WHEN $3 = 'ACTIVE' AND state <> 'REMOVING' THEN now() ELSE last_pushed_at END,
   zoom_content_list_id = coalesce(nullif($5, ''), zoom_content_list_id),
-  push_attempts = push_attempts + 1, updated_at = now()
-WHERE tenant_id = $1 AND room_id = $2 AND state IN ('PUSHING', 'PENDING_ZOOM_ENABLE', 'FAILED')
+  push_attempts = push_attempts + 1, push_owner = NULL, push_started_at = NULL, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $6
 RETURNING ` + assignmentColumns
+	// sqlMarkRemoving marks a deactivation. It never waits for, nor takes,
+	// a push lease: a push in flight sees REMOVING at its next check (or
+	// when it records its outcome) and removes its own work.
 	sqlMarkRemoving = `UPDATE signage_assignments SET state = 'REMOVING', last_error = NULL, updated_at = now()
 WHERE tenant_id = $1 AND room_id = $2
 RETURNING ` + assignmentColumns
-	sqlRecordRemoveError = `UPDATE signage_assignments SET last_error = $3, push_attempts = push_attempts + 1, updated_at = now()
-WHERE tenant_id = $1 AND room_id = $2 AND state = 'REMOVING'`
-	sqlDeleteAssignment = `DELETE FROM signage_assignments WHERE tenant_id = $1 AND room_id = $2 AND state = ANY($3::text[])`
-	sqlUpdateSettings   = `UPDATE signage_assignments SET layout = $3, muted = $4, start_after_minutes = $5,
+	sqlRecordRemoveError = `UPDATE signage_assignments SET last_error = $3, push_attempts = push_attempts + 1,
+  push_owner = NULL, push_started_at = NULL, updated_at = now()
+WHERE tenant_id = $1 AND room_id = $2 AND state = 'REMOVING' AND push_owner = $4`
+	// sqlDeleteAssignment deletes an assignment in one of the states that
+	// nobody else holds the lease of ($4 is the caller's own lease, if any).
+	sqlDeleteAssignment = `DELETE FROM signage_assignments WHERE tenant_id = $1 AND room_id = $2 AND state = ANY($3::text[])
+  AND (push_owner IS NULL OR push_owner = $4 OR push_started_at < now() - $5::interval)`
+	sqlUpdateSettings = `UPDATE signage_assignments SET layout = $3, muted = $4, start_after_minutes = $5,
   stop_before_minutes = $6, state = $7, last_error = nullif($8, ''),
   last_pushed_at = CASE WHEN $7 = 'ACTIVE' THEN now() ELSE last_pushed_at END, updated_at = now()
 WHERE tenant_id = $1 AND room_id = $2 AND state <> 'REMOVING'
@@ -54,6 +76,7 @@ RETURNING ` + assignmentColumns
 	sqlDueAssignments = `SELECT ` + assignmentColumns + ` FROM signage_assignments
 WHERE tenant_id = $1 AND connection_id = $2
   AND (state IN ('PENDING_ZOOM_ENABLE', 'REMOVING') OR (state = 'PUSHING' AND updated_at < now() - $3::interval))
+  AND (push_owner IS NULL OR push_started_at < now() - $5::interval)
 ORDER BY updated_at, room_id
 LIMIT $4`
 )
@@ -108,13 +131,14 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 	return a, nil
 }
 
-// release deletes an assignment in one of states and returns its license,
+// release deletes an assignment in one of states, unless someone else
+// holds its push lease, and returns its license,
 // with the audit event, in one transaction. It reports whether there was
 // one to delete.
-func (s *Service) release(ctx context.Context, actor, action string, room Room, states []string, details map[string]any) (bool, error) {
+func (s *Service) release(ctx context.Context, actor, action string, room Room, owner string, states []string, details map[string]any) (bool, error) {
 	released := false
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlDeleteAssignment, room.TenantID, room.ID, states)
+		tag, err := tx.Exec(ctx, sqlDeleteAssignment, room.TenantID, room.ID, states, owner, pushLease.String())
 		if err != nil {
 			return err
 		}
