@@ -65,6 +65,12 @@ func (l *lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // edit may change the configuration first.
 func newZoomWorld(t *testing.T, rooms int, edit func(*app.Config)) *zoomWorld {
 	t.Helper()
+	return newZoomWorldWith(t, zoomsim.SeedOptions{Rooms: rooms}, edit)
+}
+
+// newZoomWorldWith is newZoomWorld with the simulator seeded by opts.
+func newZoomWorldWith(t *testing.T, opts zoomsim.SeedOptions, edit func(*app.Config)) *zoomWorld {
+	t.Helper()
 	ctx := context.Background()
 	hook := &lazyHandler{}
 	hookSrv := httptest.NewServer(hook)
@@ -72,7 +78,7 @@ func newZoomWorld(t *testing.T, rooms int, edit func(*app.Config)) *zoomWorld {
 	sim := zoomsim.New(zoomsim.Options{WebhookURL: hookSrv.URL + "/webhooks/zoom", WebhookSecret: webhookSecret})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(func() { sim.Close(); simSrv.Close() })
-	seed, err := sim.Seed(ctx, zoomsim.SeedOptions{Rooms: rooms})
+	seed, err := sim.Seed(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,6 +638,48 @@ func TestMarketplaceInstallBoundToBrowser(t *testing.T) {
 			}
 			if tc.cred == user && (len(set) != 1 || set[0].Name != own[0].Name || set[0].MaxAge >= 0) {
 				t.Errorf("the callback did not clear the install cookie: %+v", set)
+			}
+		})
+	}
+}
+
+// TestUnusedGrantsRevokedOnlyWhenNoConnectionUsesTheAccount: with Zoom a
+// revoke deauthorizes the app for the whole account, so a refused install
+// of an account a connection uses must not revoke its grant.
+func TestUnusedGrantsRevokedOnlyWhenNoConnectionUsesTheAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		scopes      []string
+		connected   bool // the account is connected (tenant A) first
+		reason      string
+		wantRevokes int
+	}{
+		{"already connected by another tenant", nil, true, "account_already_connected", 0},
+		{"missing scopes, no connection", sortedScopes("zoom_rooms:read:list_rooms:admin"), false, "missing_scopes", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newZoomWorldWith(t, zoomsim.SeedOptions{Rooms: 1, Scopes: tc.scopes}, nil)
+			tenantA := w.tenant("A", 5)
+			adminA := userJWT(t, tenantA, "admin", time.Hour)
+			var id string
+			if tc.connected {
+				id = w.install(t, adminA, w.seed.Admin.ID, "").Query().Get("connection")
+			}
+			before := w.sim.Calls("")[zoomsim.RouteRevoke]
+			adminB := userJWT(t, w.tenant("B", 5), "admin", time.Hour)
+			if loc := w.install(t, adminB, w.seed.Admin.ID, ""); loc.Query().Get("reason") != tc.reason {
+				t.Fatalf("redirected to %s, want %s", loc, tc.reason)
+			}
+			if got := w.sim.Calls("")[zoomsim.RouteRevoke] - before; got != tc.wantRevokes {
+				t.Errorf("%d revokes, want %d", got, tc.wantRevokes)
+			}
+			if tc.connected {
+				if err := w.app.Connections.CheckHealth(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if c := w.connection(t, adminA, id); c["status"] != "ACTIVE" {
+					t.Errorf("the live connection = %v", c)
+				}
 			}
 		})
 	}

@@ -278,7 +278,8 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 	me, err := s.zoom.For(zoom.Account{Tokens: zoom.StaticToken(tok.AccessToken), NoCache: true}).Me(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "reading the installing Zoom user failed", "error", err.Error())
-		s.revokeUnused(ctx, tok)
+		// Whose account the grant is for is unknown: it may be one a live
+		// connection uses, so it is discarded, never revoked.
 		if errors.Is(err, zoom.ErrUnavailable) {
 			return "", ReasonZoomUnavailable
 		}
@@ -286,13 +287,13 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 	}
 	required, optional := missingScopes(tok.Scopes)
 	if len(required) > 0 || me.AccountID == "" {
-		s.revokeUnused(ctx, tok)
+		s.revokeUnused(ctx, tok, me.AccountID)
 		return "", ReasonMissingScopes
 	}
 	id, err := s.storeGrant(ctx, st, me, tok, optional)
 	if err != nil {
 		if e, ok := apierror.As(err); ok && e.Field == "zoomAccountId" {
-			s.revokeUnused(ctx, tok)
+			s.revokeUnused(ctx, tok, me.AccountID)
 			return "", ReasonAlreadyConnected
 		}
 		s.log.ErrorContext(ctx, "storing a Marketplace install failed", "error", err.Error())
@@ -304,8 +305,29 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 	return id, ""
 }
 
-// revokeUnused gives back a grant the gateway will not keep.
-func (s *Service) revokeUnused(ctx context.Context, tok *zoom.OAuthToken) {
+// sqlAccountHasMarketplace tells whether any Marketplace connection (of
+// any tenant, any status) uses a Zoom account. It is not scoped by tenant on
+// purpose: revoking deauthorizes our app for the whole Zoom account, so the
+// question is about every tenant; only a boolean comes back.
+const sqlAccountHasMarketplace = `SELECT EXISTS (
+  SELECT 1 FROM zoom_connections WHERE zoom_account_id = $1 AND kind = 'MARKETPLACE')`
+
+// revokeUnused gives back a grant the gateway will not keep, but only when
+// no Marketplace connection of ours uses accountID: with Zoom, revoking
+// deauthorizes the app for the account, which would kill that connection's
+// grant too. Otherwise (or when the account is unknown) the token is just
+// discarded; the live connection's grant is the app's authorization.
+func (s *Service) revokeUnused(ctx context.Context, tok *zoom.OAuthToken, accountID string) {
+	if accountID == "" {
+		return
+	}
+	var inUse bool
+	if err := s.db.QueryRow(ctx, sqlAccountHasMarketplace, accountID).Scan(&inUse); err != nil || inUse {
+		if err != nil {
+			s.log.WarnContext(ctx, "checking a Zoom account's connections failed; the unused grant is not revoked", "error", err.Error())
+		}
+		return
+	}
 	t := tok.RefreshToken
 	if t == "" {
 		t = tok.AccessToken
