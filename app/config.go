@@ -59,6 +59,12 @@ type Config struct {
 	// (ROOMS_SYNC_INTERVAL, default 60s; each connection jittered ±10%).
 	SyncInterval time.Duration
 
+	// NoWorkers makes the replica serve the API without working River
+	// jobs (GATEWAY_WORKERS=false; default true): it still enqueues them,
+	// for the replicas that work them. Lets an operator split API and job
+	// replicas, and lets tests pin the jobs to one replica.
+	NoWorkers bool
+
 	LogLevel        slog.Level    // LOG_LEVEL
 	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
 	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
@@ -118,6 +124,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err := level.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, errors.New("LOG_LEVEL must be debug, info, warn or error"))
 	}
+	workers, err := strconv.ParseBool(str("GATEWAY_WORKERS", "true"))
+	if err != nil {
+		errs = append(errs, errors.New("GATEWAY_WORKERS must be true or false"))
+	}
 	env := str("GATEWAY_ENV", "production")
 	if env != "dev" && env != "production" {
 		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
@@ -148,6 +158,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PublicBaseURL:            strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
 		SignageBaseURL:           str("SIGNAGE_BASE_URL", DefaultSignageURL),
 		SyncInterval:             dur("ROOMS_SYNC_INTERVAL", 60*time.Second),
+		NoWorkers:                !workers,
 		LogLevel:                 level,
 		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
 		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),

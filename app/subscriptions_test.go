@@ -344,8 +344,9 @@ type gatewayProcess struct {
 }
 
 // startGatewayProcess runs bin serve with cfg's services in production
-// mode on a free loopback port, and waits until /readyz answers 200.
-func startGatewayProcess(t *testing.T, bin string, cfg app.Config) *gatewayProcess {
+// mode on a free loopback port, with extraEnv (KEY=value) added, and waits
+// until /readyz answers 200.
+func startGatewayProcess(t *testing.T, bin string, cfg app.Config, extraEnv ...string) *gatewayProcess {
 	t.Helper()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cmd := exec.Command(bin, "serve")
@@ -356,6 +357,7 @@ func startGatewayProcess(t *testing.T, bin string, cfg app.Config) *gatewayProce
 		"JWT_HS256_SECRET="+cfg.JWTHS256Secret,
 		"ZOOM_API_BASE_URL="+cfg.ZoomAPIBaseURL, "ZOOM_OAUTH_BASE_URL="+cfg.ZoomOAuthBaseURL,
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	p := &gatewayProcess{url: "http://" + addr, logs: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
@@ -426,58 +428,105 @@ func (p *gatewayProcess) post(t *testing.T, credential, query string, vars map[s
 	return g.post(credential, query, vars)
 }
 
+// nextRoomStatus reads c's messages until a roomStatusChanged of the Zoom
+// room zoomRoomID arrives, and returns it. Other rooms' events (a sync
+// may see more than one change) are skipped; an error fails the test.
+func nextRoomStatus(t *testing.T, c *subClient, zoomRoomID string) string {
+	t.Helper()
+	for {
+		m := c.read()
+		payload := string(m.Payload)
+		if m.Type != "next" || strings.Contains(payload, `"errors"`) {
+			t.Fatalf("got %s %s, want a room status event", m.Type, payload)
+		}
+		if strings.Contains(payload, `"zoomRoomId":"`+zoomRoomID+`"`) {
+			return payload
+		}
+	}
+}
+
 // TestTwoGatewayProcessesShareEvents runs two real gateway processes on one
-// database, Redis and Vault. A subscriber on replica B watches the tenant's
-// connections; a disconnect handled by replica A is published by A's
-// connections service and must reach B's subscriber through Redis.
-//
-// The room status path (sync on A finds a status flip in the simulator →
-// roomStatusChanged on B) is not used yet: the rooms sync engine had not
-// landed when this test was written, so the disconnect's status event,
-// published by A in the mutation's request, is the real cross-process path
-// exercised here.
+// database, Redis and Vault, and one Zoom simulator. Replica A works the
+// River jobs; replica B serves the API only (GATEWAY_WORKERS=false), so
+// every sync runs on A. A subscriber on B must receive the room status
+// change that A's sync finds after the room's status flips in Zoom, and
+// the connection status change of a disconnect handled by A.
 func TestTwoGatewayProcessesShareEvents(t *testing.T) {
 	bin := buildGateway(t)
+	ctx := context.Background()
 	sim := zoomsim.New(zoomsim.Options{})
 	simSrv := httptest.NewServer(sim)
-	t.Cleanup(simSrv.Close)
+	t.Cleanup(func() { sim.Close(); simSrv.Close() })
+	seed, err := sim.Seed(ctx, zoomsim.SeedOptions{Rooms: 3}) // Available, InMeeting, Offline
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig(t)
 	cfg.ZoomAPIBaseURL, cfg.ZoomOAuthBaseURL = simSrv.URL+"/v2", simSrv.URL
-	pool, err := pgxpool.New(context.Background(), cfg.DatabaseURL)
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	tn, err := tenants.Create(context.Background(), pool, "Acme", 5)
+	tn, err := tenants.Create(ctx, pool, "Acme", 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var connID string
-	if err := pool.QueryRow(context.Background(),
-		`INSERT INTO zoom_connections (tenant_id, kind, zoom_account_id, client_id, label)
-		 VALUES ($1, 'SERVER_APP', 'acct-1', 'client-1', 'HQ') RETURNING id`, tn.ID).Scan(&connID); err != nil {
-		t.Fatal(err)
-	}
 	admin := userJWT(t, tn.ID, "admin", time.Hour)
+	count := func(sql string, args ...any) int {
+		var n int
+		if err := pool.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 
 	replicaA := startGatewayProcess(t, bin, cfg)
-	replicaB := startGatewayProcess(t, bin, cfg)
+	replicaB := startGatewayProcess(t, bin, cfg, "GATEWAY_WORKERS=false")
+
+	// B only enqueues the connect's first sync; A works it.
+	r := replicaB.post(t, admin, connectS2S, s2sInput(seed.AccountID, seed.Server))
+	if r.code() != "" {
+		t.Fatalf("connect on replica B: %s", r.Raw)
+	}
+	connID := r.Data["connectZoomServerApp"].(map[string]any)["id"].(string)
+	waitFor(t, "the first sync, on replica A", func() bool {
+		return count(`SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND state = 'SUCCEEDED'`, connID) > 0
+	})
 
 	sub := dialSubscriptions(t, replicaB.url, admin)
+	sub.subscribe("rooms", roomStatusQuery, map[string]any{"c": connID})
 	sub.subscribe("conn", `subscription { connectionStatusChanged { id kind zoomAccountId label status } }`, nil)
-	replicaB.waitStreams(t, 1)
+	replicaB.waitStreams(t, 2)
 	if n := replicaA.gauge(t, "gateway_event_subscribers"); n != 0 {
 		t.Fatalf("replica A holds %v streams; the subscriber is on B", n)
 	}
 
-	r := replicaA.post(t, admin, `mutation($id: ID!){disconnectZoom(id: $id){ connectionId }}`, map[string]any{"id": connID})
-	if r.code() != "" {
+	target := seed.RoomIDs[0]
+	if err := sim.SetRoomStatus(ctx, target, zoomsim.StatusOffline); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicaA.post(t, admin, `mutation($id: ID!){syncZoomConnection(id: $id){ id }}`, map[string]any{"id": connID}); r.code() != "" {
+		t.Fatalf("sync now on replica A: %s", r.Raw)
+	}
+	got := nextRoomStatus(t, sub, target)
+	if !strings.Contains(got, `"previousStatus":"AVAILABLE","status":"OFFLINE"`) || !strings.Contains(got, `"online":false`) {
+		t.Fatalf("subscriber on B got %s, want AVAILABLE → OFFLINE", got)
+	}
+
+	if r := replicaA.post(t, admin, `mutation($id: ID!){disconnectZoom(id: $id){ connectionId }}`, map[string]any{"id": connID}); r.code() != "" {
 		t.Fatalf("disconnect on replica A: %s", r.Raw)
 	}
-	m := sub.read()
-	want := fmt.Sprintf(`{"id":%q,"kind":"SERVER_APP","zoomAccountId":"acct-1","label":"HQ","status":"DISCONNECTING"}`, connID)
-	if m.Type != "next" || !strings.Contains(string(m.Payload), want) {
-		t.Fatalf("subscriber on B got %s %s, want %s", m.Type, m.Payload, want)
+	want := fmt.Sprintf(`{"id":%q,"kind":"SERVER_APP","zoomAccountId":%q,"label":"HQ","status":"DISCONNECTING"}`, connID, seed.AccountID)
+	for {
+		m := sub.read()
+		if m.ID == "rooms" {
+			continue
+		}
+		if m.Type != "next" || m.ID != "conn" || !strings.Contains(string(m.Payload), want) {
+			t.Fatalf("subscriber on B got %s %s %s, want %s", m.ID, m.Type, m.Payload, want)
+		}
+		break
 	}
 }
 

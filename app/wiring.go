@@ -53,12 +53,19 @@ func (a *App) newZoomClient(reg prometheus.Registerer) (*zoom.Client, error) {
 }
 
 // newRiver builds the River client with every domain's workers and periodic
-// jobs, and hands it to the domains that enqueue jobs.
+// jobs, and hands it to the domains that enqueue jobs. With NoWorkers the
+// client has no queues and no periodic jobs: River then only inserts jobs
+// (the workers stay registered so it can check inserted kinds).
 func (a *App) newRiver(w *wiring) error {
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
+	periodic := w.periodic
+	if a.Config.NoWorkers {
+		queues, periodic = nil, nil
+	}
 	client, err := river.NewClient(riverpgxv5.New(a.DB), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}},
+		Queues:       queues,
 		Workers:      w.workers,
-		PeriodicJobs: w.periodic,
+		PeriodicJobs: periodic,
 		Logger:       a.Logger.With("component", "river"),
 		JobTimeout:   jobTimeout,
 		// A job whose replica died is picked up again soon after it could
@@ -77,9 +84,9 @@ func (a *App) newRiver(w *wiring) error {
 }
 
 // startRiver runs the job workers until ctx ends; Run stops them after the
-// HTTP server has drained.
+// HTTP server has drained. An insert-only client (NoWorkers) is not started.
 func (a *App) startRiver(ctx context.Context) error {
-	if a.River == nil {
+	if a.River == nil || a.Config.NoWorkers {
 		return nil
 	}
 	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
@@ -89,7 +96,7 @@ func (a *App) startRiver(ctx context.Context) error {
 }
 
 func (a *App) stopRiver(ctx context.Context) {
-	if a.River == nil {
+	if a.River == nil || a.Config.NoWorkers {
 		return
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), riverStopGrace)
