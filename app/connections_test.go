@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"zoomsignage/apierror"
 	"zoomsignage/app"
 	"zoomsignage/audit"
 	"zoomsignage/auth"
@@ -682,6 +683,76 @@ func TestUnusedGrantsRevokedOnlyWhenNoConnectionUsesTheAccount(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDisconnectUnderWayIsNeverRevived: while a disconnect is under way
+// (its cleanup not finished), nothing turns the connection back into a
+// usable one, whatever its status column says.
+func TestDisconnectUnderWayIsNeverRevived(t *testing.T) {
+	w := newZoomWorld(t, 1, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
+	tenant := w.tenant("Acme", 5)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	ctx := context.Background()
+	id := w.install(t, admin, w.seed.Admin.ID, "").Query().Get("connection")
+	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" { // no job runs: it stays under way
+		t.Fatalf("disconnectZoom: %s", r.Raw)
+	}
+	status := func() string {
+		var s string
+		if err := w.app.DB.QueryRow(ctx, `SELECT status FROM zoom_connections WHERE id = $1`, id).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// The token store meeting invalid_grant (the cleanup's own calls after
+	// Zoom dropped the grant) leaves DISCONNECTING alone.
+	if _, err := w.sim.RevokeGrants(ctx, w.seed.Marketplace.ClientID, w.seed.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	src := w.app.Zoom.MarketplaceTokenSource(zoom.NewPGTokenStore(w.app.DB, w.app.Sealer), zoom.ConnectionRef{ID: id, TenantID: tenant},
+		zoom.AppCredentials{ClientID: w.seed.Marketplace.ClientID, ClientSecret: w.seed.Marketplace.ClientSecret})
+	if err := src.(zoom.Refresher).Refresh(ctx); err == nil {
+		t.Fatal("a revoked grant refreshed")
+	}
+	if got := status(); got != "DISCONNECTING" {
+		t.Fatalf("the token store set %s on a disconnecting connection", got)
+	}
+
+	// Whatever the status column says, the disconnect record decides.
+	if _, err := w.app.DB.Exec(ctx, `UPDATE zoom_connections SET status = 'ACTIVE' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		check func(t *testing.T)
+	}{
+		{"shown as disconnecting", func(t *testing.T) {
+			if c := w.connection(t, admin, id); c["status"] != "DISCONNECTING" {
+				t.Errorf("zoomConnection = %v", c)
+			}
+		}},
+		{"no Zoom client", func(t *testing.T) {
+			if _, err := w.app.Connections.ZoomClient(ctx, tenant, id); apierror.CodeOf(err) != apierror.BadUserInput {
+				t.Errorf("ZoomClient: %v", err)
+			}
+		}},
+		{"not revived by a reinstall", func(t *testing.T) {
+			if loc := w.install(t, admin, w.seed.Admin.ID, ""); loc.Query().Get("reason") != "account_already_connected" {
+				t.Errorf("reinstall redirected to %s", loc)
+			}
+		}},
+		{"not health-checked", func(t *testing.T) {
+			if err := w.app.Connections.CheckHealth(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := w.count(t, `SELECT count(*) FROM zoom_connections WHERE id = $1 AND last_health_check_at IS NOT NULL`, id); n != 0 {
+				t.Error("a disconnecting connection was health-checked")
+			}
+		}},
+	} {
+		t.Run(tc.name, tc.check)
 	}
 }
 

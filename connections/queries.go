@@ -13,10 +13,15 @@ import (
 )
 
 // connectionColumns are the non-secret columns of zoom_connections, in the
-// order scanConnection reads them.
+// order scanConnection reads them, and whether a disconnect is under way
+// (a zoom_disconnects row): that, not the status column alone, is what
+// makes a connection DISCONNECTING, since other writers (the token store
+// on invalid_grant) may have changed its status since.
 const connectionColumns = `id, tenant_id, kind, zoom_account_id, client_id, label, plan, status,
        COALESCE(status_reason, ''), granted_scopes, missing_scopes, admin_user_id, admin_name,
-       admin_email, created_by, created_at, updated_at, last_health_check_at`
+       admin_email, created_by, created_at, updated_at, last_health_check_at,
+       EXISTS (SELECT 1 FROM zoom_disconnects d
+                WHERE d.connection_id = zoom_connections.id AND d.tenant_id = zoom_connections.tenant_id)`
 
 const (
 	sqlGetConnection = `SELECT ` + connectionColumns + `
@@ -45,10 +50,16 @@ type querier interface {
 func scanConnection(row pgx.CollectableRow) (Connection, error) {
 	var c Connection
 	var kind, plan, status string
+	var disconnecting bool
 	err := row.Scan(&c.ID, &c.TenantID, &kind, &c.ZoomAccountID, &c.ClientID, &c.Label, &plan, &status,
 		&c.StatusReason, &c.GrantedScopes, &c.MissingScopes, &c.AdminUserID, &c.AdminName,
-		&c.AdminEmail, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.LastHealthCheckAt)
+		&c.AdminEmail, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.LastHealthCheckAt, &disconnecting)
 	c.Kind, c.Plan, c.Status = zoom.ConnectionKind(kind), zoom.Plan(plan), Status(status)
+	if disconnecting {
+		// Every check of Status (storeGrant, checkUpdatable, ZoomClient,
+		// the health cycle) then refuses to revive or reuse it.
+		c.Status = StatusDisconnecting
+	}
 	return c, err
 }
 

@@ -94,7 +94,7 @@ const (
 RETURNING credential_version`
 	sqlMarkReauth = `UPDATE zoom_connections
    SET status = 'REAUTH_REQUIRED', status_reason = $3, updated_at = now()
- WHERE id = $1 AND tenant_id = $2`
+ WHERE id = $1 AND tenant_id = $2 AND status <> 'DISCONNECTING'`
 	sqlSaveGrant = `UPDATE zoom_connections
    SET sealed_access_token = $3,
        access_token_expires_at = $4,
