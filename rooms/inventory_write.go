@@ -43,6 +43,11 @@ RETURNING id, zoom_room_id`
 	sqlDeleteAssignmentsOf = `DELETE FROM signage_assignments
 WHERE tenant_id = $1 AND connection_id = $2 AND room_id = ANY($3::uuid[])
 RETURNING room_id, coalesce(zoom_content_id, '')`
+	// sqlLockRemovedRooms locks the rooms about to be removed, so a
+	// reservation either committed before (and its assignment is deleted
+	// and released here) or waits and then finds no room.
+	sqlLockRemovedRooms = `SELECT id FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])
+ORDER BY id FOR UPDATE`
 	sqlDeleteRooms = `DELETE FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])`
 )
 
@@ -223,6 +228,9 @@ func (s *Service) removeRooms(ctx context.Context, tx pgx.Tx, tenantID, connecti
 	byID := make(map[string]Room, len(removed))
 	for i, r := range removed {
 		ids[i], byID[r.ID] = r.ID, r
+	}
+	if _, err := tx.Exec(ctx, sqlLockRemovedRooms, tenantID, connectionID, ids); err != nil {
+		return err
 	}
 	rows, err := tx.Query(ctx, sqlDeleteAssignmentsOf, tenantID, connectionID, ids)
 	if err != nil {

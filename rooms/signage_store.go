@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
 	"zoomsignage/tenants"
@@ -29,6 +30,17 @@ ON CONFLICT (room_id) DO NOTHING
 RETURNING ` + assignmentColumns
 	// sqlSetContentID stores our library item's id, only while the push
 	// still holds the lease: no row means the item must be deleted again.
+	// sqlLockForReserve locks the room and its connection for a reservation:
+	// FOR SHARE waits for a disconnect (which updates the connection row)
+	// or a room removal (which locks the room FOR UPDATE) that is under way,
+	// and keeps them from starting until the reservation commits, so they
+	// always see, and release, the new assignment. No row means the room is
+	// gone or its connection is being disconnected.
+	sqlLockForReserve = `SELECT r.id FROM rooms r
+JOIN zoom_connections c ON c.id = r.connection_id AND c.tenant_id = r.tenant_id
+WHERE r.tenant_id = $1 AND r.id = $2 AND c.status <> 'DISCONNECTING'
+  AND NOT EXISTS (SELECT 1 FROM zoom_disconnects d WHERE d.connection_id = c.id)
+FOR SHARE OF r, c`
 	sqlSetContentID = `UPDATE signage_assignments SET zoom_content_id = $3, content_add_started_at = NULL, updated_at = now()
 WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $4`
 	// sqlStartContentAdd records that a library add is about to be sent, so
@@ -102,7 +114,9 @@ var errAlreadyActivated = errors.New("rooms: signage already activated")
 
 // reserve inserts the room's assignment (state PUSHING) and takes its
 // license in one transaction, with the audit event: either all of it
-// happens or none. Licenses are taken with tenants.ConsumeLicenses, a single
+// happens or none. The room and its connection are locked first (see
+// sqlLockForReserve), so a disconnect or a room removal never deletes the
+// assignment without releasing its license. Licenses are taken with tenants.ConsumeLicenses, a single
 // conditional UPDATE, so concurrent activations never exceed the limit.
 func (s *Service) reserve(ctx context.Context, actor string, room Room, st settingsValues) (Assignment, error) {
 	token, err := newScreenToken()
@@ -111,6 +125,12 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 	}
 	var a Assignment
 	err = store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var locked string
+		if err := tx.QueryRow(ctx, sqlLockForReserve, room.TenantID, room.ID).Scan(&locked); errors.Is(err, pgx.ErrNoRows) {
+			return apierror.Invalid("roomIds", "room %q is being removed or its Zoom connection disconnected", room.ID)
+		} else if err != nil {
+			return err
+		}
 		a, err = oneAssignment(ctx, tx, sqlInsertAssignment, room.TenantID, room.ID, token, s.cfg.SignageBaseURL+token,
 			st.layout, st.muted, st.startAfter, st.stopBefore, actor)
 		if errors.Is(err, pgx.ErrNoRows) {
