@@ -756,6 +756,58 @@ func TestDisconnectUnderWayIsNeverRevived(t *testing.T) {
 	}
 }
 
+// TestDisconnectReleasesLicensesOfLateAssignments: an activation that
+// commits while the cleanup's final transaction runs is either refused or
+// released by it, never dropped by the cascade with its license held.
+func TestDisconnectReleasesLicensesOfLateAssignments(t *testing.T) {
+	w := newZoomWorld(t, 1, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
+	tenant := w.tenant("Acme", 5)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	ctx := context.Background()
+	id := w.connectServerApp(t, admin)
+	var roomID string
+	if err := w.app.DB.QueryRow(ctx, `INSERT INTO rooms (tenant_id, connection_id, zoom_room_id, name, status, online)
+VALUES ($1, $2, $3, 'Late room', 'AVAILABLE', true)
+ON CONFLICT (connection_id, zoom_room_id) DO UPDATE SET name = rooms.name RETURNING id`, tenant, id, w.seed.RoomIDs[0]).Scan(&roomID); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" {
+		t.Fatalf("disconnectZoom: %s", r.Raw)
+	}
+	// An activation in flight: its assignment insert holds the foreign
+	// key's lock on the connection row until it commits.
+	activation, err := w.app.DB.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer activation.Rollback(ctx)
+	if _, err := activation.Exec(ctx, `INSERT INTO signage_assignments (room_id, tenant_id, connection_id, state, screen_token, screen_url, activated_by)
+VALUES ($1, $2, $3, 'PUSHING', 'late-token', 'https://screens.example.test/late', 'test')`, roomID, tenant, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tenants.ConsumeLicenses(ctx, activation, tenant, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.app.Connections.RunCleanup(ctx, tenant, id) }()
+	waitFor(t, "the cleanup to wait for the activation", func() bool {
+		return w.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
+	})
+	if err := activation.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := tenants.LicenseUsage(ctx, w.app.DB, tenant); u.Used != 0 {
+		t.Errorf("%d licenses leaked", u.Used)
+	}
+	r := w.post(admin, disconnect, map[string]any{"id": id})
+	if rep, _ := r.Data["disconnectZoom"].(map[string]any); rep == nil || rep["licensesReleased"] != float64(1) || len(rep["leftovers"].([]any)) != 1 {
+		t.Errorf("report = %s", r.Raw)
+	}
+}
+
 func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 	w := newZoomWorld(t, 1, nil)
 	tenant := w.tenant("Acme", 5)

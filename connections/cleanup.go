@@ -110,7 +110,17 @@ const (
  USING rooms r
  WHERE r.id = a.room_id AND a.connection_id = $1 AND a.tenant_id = $2
 RETURNING r.zoom_room_id, r.name`
-	sqlDeleteConnection = `DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2`
+	// sqlLockConnectionRow takes the connection row for the rest of the
+	// final transaction: an assignment insert (its foreign key takes a
+	// key-share lock on the row, as does the rooms domain's reserve) waits
+	// for it, or it waits for that insert to commit and then sees it.
+	sqlLockConnectionRow = `SELECT id FROM zoom_connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE`
+	// sqlDeleteConnection deletes the connection and counts the
+	// assignments its cascade removes, so their licenses are released too.
+	sqlDeleteConnection = `WITH cascaded AS (
+  SELECT count(*) AS n FROM signage_assignments WHERE connection_id = $1 AND tenant_id = $2)
+DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2
+RETURNING (SELECT n FROM cascaded)`
 	sqlFinishDisconnect = `UPDATE zoom_disconnects
    SET state = 'DONE', finished_at = now(), licenses_released = licenses_released + $3,
        leftovers = leftovers || $4::jsonb
@@ -283,12 +293,18 @@ func (s *Service) revokeGrant(ctx context.Context, c Connection) (bool, error) {
 // finishDisconnect deletes the credentials and the connection (its rooms,
 // devices, alerts, assignments and sync runs cascade), releases the
 // licenses of any assignment made while the cleanup ran, and records the
-// audit event and the final report, in one transaction.
+// audit event and the final report, in one transaction. The connection row
+// is locked first, so no assignment can appear between the count and the
+// delete: every license the delete drops is released.
 func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconnectRow) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var done bool
 		if err := tx.QueryRow(ctx, sqlLockDisconnect, c.ID, c.TenantID).Scan(&done); err != nil || done {
 			return err
+		}
+		var locked string
+		if err := tx.QueryRow(ctx, sqlLockConnectionRow, c.ID, c.TenantID).Scan(&locked); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("lock connection: %w", err)
 		}
 		rows, err := tx.Query(ctx, sqlDeleteRemainingAssignments, c.ID, c.TenantID)
 		if err != nil {
@@ -309,8 +325,14 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 		if err := s.tokens.ClearCredentials(ctx, tx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, sqlDeleteConnection, c.ID, c.TenantID); err != nil {
+		var cascaded int
+		if err := tx.QueryRow(ctx, sqlDeleteConnection, c.ID, c.TenantID).Scan(&cascaded); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("delete connection: %w", err)
+		}
+		if cascaded > 0 { // none while the row lock holds; never leak one if it does not
+			if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, cascaded); err != nil {
+				return err
+			}
 		}
 		leftJSON, _ := json.Marshal(append([]Leftover{}, late...))
 		var (
@@ -318,7 +340,7 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 			cleaned, released, nLeft int
 			startedAt                any
 		)
-		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late), leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
+		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late)+cascaded, leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
 			return fmt.Errorf("finish disconnect: %w", err)
 		}
 		action := "connection.disconnected"
