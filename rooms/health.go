@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"zoomsignage/apierror"
 	"zoomsignage/store"
 )
 
@@ -138,15 +137,19 @@ func (s *Service) HandleAlert(ctx context.Context, payload json.RawMessage) erro
 // applyAlert records the latest state of the room's (component, alert
 // type) and recomputes the room's health. Kinds other than triggered and
 // cleared ("observed", "other") carry no follow-up and change nothing.
-// An alert for a room or account we do not sync is ignored: Zoom must not
-// retry it. It returns the rooms whose alerts changed.
+// An alert for a room or account we do not sync, or a malformed one, is
+// ignored: Zoom must not retry it. It returns the rooms whose alerts changed.
 func (s *Service) applyAlert(ctx context.Context, tx pgx.Tx, payload json.RawMessage) (string, []string, error) {
+	// A malformed payload is logged and dropped: an error would answer the
+	// delivery with a 500, and Zoom would retry it forever.
 	var p AlertPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return "", nil, apierror.Invalid("payload", "not a zoomroom.alert payload")
+		s.log.WarnContext(ctx, "dropping a malformed zoomroom.alert payload", "error", err.Error(), "bytes", len(payload))
+		return "", nil, nil
 	}
 	if p.AccountID == "" || p.Object.ID == "" {
-		return "", nil, apierror.Invalid("payload", "a zoomroom.alert payload needs account_id and object.id")
+		s.log.WarnContext(ctx, "dropping a zoomroom.alert payload without account_id or object.id")
+		return "", nil, nil
 	}
 	kind := p.Object.AlertKind
 	if kind != alertKindTriggered && kind != alertKindCleared {
