@@ -2,11 +2,11 @@ package rooms_test
 
 import (
 	"encoding/json"
-
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"zoomsignage/events"
 	"zoomsignage/rooms"
