@@ -808,6 +808,46 @@ VALUES ($1, $2, $3, 'PUSHING', 'late-token', 'https://screens.example.test/late'
 	}
 }
 
+// TestDisconnectWaitsForRunningSync: the cleanup does not touch the rooms
+// while a sync is writing them; a sync run left RUNNING by a crash long ago
+// does not hold it.
+func TestDisconnectWaitsForRunningSync(t *testing.T) {
+	w := newZoomWorld(t, 1, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
+	tenant := w.tenant("Acme", 5)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	ctx := context.Background()
+	id := w.connectServerApp(t, admin)
+	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" {
+		t.Fatalf("disconnectZoom: %s", r.Raw)
+	}
+	var runID string
+	if err := w.app.DB.QueryRow(ctx, `INSERT INTO sync_runs (tenant_id, connection_id, trigger, state)
+VALUES ($1, $2, 'manual', 'RUNNING') RETURNING id`, tenant, id).Scan(&runID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		setRun  string // how the sync run is left before the cleanup runs
+		cleaned bool
+	}{
+		{"sync running", `UPDATE sync_runs SET started_at = now() WHERE id = $1`, false},
+		{"sync run left behind by a crash", `UPDATE sync_runs SET started_at = now() - interval '1 hour' WHERE id = $1`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := w.app.DB.Exec(ctx, tc.setRun, runID); err != nil {
+				t.Fatal(err)
+			}
+			err := w.app.Connections.RunCleanup(ctx, tenant, id)
+			if (err == nil) != tc.cleaned {
+				t.Fatalf("RunCleanup: %v", err)
+			}
+			if n := w.count(t, `SELECT count(*) FROM zoom_connections WHERE id = $1`, id); (n == 0) != tc.cleaned {
+				t.Errorf("%d connection rows, cleaned = %v", n, tc.cleaned)
+			}
+		})
+	}
+}
+
 func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 	w := newZoomWorld(t, 1, nil)
 	tenant := w.tenant("Acme", 5)

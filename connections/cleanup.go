@@ -13,7 +13,6 @@ import (
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
-	"zoomsignage/syncjob"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom"
 )
@@ -50,9 +49,14 @@ type CleanupWorker struct {
 	Service *Service
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker. While a sync of the connection is still
+// running the job snoozes (no attempt is used up) and looks again.
 func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
-	return w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
+	err := w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
+	if errors.Is(err, errSyncRunning) {
+		return river.JobSnooze(syncWaitSnooze)
+	}
+	return err
 }
 
 func (s *Service) enqueueCleanup(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) error {
@@ -128,7 +132,8 @@ RETURNING (SELECT n FROM cascaded)`
 RETURNING revoked, rooms_cleaned, licenses_released, jsonb_array_length(leftovers), started_at`
 )
 
-// RunCleanup finishes a disconnect: it stops the connection's syncs,
+// RunCleanup finishes a disconnect: it stops the connection's syncs and
+// device refreshes (and fails, to be retried, while one still runs),
 // removes our signage from every activated room (best effort, one room at
 // a time, each room's license released in the same transaction that
 // forgets it), revokes the grant (Marketplace disconnects only), then
@@ -144,10 +149,8 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	if err != nil || d.Done {
 		return wrapCleanup(err)
 	}
-	if rc := s.riverClient(); rc != nil {
-		if _, err := syncjob.CancelForConnection(ctx, rc, s.db, connectionID); err != nil {
-			return wrapCleanup(err)
-		}
+	if err := s.stopSyncs(ctx, tenantID, connectionID); err != nil {
+		return wrapCleanup(err)
 	}
 	c, err := getConnection(ctx, s.db, tenantID, connectionID)
 	if apierror.CodeOf(err) == apierror.NotFound {
