@@ -87,16 +87,25 @@ func (s *Service) uncached(ac *zoom.AccountClient) *zoom.AccountClient {
 	return s.cfg.Zoom.For(acc)
 }
 
+// maxListPages stops a sync whose list Zoom keeps feeding (the same cap as
+// zoom.ListRooms: 10,000 pages of 300 rooms is far past any account).
+const maxListPages = 10_000
+
+// errListLoops fails a sync whose room list never ends: more than
+// maxListPages pages, or a next_page_token Zoom already gave.
+var errListLoops = fmt.Errorf("%w: the room list does not end", zoom.ErrMalformedResponse)
+
 // listAll reads every page of the account's rooms, sequentially (each page
 // needs the previous page's token), hands each to the inventory, and
 // publishes progress.
 func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *SyncRun, inv *inventory) error {
 	token := ""
-	for page := 1; ; page++ {
+	seen := map[string]bool{}
+	for page := 1; page <= maxListPages; page++ {
 		p, err := ac.ListRoomsPage(ctx, zoom.RoomFilter{}, token)
 		run.ZoomCalls++
 		if err != nil {
-			return err
+			return fmt.Errorf("rooms.listAll: page %d: %w", page, err)
 		}
 		run.RoomsSeen += len(p.Rooms)
 		if err := inv.page(ctx, p.Rooms); err != nil {
@@ -105,11 +114,16 @@ func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *Sync
 		if p.NextPageToken == "" {
 			return nil
 		}
+		if seen[p.NextPageToken] {
+			return fmt.Errorf("rooms.listAll: page %d repeats a page token: %w", page, errListLoops)
+		}
+		seen[p.NextPageToken] = true
 		token = p.NextPageToken
 		if page%progressEvery == 0 {
 			s.publishSync(ctx, *run)
 		}
 	}
+	return fmt.Errorf("rooms.listAll: more than %d pages: %w", maxListPages, errListLoops)
 }
 
 // mediumBudget is the number of Medium calls the gateway allows itself for
