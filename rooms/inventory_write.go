@@ -267,8 +267,10 @@ func (s *Service) removeRooms(ctx context.Context, tx pgx.Tx, tenantID, connecti
 	return nil
 }
 
-// cleanupRemoved deletes the library items of rooms gone from Zoom, best
-// effort: the room is gone, so a leftover item shows nowhere.
+// cleanupRemoved deletes the library items of rooms gone from Zoom. A
+// delete that fails is recorded as a leftover, which later syncs retry
+// (retryLeftovers): the room is gone, but the item would stay in the
+// account's library.
 func (s *Service) cleanupRemoved(ctx context.Context, ac *zoom.AccountClient, run *SyncRun, removed []removedRoom) {
 	for _, r := range removed {
 		if r.contentID == "" {
@@ -276,8 +278,10 @@ func (s *Service) cleanupRemoved(ctx context.Context, ac *zoom.AccountClient, ru
 		}
 		run.ZoomCalls++
 		if err := ac.DeleteSignageContent(ctx, r.contentID); err != nil && !zoom.IsNotFound(err) {
-			s.log.WarnContext(ctx, "could not delete the signage item of a removed room",
+			s.log.WarnContext(ctx, "could not delete the signage item of a removed room; a later sync retries",
 				"room_id", r.room.ID, "error", err.Error())
+			s.recordLeftover(context.WithoutCancel(ctx), leftover{tenantID: run.TenantID, connectionID: run.ConnectionID,
+				contentID: r.contentID, reason: "library item of a room removed from Zoom"})
 		}
 	}
 }

@@ -74,7 +74,13 @@ func (s *Service) syncOnce(ctx context.Context, run *SyncRun) error {
 	run.RoomsAdded, run.RoomsRemoved, run.StatusChanges = ch.added, len(ch.removed), ch.statusChanges
 	run.RowsWritten = ch.rowsWritten
 	s.cleanupRemoved(ctx, fresh, run, ch.removed)
-	calls, err := s.retryPushes(ctx, fresh, run.TenantID, run.ConnectionID, s.pushBudget(fresh))
+	budget := s.pushBudget(fresh)
+	calls, err := s.retryPushes(ctx, fresh, run.TenantID, run.ConnectionID, budget)
+	run.ZoomCalls += calls
+	if err != nil {
+		return err
+	}
+	calls, err = s.retryLeftovers(ctx, fresh, run.TenantID, run.ConnectionID, max(budget-calls, 1))
 	run.ZoomCalls += calls
 	return err
 }
