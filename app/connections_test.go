@@ -848,6 +848,43 @@ VALUES ($1, $2, 'manual', 'RUNNING') RETURNING id`, tenant, id).Scan(&runID); er
 	}
 }
 
+// TestHealthFansOutPerConnection: the periodic health job enqueues one
+// check per connection (never two), and each check judges its own
+// connection only.
+func TestHealthFansOutPerConnection(t *testing.T) {
+	w := newZoomWorld(t, 1, nil)
+	ctx := context.Background()
+	tenantA, tenantB := w.tenant("A", 5), w.tenant("B", 5)
+	adminB := userJWT(t, tenantB, "admin", time.Hour)
+	idA := w.connectServerApp(t, userJWT(t, tenantA, "admin", time.Hour))
+	second, err := w.sim.Seed(ctx, zoomsim.SeedOptions{Rooms: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idB := w.install(t, adminB, second.Admin.ID, "").Query().Get("connection")
+	if _, err := w.sim.RevokeGrants(ctx, w.seed.Marketplace.ClientID, second.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := w.app.Connections.EnqueueHealthChecks(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.count(t, `SELECT count(DISTINCT args->>'connection_id') FILTER (WHERE args->>'connection_id' IN ($1, $2)) * 10 + count(*)
+  FROM river_job WHERE kind = 'connection_health_check'`, idA, idB); n != 22 {
+		t.Fatalf("health check jobs: %d (want one per connection)", n)
+	}
+	w.startJobs(t)
+	waitFor(t, "both checks", func() bool {
+		return w.count(t, `SELECT count(*) FROM zoom_connections WHERE last_health_check_at IS NOT NULL`) == 2
+	})
+	for _, tc := range []struct{ tenant, id, want string }{{tenantA, idA, "ACTIVE"}, {tenantB, idB, "REAUTH_REQUIRED"}} {
+		if c, err := w.app.Connections.Get(ctx, tc.tenant, tc.id); err != nil || string(c.Status) != tc.want {
+			t.Errorf("connection %s: %v %v, want %s", tc.id, c.Status, err, tc.want)
+		}
+	}
+}
+
 func TestRevokedGrantNeedsReauthorization(t *testing.T) {
 	w := newZoomWorld(t, 1, nil)
 	tenant := w.tenant("Acme", 5)

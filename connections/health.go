@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
+	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
 	"zoomsignage/zoom"
@@ -51,7 +53,9 @@ type healthResult struct {
 	missing []string
 }
 
-// CheckHealth makes one cheap call (GET /users/me) per connection that is
+// CheckHealth checks every connection in process, one after the other
+// (tests and operators; the periodic job fans out per connection instead,
+// EnqueueHealthChecks). A check makes one cheap call (GET /users/me) per connection that is
 // not disconnecting, which also refreshes tokens due within the refresh
 // margin, and moves each status between ACTIVE, REAUTH_REQUIRED,
 // MISSING_SCOPE and ERROR. Every change is an audit event (actor
@@ -173,7 +177,9 @@ func (s *Service) setHealth(ctx context.Context, c Connection, res healthResult)
 	return nil
 }
 
-// KeepAlive refreshes the grant of every Marketplace connection whose
+// KeepAlive refreshes in process (tests and operators; the daily job fans
+// out per connection, EnqueueKeepAlives) the grant of every Marketplace
+// connection whose
 // refresh token has not been renewed for KeepAliveAge, so that installs
 // with no traffic keep a live refresh token. A refused refresh marks the
 // connection REAUTH_REQUIRED (announced by the next health cycle, or at
@@ -187,34 +193,50 @@ func (s *Service) KeepAlive(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connections.KeepAlive: %w", err)
 	}
+	var errs []error
 	for _, c := range list {
-		src := s.zoom.MarketplaceTokenSource(s.tokens, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}, s.app)
-		r, ok := src.(zoom.Refresher)
-		if !ok {
-			continue
+		if err := s.keepAliveOne(ctx, c); err != nil {
+			errs = append(errs, err)
 		}
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.ZoomCallTimeout)
-		err := r.Refresh(cctx)
-		cancel()
-		if err == nil {
-			continue
-		}
-		if res, ok := s.judge(ctx, c, err); ok {
-			if err := s.setHealth(ctx, c, res); err != nil {
-				return fmt.Errorf("connections.KeepAlive: %w", err)
-			}
-		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("connections.KeepAlive: %w", err)
 	}
 	return nil
 }
 
-// HealthArgs is the periodic health-check job.
+// keepAliveOne refreshes one Marketplace grant and records a refusal.
+func (s *Service) keepAliveOne(ctx context.Context, c Connection) error {
+	src := s.zoom.MarketplaceTokenSource(s.tokens, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}, s.app)
+	r, ok := src.(zoom.Refresher)
+	if !ok {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.cfg.ZoomCallTimeout)
+	err := r.Refresh(cctx)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if res, ok := s.judge(ctx, c, err); ok {
+		return s.setHealth(ctx, c, res)
+	}
+	return nil
+}
+
+// The periodic jobs only fan out: one job per connection, unique by
+// connection id, each with its own timeout and retries, so thousands of
+// connections spread over every replica's workers and one slow or failing
+// connection delays or fails only its own check.
+
+// HealthArgs is the periodic job that enqueues a HealthCheckArgs per
+// connection.
 type HealthArgs struct{}
 
 // Kind implements river.JobArgs.
 func (HealthArgs) Kind() string { return "connection_health" }
 
-// HealthWorker runs Service.CheckHealth.
+// HealthWorker runs Service.EnqueueHealthChecks.
 type HealthWorker struct {
 	river.WorkerDefaults[HealthArgs]
 	Service *Service
@@ -222,16 +244,49 @@ type HealthWorker struct {
 
 // Work implements river.Worker.
 func (w *HealthWorker) Work(ctx context.Context, _ *river.Job[HealthArgs]) error {
-	return w.Service.CheckHealth(ctx)
+	return w.Service.EnqueueHealthChecks(ctx)
 }
 
-// KeepAliveArgs is the daily keep-alive job.
+// HealthCheckArgs is one connection's health check.
+type HealthCheckArgs struct {
+	TenantID     string `json:"tenant_id"`
+	ConnectionID string `json:"connection_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (HealthCheckArgs) Kind() string { return "connection_health_check" }
+
+// InsertOpts keeps one check per connection waiting or running; a check
+// that failed is not retried (the next cycle checks again).
+func (HealthCheckArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: perConnection()}
+}
+
+// HealthCheckWorker runs Service.CheckConnection.
+type HealthCheckWorker struct {
+	river.WorkerDefaults[HealthCheckArgs]
+	Service *Service
+}
+
+// Work implements river.Worker.
+func (w *HealthCheckWorker) Work(ctx context.Context, job *river.Job[HealthCheckArgs]) error {
+	return w.Service.CheckConnection(ctx, job.Args.TenantID, job.Args.ConnectionID)
+}
+
+// Timeout covers the health call (which may refresh the token first) and
+// the write.
+func (w *HealthCheckWorker) Timeout(*river.Job[HealthCheckArgs]) time.Duration {
+	return 2*w.Service.cfg.ZoomCallTimeout + 10*time.Second
+}
+
+// KeepAliveArgs is the daily job that enqueues a KeepAliveOneArgs per
+// Marketplace connection due.
 type KeepAliveArgs struct{}
 
 // Kind implements river.JobArgs.
 func (KeepAliveArgs) Kind() string { return "connection_keepalive" }
 
-// KeepAliveWorker runs Service.KeepAlive.
+// KeepAliveWorker runs Service.EnqueueKeepAlives.
 type KeepAliveWorker struct {
 	river.WorkerDefaults[KeepAliveArgs]
 	Service *Service
@@ -239,11 +294,144 @@ type KeepAliveWorker struct {
 
 // Work implements river.Worker.
 func (w *KeepAliveWorker) Work(ctx context.Context, _ *river.Job[KeepAliveArgs]) error {
-	return w.Service.KeepAlive(ctx)
+	return w.Service.EnqueueKeepAlives(ctx)
+}
+
+// KeepAliveOneArgs is one connection's keep-alive refresh.
+type KeepAliveOneArgs struct {
+	TenantID     string `json:"tenant_id"`
+	ConnectionID string `json:"connection_id" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (KeepAliveOneArgs) Kind() string { return "connection_keepalive_one" }
+
+// InsertOpts keeps one refresh per connection waiting or running, retried
+// a few times (a missed keep-alive costs a day of refresh-token life).
+func (KeepAliveOneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: perConnection()}
+}
+
+// KeepAliveOneWorker runs Service.KeepAliveConnection.
+type KeepAliveOneWorker struct {
+	river.WorkerDefaults[KeepAliveOneArgs]
+	Service *Service
+}
+
+// Work implements river.Worker.
+func (w *KeepAliveOneWorker) Work(ctx context.Context, job *river.Job[KeepAliveOneArgs]) error {
+	return w.Service.KeepAliveConnection(ctx, job.Args.TenantID, job.Args.ConnectionID)
+}
+
+// Timeout covers one refresh and the write.
+func (w *KeepAliveOneWorker) Timeout(*river.Job[KeepAliveOneArgs]) time.Duration {
+	return w.Service.cfg.ZoomCallTimeout + 10*time.Second
+}
+
+func perConnection() river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}
+}
+
+// EnqueueHealthChecks enqueues one health check per connection that is
+// not disconnecting.
+func (s *Service) EnqueueHealthChecks(ctx context.Context) error {
+	list, err := s.candidates(ctx, sqlHealthCandidates)
+	if err != nil {
+		return fmt.Errorf("connections.EnqueueHealthChecks: %w", err)
+	}
+	params := make([]river.InsertManyParams, 0, len(list))
+	for _, c := range list {
+		params = append(params, river.InsertManyParams{Args: HealthCheckArgs{TenantID: c.TenantID, ConnectionID: c.ID}})
+	}
+	if err := s.insertMany(ctx, params); err != nil {
+		return fmt.Errorf("connections.EnqueueHealthChecks: %w", err)
+	}
+	return nil
+}
+
+// EnqueueKeepAlives enqueues one keep-alive refresh per Marketplace
+// connection whose refresh token is older than KeepAliveAge.
+func (s *Service) EnqueueKeepAlives(ctx context.Context) error {
+	list, err := s.candidates(ctx, sqlKeepAliveCandidates, s.now().Add(-KeepAliveAge))
+	if err != nil {
+		return fmt.Errorf("connections.EnqueueKeepAlives: %w", err)
+	}
+	params := make([]river.InsertManyParams, 0, len(list))
+	for _, c := range list {
+		params = append(params, river.InsertManyParams{Args: KeepAliveOneArgs{TenantID: c.TenantID, ConnectionID: c.ID}})
+	}
+	if err := s.insertMany(ctx, params); err != nil {
+		return fmt.Errorf("connections.EnqueueKeepAlives: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) candidates(ctx context.Context, sql string, args ...any) ([]Connection, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanConnection)
+}
+
+func (s *Service) insertMany(ctx context.Context, params []river.InsertManyParams) error {
+	rc := s.riverClient()
+	if rc == nil {
+		return errors.New("insertMany: the River client is not wired")
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	_, err := rc.InsertMany(ctx, params)
+	return err
+}
+
+// CheckConnection runs one connection's health check (see CheckHealth). A
+// connection gone or disconnecting meanwhile is skipped.
+func (s *Service) CheckConnection(ctx context.Context, tenantID, connectionID string) error {
+	c, ok, err := s.liveConnection(ctx, tenantID, connectionID)
+	if err != nil || !ok {
+		return err
+	}
+	if err := s.checkOne(ctx, c); err != nil {
+		return fmt.Errorf("connections.CheckConnection: %w", err)
+	}
+	return nil
+}
+
+// KeepAliveConnection runs one connection's keep-alive refresh (see
+// KeepAlive). A connection gone, disconnecting or no longer a live
+// Marketplace grant is skipped.
+func (s *Service) KeepAliveConnection(ctx context.Context, tenantID, connectionID string) error {
+	c, ok, err := s.liveConnection(ctx, tenantID, connectionID)
+	if err != nil || !ok || c.Kind != zoom.KindMarketplace || c.Status == StatusReauthRequired {
+		return err
+	}
+	if err := s.keepAliveOne(ctx, c); err != nil {
+		return fmt.Errorf("connections.KeepAliveConnection: %w", err)
+	}
+	return nil
+}
+
+// liveConnection reads a connection for a background job: ok is false when
+// it is gone or being disconnected.
+func (s *Service) liveConnection(ctx context.Context, tenantID, connectionID string) (Connection, bool, error) {
+	c, err := getConnection(ctx, s.db, tenantID, connectionID)
+	if apierror.CodeOf(err) == apierror.NotFound {
+		return Connection{}, false, nil
+	}
+	if err != nil {
+		return Connection{}, false, fmt.Errorf("liveConnection: %w", err)
+	}
+	return c, c.Status != StatusDisconnecting, nil
 }
 
 // PeriodicJobs returns the service's periodic jobs: the health cycle and
-// the daily keep-alive. River runs each on one replica at a time.
+// the daily keep-alive, each fanning out one job per connection. River
+// runs each periodic job on one replica at a time.
 func PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(HealthInterval),
@@ -259,5 +447,7 @@ func PeriodicJobs() []*river.PeriodicJob {
 func (s *Service) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &CleanupWorker{Service: s})
 	river.AddWorker(w, &HealthWorker{Service: s})
+	river.AddWorker(w, &HealthCheckWorker{Service: s})
 	river.AddWorker(w, &KeepAliveWorker{Service: s})
+	river.AddWorker(w, &KeepAliveOneWorker{Service: s})
 }
