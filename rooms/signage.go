@@ -240,7 +240,9 @@ func (s *Service) finishRollback(ctx context.Context, actor Actor, room Room, a 
 // signage turned off on the room and our library item deleted, then the
 // assignment deleted and its license released. A room without signage is
 // returned as it is. When Zoom fails, the room stays REMOVING with the
-// error and the next sync finishes the removal.
+// error and the next sync finishes the removal, except when Zoom refuses
+// the connection's authorization: syncs are paused then, so the license is
+// released at once and the room recorded as a leftover (see abandon).
 func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string) ([]Result, error) {
 	b, err := s.loadBulk(ctx, actor.TenantID, roomIDs)
 	if err != nil {
@@ -255,12 +257,13 @@ func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string)
 			results[i].Err = notFound(id)
 			continue
 		}
-		if _, ok := b.signage[id]; !ok {
+		current, ok := b.signage[id]
+		if !ok {
 			continue // nothing to remove
 		}
 		ac, err := s.client(ctx, b, room)
 		if err != nil {
-			results[i].Err = zoomError(err)
+			results[i] = s.deactivationFailed(ctx, actor.Name, room, &current, err)
 			continue
 		}
 		a, err := s.markRemoving(ctx, actor, room)
@@ -277,8 +280,7 @@ func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string)
 		_, done, err := s.finishRemoval(ctx, j.ac, actor.Name, j.room)
 		if err != nil {
 			a := j.a
-			a.LastError = runErrorMessage(err)
-			return Result{RoomID: j.room.ID, Assignment: &a, Err: zoomError(err)}
+			return s.deactivationFailed(ctx, actor.Name, j.room, &a, err)
 		}
 		if !done {
 			// A push in flight holds the room: it removes its own work once
