@@ -282,7 +282,10 @@ func nonNil(s []string) []string {
 func (s *Service) enqueueSync(ctx context.Context, tx pgx.Tx, tenantID, connectionID, trigger string) error {
 	rc := s.riverClient()
 	if rc == nil {
-		return errors.New("enqueue sync: the River client is not wired")
+		return errors.New("connections.enqueueSync: the River client is not wired")
 	}
-	return syncjob.Enqueue(ctx, rc, tx, syncjob.Args{TenantID: tenantID, ConnectionID: connectionID, Trigger: trigger})
+	if err := syncjob.Enqueue(ctx, rc, tx, syncjob.Args{TenantID: tenantID, ConnectionID: connectionID, Trigger: trigger}); err != nil {
+		return fmt.Errorf("connections.enqueueSync: %w", err)
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package connections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -170,5 +172,10 @@ func readReport(ctx context.Context, q rowQuerier, tenantID, id string) (Disconn
 	if err := json.Unmarshal(leftovers, &r.Leftovers); err != nil {
 		return r, fmt.Errorf("leftovers: %w", err)
 	}
+	// Recorded in cleanup order (rooms, revoke, late activations); shown
+	// in a stable order whatever the retries did.
+	slices.SortStableFunc(r.Leftovers, func(a, b Leftover) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ZoomRoomID, b.ZoomRoomID))
+	})
 	return r, nil
 }

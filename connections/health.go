@@ -24,6 +24,10 @@ const HealthInterval = 5 * time.Minute
 // daily keep-alive refreshes it, so idle installs never lose their grant.
 const KeepAliveAge = 20 * time.Hour
 
+// sqlHealthCandidates and sqlKeepAliveCandidates are not scoped by tenant
+// on purpose: the background cycles serve every tenant. Each row carries
+// its own tenant_id, which the per-connection job and every write for it
+// filter by, and nothing from them reaches a caller.
 const (
 	sqlHealthCandidates = `SELECT ` + connectionColumns + `
   FROM zoom_connections

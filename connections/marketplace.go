@@ -113,7 +113,11 @@ func (s *Service) BeginMarketplaceInstall(ctx context.Context, p *auth.Principal
 		st.BrowserHash = stateHash(nonce)
 		cookie = s.installCookie(h, nonce, int(stateTTL/time.Second))
 	}
-	data, err := json.Marshal(st)
+	plain, err := json.Marshal(st)
+	if err != nil {
+		return MarketplaceInstall{}, fmt.Errorf("connections.BeginMarketplaceInstall: %w", err)
+	}
+	data, err := sealState(state, plain)
 	if err != nil {
 		return MarketplaceInstall{}, fmt.Errorf("connections.BeginMarketplaceInstall: %w", err)
 	}
@@ -159,9 +163,13 @@ func (s *Service) checkReturnTo(returnTo string) (string, error) {
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return "", errors.New("connections: PUBLIC_BASE_URL is not an absolute URL")
 	}
+	if !strings.HasSuffix(base.Path, "/") {
+		base.Path += "/" // PUBLIC_BASE_URL with or without a trailing slash
+	}
+	base.RawQuery, base.Fragment = "", ""
 	returnTo = strings.TrimSpace(returnTo)
 	if returnTo == "" {
-		return base.String() + "/", nil
+		return base.String(), nil
 	}
 	u, err := url.Parse(returnTo)
 	if err != nil || strings.HasPrefix(returnTo, "//") || strings.ContainsAny(returnTo, "\\\r\n") {
@@ -243,9 +251,14 @@ func (s *Service) consumeState(ctx context.Context, state string) (installState,
 	h := stateHash(state)
 	data, err := s.rdb.GetDel(ctx, s.stateKey(h)).Bytes()
 	if err == nil {
-		s.rdb.Set(ctx, s.stateMarkerKey(h), "used", stateMarkerTTL)
+		if err := s.rdb.Set(ctx, s.stateMarkerKey(h), "used", stateMarkerTTL).Err(); err != nil {
+			// Only the reason a reuse is reported with suffers: GETDEL
+			// already made the state single-use.
+			s.log.WarnContext(ctx, "marking a Marketplace install state used failed", "error", err.Error())
+		}
 		var st installState
-		if json.Unmarshal(data, &st) != nil {
+		plain, err := openState(state, data)
+		if err != nil || json.Unmarshal(plain, &st) != nil {
 			return installState{}, ReasonStateInvalid
 		}
 		if !s.now().Before(st.ExpiresAt) {
@@ -338,6 +351,9 @@ func (s *Service) revokeUnused(ctx context.Context, tok *zoom.OAuthToken, accoun
 }
 
 const (
+	// sqlFindAccount is not scoped by tenant on purpose: a Zoom account is
+	// linked to at most one connection across all tenants, and this finds
+	// whether another tenant holds it (only to refuse the install).
 	sqlFindAccount = `SELECT ` + connectionColumns + `
   FROM zoom_connections
  WHERE zoom_account_id = $1

@@ -31,6 +31,10 @@ const (
   FROM zoom_connections
  WHERE tenant_id = $1
  ORDER BY created_at, id`
+	// sqlListSyncable is not scoped by tenant on purpose: the sync
+	// scheduler serves every tenant. Each row carries its own tenant_id,
+	// which every later query and job for it filters by, and nothing from
+	// it reaches a caller.
 	sqlListSyncable = `SELECT ` + connectionColumns + `
   FROM zoom_connections
  WHERE status IN ('ACTIVE', 'MISSING_SCOPE') AND ` + notDisconnecting + `

@@ -87,8 +87,7 @@ func (s *Service) WebhookRoute() (http.Handler, error) {
 func (s *Service) dispatchWebhook(ctx context.Context, ev *zoom.WebhookEvent) error {
 	ctx, cancel := context.WithTimeout(ctx, webhookBudget)
 	defer cancel()
-	sum := sha256.Sum256(ev.Raw)
-	key := ev.Event + ":" + hex.EncodeToString(sum[:])
+	key := deliveryKey(ev)
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, sqlRecordDelivery, key, ev.Event)
 		if err != nil {
@@ -109,6 +108,24 @@ func (s *Service) dispatchWebhook(ctx context.Context, ev *zoom.WebhookEvent) er
 		return fmt.Errorf("connections.dispatchWebhook(%s): %w", ev.Event, err)
 	}
 	return nil
+}
+
+// deliveryKey identifies a delivery for idempotency: for app_deauthorized
+// the payload's signature (Zoom's id of that uninstall) with its time, so a
+// retry whose body differs in any other byte is still a duplicate, and two
+// uninstalls of one account months apart (the signature may be derived
+// from the account, user and app) are not; otherwise, or without a
+// signature, the body's SHA-256.
+func deliveryKey(ev *zoom.WebhookEvent) string {
+	if ev.Event == EventAppDeauthorized {
+		var p deauthorizedPayload
+		if json.Unmarshal(ev.Payload, &p) == nil && p.Signature != "" {
+			sum := sha256.Sum256([]byte(p.Signature + "\x00" + p.DeauthorizationTime))
+			return ev.Event + ":sig:" + hex.EncodeToString(sum[:])
+		}
+	}
+	sum := sha256.Sum256(ev.Raw)
+	return ev.Event + ":" + hex.EncodeToString(sum[:])
 }
 
 // deauthorizedPayload is the payload of app_deauthorized.
