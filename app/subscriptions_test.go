@@ -22,6 +22,7 @@ import (
 	"zoomsignage/app"
 	"zoomsignage/auth"
 	"zoomsignage/events"
+	"zoomsignage/syncjob"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom/zoomsim"
 )
@@ -530,45 +531,73 @@ func TestTwoGatewayProcessesShareEvents(t *testing.T) {
 	}
 }
 
+// flipAndSync changes a room's status in the simulator and runs "Sync now"
+// on connID until the gateway has stored the new status. It first waits for
+// the previous sync to finish, its River job included: "Sync now" returns a
+// running sync rather than starting another, and a new sync job is dropped
+// as a duplicate while the last one's completion is still being recorded.
+func (w *zoomWorld) flipAndSync(t *testing.T, cred, connID, zoomRoomID string, to zoomsim.RoomStatus, stored string) {
+	t.Helper()
+	if err := w.sim.SetRoomStatus(context.Background(), zoomRoomID, to); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "no sync running", func() bool {
+		return w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND state = 'RUNNING'`, connID) == 0 &&
+			w.count(t, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'connection_id' = $2
+				AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`, syncjob.Kind, connID) == 0
+	})
+	if r := w.post(cred, `mutation($id: ID!){syncZoomConnection(id: $id){ id }}`, map[string]any{"id": connID}); r.code() != "" {
+		t.Fatalf("sync now: %s", r.Raw)
+	}
+	waitFor(t, "the sync to store "+stored, func() bool {
+		return w.count(t, `SELECT count(*) FROM rooms WHERE zoom_room_id = $1 AND status = $2`, zoomRoomID, stored) == 1
+	})
+}
+
 // TestReferenceClient runs the graphql-ws reference client (Node, under
-// test/wsclient) against a gateway: it subscribes to roomStatusChanged,
-// must receive the status flips, and must be refused with 4403 on bad
-// credentials. node and test/wsclient/node_modules (npm ci, which .ci/run
-// does) are required: missing, the test fails.
-//
-// The flips are published through the gateway's event bus as the sync
-// publishes them: the rooms sync engine had not landed when this test was
-// written (see TestTwoGatewayProcessesShareEvents).
+// test/wsclient) against a gateway syncing a Zoom simulator: it subscribes
+// to roomStatusChanged of one connection, must receive the changes the
+// syncs find after rooms' statuses flip in the simulator (and none of
+// another connection's), and must be refused with 4403 on bad credentials.
+// node and test/wsclient/node_modules (npm ci, which .ci/run does) are
+// required: missing, the test fails.
 func TestReferenceClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node is required for the reference-client test (Node 20 or later)")
 	}
 	dir := filepath.Join(repoRoot(t), "test", "wsclient")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "graphql-ws")); err != nil {
-		t.Fatalf("test/wsclient/node_modules is missing: run `npm ci` in test/wsclient (.ci/run does): %v", err)
+	for _, pkg := range []string{"graphql-ws", "ws", "graphql"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("test/wsclient/node_modules/%s is missing: run `npm ci` in test/wsclient (.ci/run does): %v", pkg, err)
+		}
 	}
-	g := newGateway(t, nil)
-	tenant := g.tenant("A", 1)
-	conn := insertConnection(t, g, tenant, "acct-1", "HQ")
-	other := insertConnection(t, g, tenant, "acct-2", "Branch")
-	flips := []events.Event{
-		roomStatus(tenant, conn, "r1", "AVAILABLE", "IN_MEETING"),
-		roomStatus(tenant, other, "r9", "AVAILABLE", "OFFLINE"), // another connection: filtered out
-		roomStatus(tenant, conn, "r2", "AVAILABLE", "OFFLINE"),
-		roomStatus(tenant, conn, "r1", "IN_MEETING", "AVAILABLE"),
+	w, tenant, admin, conn := roomsWorld(t, 3, nil) // rooms Available, InMeeting, Offline
+	ctx := context.Background()
+	otherSeed, err := w.sim.Seed(ctx, zoomsim.SeedOptions{Rooms: 1})
+	if err != nil {
+		t.Fatal(err)
 	}
-	expect := `[{"room":"z-r1","previousStatus":"AVAILABLE","status":"IN_MEETING"},` +
-		`{"room":"z-r2","previousStatus":"AVAILABLE","status":"OFFLINE"},` +
-		`{"room":"z-r1","previousStatus":"IN_MEETING","status":"AVAILABLE"}]`
+	r := w.post(admin, connectS2S, s2sInput(otherSeed.AccountID, otherSeed.Server))
+	if r.code() != "" {
+		t.Fatalf("connecting the second account: %s", r.Raw)
+	}
+	other := r.Data["connectZoomServerApp"].(map[string]any)["id"].(string)
+	waitFor(t, "the second connection's first sync", func() bool {
+		return w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND state = 'SUCCEEDED'`, other) > 0
+	})
+	room0, room1 := w.seed.RoomIDs[0], w.seed.RoomIDs[1]
+	expect := fmt.Sprintf(`[{"room":%q,"previousStatus":"AVAILABLE","status":"IN_MEETING"},`+
+		`{"room":%q,"previousStatus":"IN_MEETING","status":"OFFLINE"},`+
+		`{"room":%q,"previousStatus":"IN_MEETING","status":"AVAILABLE"}]`, room0, room1, room0)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "--test-timeout=60000", "subscriptions.test.mjs")
+	cmd := exec.CommandContext(runCtx, node, "--test", "--test-concurrency=1", "--test-timeout=60000", "subscriptions.test.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"GATEWAY_WS_URL=ws"+strings.TrimPrefix(g.url, "http")+"/graphql",
-		"CREDENTIAL="+g.apiKey(tenant, auth.ScopeRoomsRead),
+		"GATEWAY_WS_URL=ws"+strings.TrimPrefix(w.url, "http")+"/graphql",
+		"CREDENTIAL="+w.apiKey(tenant, auth.ScopeRoomsRead),
 		"CONNECTION_ID="+conn,
 		"EXPECT_EVENTS="+expect,
 	)
@@ -579,17 +608,23 @@ func TestReferenceClient(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 
-	waitSubscribers(t, g.app.Bus, tenant, 1)
-	for _, ev := range flips {
-		if err := g.app.Bus.Publish(ctx, ev); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitSubscribers(t, w.app.Bus, tenant, 1)
+	// One change per sync, so the order the client sees is the order here;
+	// the other connection's change comes first and must be filtered out.
+	w.flipAndSync(t, admin, other, otherSeed.RoomIDs[0], zoomsim.StatusOffline, "OFFLINE")
+	w.flipAndSync(t, admin, conn, room0, zoomsim.StatusInMeeting, "IN_MEETING")
+	w.flipAndSync(t, admin, conn, room1, zoomsim.StatusOffline, "OFFLINE")
+	w.flipAndSync(t, admin, conn, room0, zoomsim.StatusAvailable, "AVAILABLE")
 	if err := <-done; err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out.String())
 	}
-	if !strings.Contains(out.String(), "# pass 2") {
+	done <- nil // for the cleanup
+	if !strings.Contains(out.String(), "# pass 2") || !strings.Contains(out.String(), "# fail 0") {
 		t.Fatalf("node ran fewer tests than expected:\n%s", out.String())
 	}
 }
