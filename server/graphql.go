@@ -19,6 +19,11 @@ import (
 	"zoomsignage/auth"
 )
 
+// websocketReadLimit bounds one client message on a websocket: init,
+// subscribe (a query and its variables), ping, pong and complete are small,
+// and every open socket may hold a message this large while reading it.
+const websocketReadLimit = 64 << 10
+
 // newGraphQLHandler assembles the gqlgen server: transports (POST, GET,
 // websocket), limits, introspection only in dev, and the error presenter
 // that lets only client-safe errors through.
@@ -28,9 +33,11 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 	// close codes are the websocket implementation's (websocket_conn.go):
 	// gqlgen's own init timeout closes with 1002, and its keep-alive costs
 	// a goroutine per connection.
+	readLimit := int64(websocketReadLimit)
 	srv.AddTransport(transport.Websocket{
-		Implementation: s.ws,
-		InitFunc:       s.websocketInit,
+		Implementation:   s.ws,
+		InitFunc:         s.websocketInit,
+		PayloadReadLimit: &readLimit,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -71,6 +78,7 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 		s.log(ctx).Info("websocket authentication failed", "reason", err.Error())
 		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden")
 	}
+	s.watchCredential(ctx, credential)
 	return auth.WithPrincipal(ctx, p), nil, nil
 }
 

@@ -39,9 +39,16 @@ type Config struct {
 	WebsocketPingInterval time.Duration
 	// WebsocketWriteTimeout cuts off a client that stops reading.
 	WebsocketWriteTimeout time.Duration
-	ComplexityLimit       int
-	DepthLimit            int
-	FieldLimit            int // selections after expanding fragments
+	// WebsocketRecheckInterval paces the re-verification of a websocket's
+	// credential; one that was revoked or expired closes the socket with
+	// 4403. A JWT is also re-checked at its exp.
+	WebsocketRecheckInterval time.Duration
+	// WebsocketMaxSubscriptions caps the live subscriptions of one
+	// websocket; a subscribe over it is refused with an error message.
+	WebsocketMaxSubscriptions int
+	ComplexityLimit           int
+	DepthLimit                int
+	FieldLimit                int // selections after expanding fragments
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
@@ -55,9 +62,13 @@ func DefaultConfig() Config {
 		WebsocketInitTimeout:  10 * time.Second,
 		WebsocketPingInterval: 15 * time.Second,
 		WebsocketWriteTimeout: 10 * time.Second,
-		ComplexityLimit:       10_000,
-		DepthLimit:            12,
-		FieldLimit:            2000,
+		// The API-key cache keeps a revocation unseen for up to 30 s:
+		// with this, a revoked key loses its sockets within a minute.
+		WebsocketRecheckInterval:  30 * time.Second,
+		WebsocketMaxSubscriptions: 100,
+		ComplexityLimit:           10_000,
+		DepthLimit:                12,
+		FieldLimit:                2000,
 	}
 }
 
@@ -90,13 +101,15 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.WebsocketInitTimeout = cmpOr(cfg.WebsocketInitTimeout, def.WebsocketInitTimeout)
 	cfg.WebsocketPingInterval = cmpOr(cfg.WebsocketPingInterval, def.WebsocketPingInterval)
 	cfg.WebsocketWriteTimeout = cmpOr(cfg.WebsocketWriteTimeout, def.WebsocketWriteTimeout)
+	cfg.WebsocketRecheckInterval = cmpOr(cfg.WebsocketRecheckInterval, def.WebsocketRecheckInterval)
+	cfg.WebsocketMaxSubscriptions = cmpOr(cfg.WebsocketMaxSubscriptions, def.WebsocketMaxSubscriptions)
 	cfg.ComplexityLimit = cmpOr(cfg.ComplexityLimit, def.ComplexityLimit)
 	cfg.DepthLimit = cmpOr(cfg.DepthLimit, def.DepthLimit)
 	cfg.FieldLimit = cmpOr(cfg.FieldLimit, def.FieldLimit)
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketPingInterval), metrics: newMetrics(deps.Registry)}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg), metrics: newMetrics(deps.Registry)}
 	s.gql = detachWebsockets(s.newGraphQLHandler(deps.Schema))
 	s.routes()
 	return s

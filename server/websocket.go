@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -36,10 +37,10 @@ type wsTracker struct {
 	stop   chan struct{}
 }
 
-func newWSTracker(initTimeout, writeTimeout, pingInterval time.Duration) *wsTracker {
+func newWSTracker(cfg Config) *wsTracker {
 	return &wsTracker{
-		inner:        newWSImplementation(initTimeout, writeTimeout),
-		pingInterval: pingInterval,
+		inner:        newWSImplementation(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketMaxSubscriptions),
+		pingInterval: cfg.WebsocketPingInterval,
 		conns:        make(map[*trackedConn]struct{}),
 		stop:         make(chan struct{}),
 	}
@@ -60,12 +61,20 @@ func (t *wsTracker) Accept(w http.ResponseWriter, r *http.Request, opts transpor
 	}
 	tc := &trackedConn{wsConn: conn.(*wsConn), tracker: t}
 	t.mu.Lock()
+	if t.closed {
+		// CloseAll ran during the upgrade: it could not see this
+		// connection, so it gets its 1001 here.
+		t.mu.Unlock()
+		_ = tc.WriteClose(closeGoingAway, "server shutting down")
+		_ = tc.wsConn.Close()
+		return nil, errShuttingDown
+	}
 	tc.slot = int(t.accepted % pingSlots)
 	t.accepted++
 	t.conns[tc] = struct{}{}
 	t.mu.Unlock()
 	t.startOnce.Do(func() { go t.keepAlive(t.pingInterval) })
-	signalAccepted(r)
+	signalAccepted(r, tc)
 	return tc, nil
 }
 
@@ -132,10 +141,14 @@ type trackedConn struct {
 	tracker *wsTracker
 	slot    int // the keep-alive slice it is pinged in
 	once    sync.Once
+	watch   atomic.Pointer[credentialWatch] // set on connection_init
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
+		if w := c.watch.Load(); w != nil {
+			w.stop()
+		}
 		c.tracker.mu.Lock()
 		delete(c.tracker.conns, c)
 		c.tracker.mu.Unlock()

@@ -22,12 +22,13 @@ const closeGrace = time.Second
 // write-buffer pool, an idle connection holds no write buffer: what matters
 // with ten thousand idle subscribers per replica.
 type wsImplementation struct {
-	upgrader     websocket.Upgrader
-	initTimeout  time.Duration
-	writeTimeout time.Duration
+	upgrader         websocket.Upgrader
+	initTimeout      time.Duration
+	writeTimeout     time.Duration
+	maxSubscriptions int
 }
 
-func newWSImplementation(initTimeout, writeTimeout time.Duration) *wsImplementation {
+func newWSImplementation(initTimeout, writeTimeout time.Duration, maxSubscriptions int) *wsImplementation {
 	return &wsImplementation{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
@@ -41,8 +42,9 @@ func newWSImplementation(initTimeout, writeTimeout time.Duration) *wsImplementat
 			// app is served from its own origin.
 			CheckOrigin: func(*http.Request) bool { return true },
 		},
-		initTimeout:  initTimeout,
-		writeTimeout: writeTimeout,
+		initTimeout:      initTimeout,
+		writeTimeout:     writeTimeout,
+		maxSubscriptions: maxSubscriptions,
 	}
 }
 
@@ -55,6 +57,7 @@ func (i *wsImplementation) Accept(w http.ResponseWriter, r *http.Request, opts t
 		return nil, err
 	}
 	c := &wsConn{ws: ws, writeTimeout: i.writeTimeout, strict: ws.Subprotocol() == transportWS}
+	c.proto.maxLive = i.maxSubscriptions
 	c.initTimer.Store(time.AfterFunc(i.initTimeout, c.initExpired))
 	return c, nil
 }
@@ -104,7 +107,13 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 		}
 		c.awaiting.Store(false) // any message proves the client alive
 		if !c.strict {
-			c.noteLegacyInit(data)
+			if v := c.proto.inspectLegacy(data); v.reply != nil {
+				_ = c.write(v.reply)
+				continue
+			}
+			if c.proto.initialised() {
+				c.stopInitTimer()
+			}
 			return typ, bytes.NewReader(data), nil
 		}
 		v := c.proto.inspect(data)
@@ -121,20 +130,14 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 			return typ, nil, transport.ErrWebsocketClosed
 		case v.pong:
 			_ = c.write([]byte(`{"type":"pong"}`))
+		case v.reply != nil:
+			_ = c.write(v.reply)
 		case v.pass:
 			if c.proto.initialised() {
 				c.stopInitTimer()
 			}
 			return typ, bytes.NewReader(data), nil
 		}
-	}
-}
-
-func (c *wsConn) noteLegacyInit(data []byte) {
-	var m clientMessage
-	if json.Unmarshal(data, &m) == nil && m.Type == "connection_init" {
-		c.proto.markInit()
-		c.stopInitTimer()
 	}
 }
 
@@ -157,7 +160,7 @@ func (c *wsConn) WriteJSON(v any) error {
 	if err != nil {
 		return err
 	}
-	if c.strict && c.proto.sent(data) {
+	if c.proto.sent(data) {
 		return nil
 	}
 	return c.write(data)

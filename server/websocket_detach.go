@@ -9,9 +9,16 @@ import (
 	"sync"
 )
 
-// acceptedKey carries the channel Accept closes once the connection is
-// hijacked.
+// acceptedKey carries the connection's *acceptance.
 type acceptedKey struct{}
+
+// acceptance is how Accept tells detachWebsockets that the connection was
+// hijacked (done is closed), and how connection_init finds the connection
+// it authenticated (conn, set before done is closed).
+type acceptance struct {
+	done chan struct{}
+	conn *trackedConn
+}
 
 // detachWebsockets runs each websocket on its own goroutine and lets the
 // HTTP handler return as soon as the connection is upgraded. net/http keeps
@@ -27,7 +34,7 @@ func detachWebsockets(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		accepted := make(chan struct{})
+		accepted := &acceptance{done: make(chan struct{})}
 		done := make(chan struct{})
 		ctx := context.WithValue(context.WithoutCancel(r.Context()), acceptedKey{}, accepted)
 		dw := &detachedWriter{w: w}
@@ -36,17 +43,32 @@ func detachWebsockets(next http.Handler) http.Handler {
 			next.ServeHTTP(dw, r.WithContext(ctx))
 		}()
 		select {
-		case <-accepted: // hijacked: w is no longer net/http's
+		case <-accepted.done: // hijacked: w is no longer net/http's
 		case <-done: // refused: the response was written
 		}
 	})
 }
 
-// signalAccepted tells detachWebsockets that r's connection was hijacked.
-func signalAccepted(r *http.Request) {
-	if ch, ok := r.Context().Value(acceptedKey{}).(chan struct{}); ok {
-		close(ch)
+// signalAccepted tells detachWebsockets that r's connection was hijacked,
+// and records the connection for acceptedConn.
+func signalAccepted(r *http.Request, c *trackedConn) {
+	if a, ok := r.Context().Value(acceptedKey{}).(*acceptance); ok {
+		a.conn = c
+		close(a.done)
 	}
+}
+
+// acceptedConn returns the websocket whose request context ctx derives
+// from (nil outside a detached websocket).
+func acceptedConn(ctx context.Context) *trackedConn {
+	if a, ok := ctx.Value(acceptedKey{}).(*acceptance); ok {
+		select {
+		case <-a.done:
+			return a.conn
+		default:
+		}
+	}
+	return nil
 }
 
 // detachedWriter lets go of net/http's response writer once the connection

@@ -3,7 +3,10 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"sync"
+
+	"zoomsignage/apierror"
 )
 
 // The graphql-transport-ws close codes gqlgen does not send by itself, as
@@ -37,6 +40,11 @@ type clientMessage struct {
 // well-formed messages. It sees every client message and every complete or
 // error the server sends.
 type protocolState struct {
+	// maxLive caps the operations running at once on the connection: each
+	// holds an event stream, its buffer and a goroutine, so one socket
+	// must not be able to open them without bound.
+	maxLive int
+
 	mu     sync.Mutex
 	inited bool
 	live   map[string]struct{} // operation ids the client started and that have not ended
@@ -54,6 +62,7 @@ type verdict struct {
 	wait  chan struct{} // wait for this, then inspect the message again
 	pong  bool          // answer a ping ourselves (before init gqlgen would refuse it)
 	pongd bool          // a pong arrived (keep-alive)
+	reply []byte        // answer the message with this instead of passing it
 	close int           // close the connection with this code (0: don't)
 	why   string        // the close reason
 }
@@ -99,11 +108,7 @@ func (p *protocolState) inspect(data []byte) verdict {
 		if ch, ending := p.ended[*m.ID]; ending {
 			return verdict{wait: ch}
 		}
-		if p.live == nil {
-			p.live = make(map[string]struct{})
-		}
-		p.live[*m.ID] = struct{}{}
-		return verdict{pass: true}
+		return p.start(*m.ID, "error")
 	case "complete":
 		if m.ID == nil {
 			return verdict{close: closeBadRequest, why: reasonInvalidMessage}
@@ -118,6 +123,53 @@ func (p *protocolState) inspect(data []byte) verdict {
 		return verdict{pass: p.inited}
 	}
 	return verdict{close: closeBadRequest, why: reasonInvalidMessage}
+}
+
+// start admits operation id unless the connection already runs maxLive;
+// an operation over the cap is refused with an error message of errType
+// for its id (the connection and its other operations carry on). p.mu must
+// be held.
+func (p *protocolState) start(id, errType string) verdict {
+	if p.maxLive > 0 && len(p.live) >= p.maxLive {
+		reply, _ := json.Marshal(struct {
+			ID      string           `json:"id"`
+			Type    string           `json:"type"`
+			Payload []map[string]any `json:"payload"`
+		}{id, errType, []map[string]any{{
+			"message":    fmt.Sprintf("too many subscriptions on this connection (at most %d at once): complete one first", p.maxLive),
+			"extensions": map[string]any{"code": string(apierror.RateLimited)},
+		}}})
+		return verdict{reply: reply}
+	}
+	if p.live == nil {
+		p.live = make(map[string]struct{})
+	}
+	p.live[id] = struct{}{}
+	return verdict{pass: true}
+}
+
+// inspectLegacy applies what holds on the legacy graphql-ws protocol: the
+// init timeout (connection_init seen) and the cap on live operations
+// ("start"). Everything else goes to gqlgen as it is.
+func (p *protocolState) inspectLegacy(data []byte) verdict {
+	if bytes.Equal(data, msgPong) {
+		return verdict{pass: true}
+	}
+	var m clientMessage
+	if json.Unmarshal(data, &m) != nil {
+		return verdict{pass: true} // gqlgen answers malformed messages itself
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case m.Type == "connection_init":
+		p.inited = true
+	case m.Type == "start" && m.ID != nil:
+		if _, running := p.live[*m.ID]; !running {
+			return p.start(*m.ID, "error")
+		}
+	}
+	return verdict{pass: true}
 }
 
 var (
@@ -156,12 +208,4 @@ func (p *protocolState) initialised() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.inited
-}
-
-// markInit records a connection_init on the legacy protocol, where only the
-// init timeout applies.
-func (p *protocolState) markInit() {
-	p.mu.Lock()
-	p.inited = true
-	p.mu.Unlock()
 }

@@ -46,6 +46,12 @@ type wsServer struct {
 
 func newWSServer(t *testing.T, cfg server.Config) *wsServer {
 	t.Helper()
+	return newWSServerWithKeys(t, cfg, nil)
+}
+
+// newWSServerWithKeys is newWSServer that also accepts keys' API keys.
+func newWSServerWithKeys(t *testing.T, cfg server.Config, keys *auth.APIKeys) *wsServer {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
 	bus, err := events.NewBus(events.BusOptions{Redis: rdb, Prefix: prefix, Registerer: prometheus.NewRegistry()})
 	if err != nil {
@@ -57,7 +63,7 @@ func newWSServer(t *testing.T, cfg server.Config) *wsServer {
 		t.Fatal(err)
 	}
 	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Bus: bus, Logger: slog.New(slog.DiscardHandler)}})
-	srv := server.New(cfg, server.Deps{Schema: schema, Auth: &auth.Authenticator{JWT: verifier}, Logger: slog.New(slog.DiscardHandler)})
+	srv := server.New(cfg, server.Deps{Schema: schema, Auth: &auth.Authenticator{JWT: verifier, Keys: keys}, Logger: slog.New(slog.DiscardHandler)})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &wsServer{url: "ws" + strings.TrimPrefix(hs.URL, "http") + "/graphql", bus: bus}
@@ -202,6 +208,11 @@ func TestWebsocketCloseCodes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, 4400},
+		{"a message over 64 KiB", "graphql-transport-ws", func(t *testing.T, c *websocket.Conn) {
+			send(t, c, initMsg(token(t, tenantA, "viewer")))
+			read(t, c)
+			send(t, c, subscribeMsg("1", statusSubscription+"#"+strings.Repeat("x", 64<<10)))
+		}, websocket.CloseMessageTooBig},
 		{"unknown message type", "graphql-transport-ws", func(t *testing.T, c *websocket.Conn) {
 			send(t, c, initMsg(token(t, tenantA, "viewer")))
 			read(t, c)

@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"zoomsignage/auth"
+)
+
+// reasonCredentialEnded is the close reason of a websocket whose credential
+// expired or was revoked after connection_init.
+const reasonCredentialEnded = "Forbidden: the credential expired or was revoked"
+
+// recheckTimeout bounds one re-verification (an API-key lookup in Postgres).
+const recheckTimeout = 10 * time.Second
+
+// credentialWatch re-verifies, while a websocket lives, the credential it
+// was authenticated with on connection_init: a subscription outlives any
+// request, so without it a revoked API key or an expired JWT would keep
+// receiving events for as long as the socket stays open. It checks every
+// interval (the API-key cache keeps a revocation unseen for up to its own
+// 30 s, so a revoked key is cut off within about a minute) and at a JWT's
+// expiry. It runs on a timer, not a goroutine: an idle subscriber costs no
+// stack for it.
+type credentialWatch struct {
+	s          *Server
+	conn       *trackedConn
+	ctx        context.Context // the connection's; done once it closes
+	credential string
+	expires    time.Time // a JWT's exp; zero for API keys
+	timer      atomic.Pointer[time.Timer]
+}
+
+// watchCredential starts re-verifying credential for the websocket that ctx
+// belongs to. The watch ends when the connection closes.
+func (s *Server) watchCredential(ctx context.Context, credential string) {
+	conn := acceptedConn(ctx)
+	if conn == nil {
+		return
+	}
+	w := &credentialWatch{s: s, conn: conn, ctx: ctx, credential: credential, expires: jwtExpiry(credential)}
+	conn.watch.Store(w)
+	w.arm()
+}
+
+// jwtExpiry reads the exp of a JWT that Authenticate has just verified
+// (zero for an API key, which does not parse as a JWT, or a token without
+// exp).
+func jwtExpiry(credential string) time.Time {
+	claims := jwt.MapClaims{}
+	if _, _, err := jwt.NewParser().ParseUnverified(credential, claims); err != nil {
+		return time.Time{}
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return time.Time{}
+	}
+	return exp.Time
+}
+
+// next is how long until the next check.
+func (w *credentialWatch) next() time.Duration {
+	d := w.s.cfg.WebsocketRecheckInterval
+	if !w.expires.IsZero() {
+		d = min(d, max(time.Until(w.expires), 0))
+	}
+	return d
+}
+
+func (w *credentialWatch) arm() {
+	if w.ctx.Err() != nil || w.conn.closing.Load() {
+		return
+	}
+	w.timer.Store(time.AfterFunc(w.next(), w.check))
+}
+
+// stop ends the watch (the connection closed).
+func (w *credentialWatch) stop() {
+	if t := w.timer.Load(); t != nil {
+		t.Stop()
+	}
+}
+
+// check closes the connection with 4403 once its credential is no longer
+// valid: a JWT past its exp by this replica's clock, or a credential that
+// Authenticate refuses. When authentication itself is unavailable the
+// connection stays and the next check decides.
+func (w *credentialWatch) check() {
+	if w.ctx.Err() != nil || w.conn.closing.Load() {
+		return
+	}
+	if !w.expires.IsZero() && !time.Now().Before(w.expires) {
+		w.end("expired")
+		return
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, recheckTimeout)
+	defer cancel()
+	_, err := w.s.deps.Auth.Authenticate(ctx, w.credential)
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		w.end("no longer valid")
+		return
+	case err != nil && w.ctx.Err() == nil:
+		w.s.log(w.ctx).Warn("websocket credential re-check unavailable; keeping the connection until the next check", "error", err.Error())
+	}
+	w.arm()
+}
+
+func (w *credentialWatch) end(why string) {
+	w.s.log(w.ctx).Info("closing a websocket whose credential ended", "reason", why)
+	_ = w.conn.WriteClose(closeForbidden, reasonCredentialEnded)
+}
