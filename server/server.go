@@ -39,9 +39,9 @@ type Config struct {
 	WebsocketPingInterval time.Duration
 	// WebsocketWriteTimeout cuts off a client that stops reading.
 	WebsocketWriteTimeout time.Duration
-	// WebsocketRecheckInterval paces the re-verification of a websocket's
-	// credential; one that was revoked or expired closes the socket with
-	// 4403. A JWT is also re-checked at its exp.
+	// WebsocketRecheckInterval paces the re-verification of the API key a
+	// websocket was opened with; a revoked key closes the socket with 4403.
+	// A JWT-authenticated socket is closed with 4403 at the token's exp.
 	WebsocketRecheckInterval time.Duration
 	// WebsocketMaxSubscriptions caps the live subscriptions of one
 	// websocket; a subscribe over it is refused with an error message.

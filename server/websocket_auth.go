@@ -21,11 +21,13 @@ const recheckTimeout = 10 * time.Second
 // credentialWatch re-verifies, while a websocket lives, the credential it
 // was authenticated with on connection_init: a subscription outlives any
 // request, so without it a revoked API key or an expired JWT would keep
-// receiving events for as long as the socket stays open. It checks every
-// interval (the API-key cache keeps a revocation unseen for up to its own
-// 30 s, so a revoked key is cut off within about a minute) and at a JWT's
-// expiry. It runs on a timer, not a goroutine: an idle subscriber costs no
-// stack for it.
+// receiving events for as long as the socket stays open. An API key is
+// re-verified every interval (the API-key cache keeps a revocation unseen
+// for up to its own 30 s, so a revoked key is cut off within about a
+// minute). A JWT cannot be revoked, only expire: it is checked once, at its
+// exp, which spares ten thousand idle web-app sockets a signature check
+// each every interval. It runs on a timer, not a goroutine: an idle
+// subscriber costs no stack for it.
 type credentialWatch struct {
 	s          *Server
 	conn       *trackedConn
@@ -62,13 +64,12 @@ func jwtExpiry(credential string) time.Time {
 	return exp.Time
 }
 
-// next is how long until the next check.
+// next is how long until the next check: a JWT's exp, or the interval.
 func (w *credentialWatch) next() time.Duration {
-	d := w.s.cfg.WebsocketRecheckInterval
 	if !w.expires.IsZero() {
-		d = min(d, max(time.Until(w.expires), 0))
+		return max(time.Until(w.expires), 0)
 	}
-	return d
+	return w.s.cfg.WebsocketRecheckInterval
 }
 
 func (w *credentialWatch) arm() {
@@ -86,9 +87,10 @@ func (w *credentialWatch) stop() {
 }
 
 // check closes the connection with 4403 once its credential is no longer
-// valid: a JWT past its exp by this replica's clock, or a credential that
-// Authenticate refuses. When authentication itself is unavailable the
-// connection stays and the next check decides.
+// valid: a JWT past its exp by this replica's clock (the verifier's leeway
+// is for tokens arriving from a skewed issuer, not for extending a live
+// socket), or an API key that Authenticate refuses. When authentication
+// itself is unavailable the connection stays and the next check decides.
 func (w *credentialWatch) check() {
 	if w.ctx.Err() != nil || w.conn.closing.Load() {
 		return
