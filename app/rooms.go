@@ -15,7 +15,7 @@ import (
 // wireRooms builds the rooms service (sync engine, signage, restart), its
 // River workers and periodic jobs (the sync scheduler, run pruning), its
 // zoomroom.alert webhook handler, the per-response dataloaders of the Room
-// fields, and the rooms response cache.
+// fields, and the rooms response cache with its data version listener.
 func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	svc, err := rooms.New(rooms.Config{
 		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Events: a.Events,
@@ -29,10 +29,21 @@ func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	w.periodic = append(w.periodic, svc.PeriodicJobs()...)
 	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
 	a.Connections.RegisterWebhookHandler(rooms.EventAlert, svc.AlertWebhookHandler)
+	// Data versions come from memory kept current by one LISTEN connection
+	// (until it is live, and whenever it is not, from Postgres), so a cache
+	// hit costs no statement. It runs for the app's lifetime.
+	versions := rooms.NewDataVersions(a.DB, a.Logger.With("component", "data_versions"))
+	lctx, stop := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		versions.Run(lctx)
+	}()
+	a.closers = append(a.closers, func() { stop(); <-stopped })
 	w.schema = append(w.schema, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
 		return resolvers.WithRoomLoaders(es, svc, a.Connections)
 	}, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
-		return resolvers.WithRoomsCache(es, svc, resolvers.RoomsCacheSize)
+		return resolvers.WithRoomsCache(es, versions, resolvers.RoomsCacheSize)
 	})
 	return nil
 }

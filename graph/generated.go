@@ -31,7 +31,6 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
-	Room() RoomResolver
 	RoomHealthEvent() RoomHealthEventResolver
 	RoomStatusEvent() RoomStatusEventResolver
 	SignageStateEvent() SignageStateEventResolver
@@ -333,14 +332,6 @@ type QueryResolver interface {
 	LicenseUsage(ctx context.Context) (*model.LicenseUsage, error)
 	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error)
 	Room(ctx context.Context, id string) (*model.Room, error)
-}
-type RoomResolver interface {
-	Devices(ctx context.Context, obj *model.Room) ([]*model.Device, error)
-
-	Alerts(ctx context.Context, obj *model.Room) ([]*model.RoomAlert, error)
-
-	Signage(ctx context.Context, obj *model.Room) (*model.SignageAssignment, error)
-	Connection(ctx context.Context, obj *model.Room) (*model.ZoomConnection, error)
 }
 type RoomHealthEventResolver interface {
 	Room(ctx context.Context, obj *model.RoomHealthEvent) (*model.Room, error)
@@ -5476,7 +5467,7 @@ func (ec *executionContext) _Room_devices(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Room_devices(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Room().Devices(ctx, obj)
+			return obj.Devices, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.Device) graphql.Marshaler {
@@ -5490,8 +5481,8 @@ func (ec *executionContext) fieldContext_Room_devices(_ context.Context, field g
 	fc = &graphql.FieldContext{
 		Object:     "Room",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Device(ctx, field)
 		},
@@ -5531,7 +5522,7 @@ func (ec *executionContext) _Room_alerts(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_Room_alerts(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Room().Alerts(ctx, obj)
+			return obj.Alerts, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.RoomAlert) graphql.Marshaler {
@@ -5545,8 +5536,8 @@ func (ec *executionContext) fieldContext_Room_alerts(_ context.Context, field gr
 	fc = &graphql.FieldContext{
 		Object:     "Room",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RoomAlert(ctx, field)
 		},
@@ -5586,7 +5577,7 @@ func (ec *executionContext) _Room_signage(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Room_signage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Room().Signage(ctx, obj)
+			return obj.Signage, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {
@@ -5600,8 +5591,8 @@ func (ec *executionContext) fieldContext_Room_signage(_ context.Context, field g
 	fc = &graphql.FieldContext{
 		Object:     "Room",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SignageAssignment(ctx, field)
 		},
@@ -5618,7 +5609,7 @@ func (ec *executionContext) _Room_connection(ctx context.Context, field graphql.
 			return ec.fieldContext_Room_connection(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Room().Connection(ctx, obj)
+			return obj.Connection, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomConnection) graphql.Marshaler {
@@ -5632,8 +5623,8 @@ func (ec *executionContext) fieldContext_Room_connection(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "Room",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ZoomConnection(ctx, field)
 		},
@@ -10074,77 +10065,73 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 		case "id":
 			out.Values[i] = ec._Room_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "zoomRoomId":
 			out.Values[i] = ec._Room_zoomRoomId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Room_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "type":
 			out.Values[i] = ec._Room_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "locationId":
 			out.Values[i] = ec._Room_locationId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "status":
 			out.Values[i] = ec._Room_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "online":
 			out.Values[i] = ec._Room_online(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "lastSeenAt":
 			out.Values[i] = ec._Room_lastSeenAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "devices":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Room_devices(ctx, field, obj)
-				})
+			out.Values[i] = ec._Room_devices(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "devicesRefreshedAt":
 			out.Values[i] = ec._Room_devicesRefreshedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "alerts":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Room_alerts(ctx, field, obj)
-				})
+			out.Values[i] = ec._Room_alerts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "health":
 			out.Values[i] = ec._Room_health(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "signage":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Room_signage(ctx, field, obj)
-				})
+			out.Values[i] = ec._Room_signage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "connection":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Room_connection(ctx, field, obj)
-				})
+			out.Values[i] = ec._Room_connection(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -120,8 +120,8 @@ func signageStateEventModel(ev *events.Event) (*model.SignageStateEvent, bool) {
 }
 
 // roomSnapshotModel maps the room of an event. Its devices, alerts, signage
-// and connection are resolved by the Room field resolvers, by id; the
-// connection is seeded with its id for them.
+// and connection are filled by eventRoom, by id; the connection is seeded
+// with its id for it.
 func roomSnapshotModel(s *events.RoomSnapshot) (*model.Room, bool) {
 	if s == nil || !model.RoomStatus(s.Status).IsValid() {
 		return nil, false
@@ -197,12 +197,14 @@ func eventStrings(s []string) []string {
 	return s
 }
 
-// eventRoom is the room of a room event (always set by the mapping).
-func eventRoom(room *model.Room) (*model.Room, error) {
+// eventRoom is the room of a room event (always set by the mapping), with
+// the devices, alerts, signage and connection the subscription selects
+// read through the response's dataloaders.
+func eventRoom(ctx context.Context, room *model.Room) (*model.Room, error) {
 	if room == nil {
 		return nil, errors.New("resolvers: room event without a room")
 	}
-	return room, nil
+	return fillEventRoom(ctx, room)
 }
 
 // completeConnections turns connection snapshots into connections, reading

@@ -11,9 +11,8 @@ import (
 // The mappings between the rooms domain and the GraphQL models.
 
 // roomModel maps a room. Its devices, alerts, signage and connection are
-// resolved by the Room field resolvers through the request's dataloaders;
-// the connection is seeded with its id for them (as rooms built from event
-// snapshots are).
+// filled by the query that built it (fillRooms); the connection is seeded
+// with its id for that (as rooms built from event snapshots are).
 func roomModel(r rooms.Room) *model.Room {
 	health := model.RoomHealth(r.Health)
 	if !health.IsValid() {

@@ -3,11 +3,13 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
 
+	"zoomsignage/apierror"
 	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/graph/model"
@@ -15,12 +17,11 @@ import (
 )
 
 // Room fields that need their own rows (devices, alerts, signage,
-// connection) are resolved through per-response dataloaders: rooms by the
-// hundred cost one statement per field, not one per room. The rooms and
-// room queries go further and prime the loaders for the whole page at once
-// (prefetch), so the number of statements of a page never depends on
-// timing; the loaders' own batching serves rooms built from event
-// snapshots.
+// connection) are plain fields of model.Room, filled by whoever builds the
+// room: the rooms and room queries read them for the whole page at once
+// (fillRooms: a fixed number of statements whatever the page size, never
+// dependent on timing), and the room of a subscription event reads them
+// through per-response dataloaders (fillEventRoom).
 
 // loaderWait is how long a loader collects keys before it queries.
 const loaderWait = 2 * time.Millisecond
@@ -130,59 +131,6 @@ func (l *roomLoaders) loadConnections(ctx context.Context, ids []string) []*data
 	return byKey(ids, m, err)
 }
 
-// prefetch primes the loaders for a page of rooms with the fields the
-// operation selects on them: one statement per selected field, whatever
-// the page size.
-func (l *roomLoaders) prefetch(ctx context.Context, page []rooms.Room, fields map[string]bool) error {
-	if len(page) == 0 {
-		return nil
-	}
-	ids := make([]string, len(page))
-	connIDs := map[string]bool{}
-	for i, r := range page {
-		ids[i] = r.ID
-		connIDs[r.ConnectionID] = true
-	}
-	if fields["devices"] {
-		if err := prime(ctx, l.devices, ids, l.loadDevices); err != nil {
-			return err
-		}
-	}
-	if fields["alerts"] {
-		if err := prime(ctx, l.alerts, ids, l.loadAlerts); err != nil {
-			return err
-		}
-	}
-	if fields["signage"] {
-		if err := prime(ctx, l.signage, ids, l.loadSignage); err != nil {
-			return err
-		}
-	}
-	if fields["connection"] {
-		keys := make([]string, 0, len(connIDs))
-		for id := range connIDs {
-			keys = append(keys, id)
-		}
-		if err := prime(ctx, l.connection, keys, l.loadConnections); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// prime runs a batch function for keys now and seeds the loader with the
-// results.
-func prime[V any](ctx context.Context, loader *dataloader.Loader[string, V], keys []string, batch dataloader.BatchFunc[string, V]) error {
-	results := batch(ctx, keys)
-	for i, k := range keys {
-		if results[i].Error != nil {
-			return results[i].Error
-		}
-		loader.Prime(ctx, k, results[i].Data)
-	}
-	return nil
-}
-
 // selectedRoomFields returns the fields selected on the Room objects under
 // the current field, following path (e.g. "edges", "node" for a
 // RoomConnection).
@@ -215,13 +163,140 @@ func selectedRoomFields(ctx context.Context, path ...string) map[string]bool {
 	return out
 }
 
-// prefetchRooms primes the request's loaders for rooms (see prefetch).
-func (r *Resolver) prefetchRooms(ctx context.Context, page []rooms.Room, fields map[string]bool) error {
+// fillRooms sets the selected devices, alerts, signage and connection of
+// a page of rooms on their models: one statement for the first three
+// (rooms.RoomDetails) and one for the connections, whatever the page size.
+// They are plain fields of model.Room, so gqlgen marshals them inline
+// instead of starting a resolver goroutine per field and room.
+func (r *Resolver) fillRooms(ctx context.Context, tenantID string, page []*model.Room, fields map[string]bool) error {
+	if len(page) == 0 {
+		return nil
+	}
+	want := rooms.DetailsWant{Devices: fields["devices"], Alerts: fields["alerts"], Signage: fields["signage"]}
+	if want.Devices || want.Alerts || want.Signage {
+		ids := make([]string, len(page))
+		for i, m := range page {
+			ids[i] = m.ID
+		}
+		details, err := r.Rooms.RoomDetails(ctx, tenantID, ids, want)
+		if err != nil {
+			return err
+		}
+		for _, m := range page {
+			d := details[m.ID]
+			if d == nil {
+				d = &rooms.Details{}
+			}
+			if want.Devices {
+				m.Devices = deviceModels(d.Devices)
+			}
+			if want.Alerts {
+				m.Alerts = alertModels(d.Alerts)
+			}
+			if want.Signage {
+				m.Signage = signageModel(d.Signage)
+			}
+		}
+	}
+	if fields["connection"] {
+		if r.Connections == nil {
+			return errors.New("resolvers: connections are not configured")
+		}
+		list, err := r.Connections.List(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]*model.ZoomConnection, len(list))
+		for _, c := range list {
+			byID[c.ID] = roomConnectionModel(c)
+		}
+		for _, m := range page {
+			// A room whose connection is gone keeps none: its non-null
+			// connection is then an error for that room alone, as the
+			// field resolver's NOT_FOUND was.
+			m.Connection = byID[roomConnectionID(m)]
+		}
+	}
+	return nil
+}
+
+// roomConnectionID is the id a room model was built with (roomModel and
+// roomSnapshotModel seed Connection with it).
+func roomConnectionID(m *model.Room) string {
+	if m.Connection == nil {
+		return ""
+	}
+	return m.Connection.ID
+}
+
+// fillEventRoom sets the selected devices, alerts, signage and connection
+// of the room of a subscription event, through the response's dataloaders
+// (started together, so they batch in one wait). The event's model is
+// copied, not changed.
+func fillEventRoom(ctx context.Context, room *model.Room) (*model.Room, error) {
+	fields := selectedRoomFields(ctx)
+	if !fields["devices"] && !fields["alerts"] && !fields["signage"] && !fields["connection"] {
+		return room, nil
+	}
 	l, err := loadersFrom(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return l.prefetch(ctx, page, fields)
+	out := *room
+	var (
+		devices    func() ([]rooms.Device, error)
+		alerts     func() ([]rooms.Alert, error)
+		signage    func() (*rooms.Assignment, error)
+		connection func() (*model.ZoomConnection, error)
+	)
+	if fields["devices"] {
+		devices = l.devices.Load(ctx, room.ID)
+	}
+	if fields["alerts"] {
+		alerts = l.alerts.Load(ctx, room.ID)
+	}
+	if fields["signage"] {
+		signage = l.signage.Load(ctx, room.ID)
+	}
+	if fields["connection"] {
+		id := roomConnectionID(room)
+		if id == "" {
+			return nil, fmt.Errorf("resolvers.Room.connection: room %s carries no connection id", room.ID)
+		}
+		connection = l.connection.Load(ctx, id)
+	}
+	if devices != nil {
+		ds, err := devices()
+		if err != nil {
+			return nil, err
+		}
+		out.Devices = deviceModels(ds)
+	}
+	if alerts != nil {
+		as, err := alerts()
+		if err != nil {
+			return nil, err
+		}
+		out.Alerts = alertModels(as)
+	}
+	if signage != nil {
+		a, err := signage()
+		if err != nil {
+			return nil, err
+		}
+		out.Signage = signageModel(a)
+	}
+	if connection != nil {
+		c, err := connection()
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			return nil, apierror.NotFoundf("the room's connection no longer exists")
+		}
+		out.Connection = c
+	}
+	return &out, nil
 }
 
 // deviceRefreshBudget bounds how long opening a room waits for Zoom to

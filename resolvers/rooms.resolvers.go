@@ -7,10 +7,8 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 	"zoomsignage/apierror"
 	"zoomsignage/auth"
-	"zoomsignage/graph"
 	"zoomsignage/graph/model"
 	"zoomsignage/rooms"
 )
@@ -52,16 +50,18 @@ func (r *queryResolver) Rooms(ctx context.Context, connectionID *string, filter 
 	if err != nil {
 		return nil, err
 	}
-	if err := r.prefetchRooms(ctx, page.Rooms, selectedRoomFields(ctx, "edges", "node")); err != nil {
-		return nil, err
-	}
 	conn := &model.RoomConnection{
 		Edges:      make([]*model.RoomEdge, len(page.Rooms)),
 		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: deref(after, "") != ""},
 		TotalCount: page.TotalCount,
 	}
+	nodes := make([]*model.Room, len(page.Rooms))
 	for i, room := range page.Rooms {
-		conn.Edges[i] = &model.RoomEdge{Cursor: rooms.Cursor(room), Node: roomModel(room)}
+		nodes[i] = roomModel(room)
+		conn.Edges[i] = &model.RoomEdge{Cursor: rooms.Cursor(room), Node: nodes[i]}
+	}
+	if err := r.fillRooms(ctx, p.TenantID, nodes, selectedRoomFields(ctx, "edges", "node")); err != nil {
+		return nil, err
 	}
 	if n := len(page.Rooms); n > 0 {
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
@@ -86,71 +86,9 @@ func (r *queryResolver) Room(ctx context.Context, id string) (*model.Room, error
 	if fields["devices"] || fields["devicesRefreshedAt"] {
 		room = r.refreshStaleDevices(ctx, room)
 	}
-	if err := r.prefetchRooms(ctx, []rooms.Room{room}, fields); err != nil {
+	out := roomModel(room)
+	if err := r.fillRooms(ctx, p.TenantID, []*model.Room{out}, fields); err != nil {
 		return nil, err
 	}
-	return roomModel(room), nil
+	return out, nil
 }
-
-// Devices is the resolver for the devices field.
-func (r *roomResolver) Devices(ctx context.Context, obj *model.Room) ([]*model.Device, error) {
-	l, err := loadersFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ds, err := l.devices.Load(ctx, obj.ID)()
-	if err != nil {
-		return nil, err
-	}
-	return deviceModels(ds), nil
-}
-
-// Alerts is the resolver for the alerts field.
-func (r *roomResolver) Alerts(ctx context.Context, obj *model.Room) ([]*model.RoomAlert, error) {
-	l, err := loadersFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	as, err := l.alerts.Load(ctx, obj.ID)()
-	if err != nil {
-		return nil, err
-	}
-	return alertModels(as), nil
-}
-
-// Signage is the resolver for the signage field.
-func (r *roomResolver) Signage(ctx context.Context, obj *model.Room) (*model.SignageAssignment, error) {
-	l, err := loadersFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	a, err := l.signage.Load(ctx, obj.ID)()
-	if err != nil {
-		return nil, err
-	}
-	return signageModel(a), nil
-}
-
-// Connection is the resolver for the connection field.
-func (r *roomResolver) Connection(ctx context.Context, obj *model.Room) (*model.ZoomConnection, error) {
-	l, err := loadersFrom(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if obj.Connection == nil || obj.Connection.ID == "" {
-		return nil, fmt.Errorf("resolvers.Room.connection: room %s carries no connection id", obj.ID)
-	}
-	c, err := l.connection.Load(ctx, obj.Connection.ID)()
-	if err != nil {
-		return nil, err
-	}
-	if c == nil {
-		return nil, apierror.NotFoundf("the room's connection no longer exists")
-	}
-	return c, nil
-}
-
-// Room returns graph.RoomResolver implementation.
-func (r *Resolver) Room() graph.RoomResolver { return &roomResolver{r} }
-
-type roomResolver struct{ *Resolver }

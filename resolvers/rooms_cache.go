@@ -42,9 +42,19 @@ import (
 // 100-room page is about 40 KB).
 const RoomsCacheSize = 512
 
-// DataVersions reads a tenant's data version (rooms.Service.DataVersion).
+// DataVersions reads a tenant's data version: rooms.DataVersions (from
+// memory kept current by LISTEN/NOTIFY, as the app wires it) or
+// rooms.Service.DataVersion (a statement per call).
 type DataVersions interface {
 	DataVersion(ctx context.Context, tenantID string) (int64, error)
+}
+
+// localWrites is implemented by versions that keep a copy (rooms.DataVersions):
+// they are told when a mutation on this replica has committed, so that the
+// caller's next rooms query here reflects it without waiting for the
+// version's notification (read-your-writes on one replica).
+type localWrites interface {
+	Wrote(ctx context.Context, tenantID string)
 }
 
 // cacheableFields lists, per type, the fields whose values come only from
@@ -94,6 +104,9 @@ type cachedResponse struct {
 func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	p := auth.FromContext(ctx)
 	opCtx := graphql.GetOperationContext(ctx)
+	if lw, ok := s.versions.(localWrites); ok && p != nil && opCtx != nil && opCtx.Operation != nil && opCtx.Operation.Operation == ast.Mutation {
+		return afterMutation(s.ExecutableSchema.Exec(ctx), func(ctx context.Context) { lw.Wrote(ctx, p.TenantID) })
+	}
 	if p == nil || opCtx == nil || !cacheableOperation(opCtx) || !p.Has(auth.ScopeRoomsRead) {
 		return s.ExecutableSchema.Exec(ctx)
 	}
@@ -125,6 +138,20 @@ func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			s.entries.Add(ctx, key, cachedResponse{data: resp.Data})
 		}
 		first = false
+		return resp
+	}
+}
+
+// afterMutation runs wrote once the mutation's response is built: its
+// resolvers have returned, so whatever they wrote has committed.
+func afterMutation(next graphql.ResponseHandler, wrote func(context.Context)) graphql.ResponseHandler {
+	done := false
+	return func(ctx context.Context) *graphql.Response {
+		resp := next(ctx)
+		if !done {
+			done = true
+			wrote(ctx)
+		}
 		return resp
 	}
 }

@@ -15,17 +15,17 @@ import (
 
 // Room is the resolver for the room field.
 func (r *roomHealthEventResolver) Room(ctx context.Context, obj *model.RoomHealthEvent) (*model.Room, error) {
-	return eventRoom(obj.Room)
+	return eventRoom(ctx, obj.Room)
 }
 
 // Room is the resolver for the room field.
 func (r *roomStatusEventResolver) Room(ctx context.Context, obj *model.RoomStatusEvent) (*model.Room, error) {
-	return eventRoom(obj.Room)
+	return eventRoom(ctx, obj.Room)
 }
 
 // Room is the resolver for the room field.
 func (r *signageStateEventResolver) Room(ctx context.Context, obj *model.SignageStateEvent) (*model.Room, error) {
-	return eventRoom(obj.Room)
+	return eventRoom(ctx, obj.Room)
 }
 
 // RoomStatusChanged is the resolver for the roomStatusChanged field.

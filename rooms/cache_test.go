@@ -140,6 +140,9 @@ func TestRoomsCacheIsInvalidatedByEveryWritePath(t *testing.T) {
 			if got := version(other.id); got != ov {
 				t.Fatalf("the other tenant's version moved from %d to %d", ov, got)
 			}
+			// Another replica's write reaches this one's versions by
+			// NOTIFY: wait for it (tests of the listener itself are below).
+			cached.caughtUp(t, e, tn.id)
 			after, want := page(cached), page(fresh)
 			if after != want {
 				t.Fatalf("cached page after the write:\n%s\nwant (uncached):\n%s", after, want)
@@ -214,7 +217,140 @@ func TestRoomsCacheSkipsOperationsItCannotVouchFor(t *testing.T) {
 	g.post(t, client, q, nil)
 	before := counter.n.Load()
 	g.post(t, client, q, nil)
-	if n := counter.n.Load() - before; n != 1 {
-		t.Errorf("a cacheable page cost %d statements on its second request, want 1 (the version)", n)
+	if n := counter.n.Load() - before; n != 0 {
+		t.Errorf("a cacheable page cost %d statements on its second request, want 0 (a hit, its version from memory)", n)
+	}
+}
+
+// versionsGateway is a cached gateway whose listener reconnects after
+// retry, and the page query of the listener tests.
+func versionsGateway(t *testing.T, e *env, tn tenant, retry time.Duration) (*gateway, func(*gateway) string) {
+	g := e.newGateway(tn, cachePostgres)
+	g.versions.RetryAfter = retry
+	startListener(t, g.versions)
+	client := &http.Client{}
+	return g, func(g *gateway) string {
+		return string(g.post(t, client, cacheQuery, map[string]any{"first": 50}).Data)
+	}
+}
+
+// A write on another replica (here: straight to Postgres) reaches the
+// in-memory versions by NOTIFY alone: no version is read from Postgres
+// while they catch up, and the cached page then equals the uncached one.
+func TestDataVersionsFollowNotifications(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tn := e.connect("acme", 3, 0)
+	e.sync(tn)
+	cached, page := versionsGateway(t, e, tn, 0)
+	fresh := e.uncachedGateway(tn)
+	page(cached)
+	fallbacks := cached.versions.Fallbacks()
+	for range 3 {
+		before := page(cached)
+		touchRoom(t, e, tn.id)
+		cached.caughtUp(t, e, tn.id)
+		after := page(cached)
+		if after == before || after != page(fresh) {
+			t.Fatalf("cached page after a notified write:\n%s\nwant (uncached):\n%s", after, page(fresh))
+		}
+	}
+	if n := cached.versions.Fallbacks(); n != fallbacks {
+		t.Fatalf("%d versions read from Postgres while the listener was live", n-fallbacks)
+	}
+}
+
+// While the listener is down (its connection killed, not yet replaced),
+// every version is read from Postgres: a page reflects each write at once,
+// with no notification to deliver it.
+func TestDataVersionsFallBackWhileTheListenerIsDown(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tn := e.connect("acme", 3, 0)
+	e.sync(tn)
+	cached, page := versionsGateway(t, e, tn, time.Hour)
+	fresh := e.uncachedGateway(tn)
+	page(cached)
+	killListener(t, e, cached)
+	waitUntil(t, "the listener knows it is down", func() bool { return !cached.versions.Live() })
+	fallbacks := cached.versions.Fallbacks()
+	for range 3 {
+		before := page(cached)
+		touchRoom(t, e, tn.id)
+		after := page(cached)
+		if after == before || after != page(fresh) {
+			t.Fatalf("cached page after a write with the listener down:\n%s\nwant (uncached):\n%s", after, page(fresh))
+		}
+	}
+	if cached.versions.Fallbacks() == fallbacks || cached.versions.Live() {
+		t.Fatal("versions were not read from Postgres while the listener was down")
+	}
+}
+
+// A write made while the listener's connection is gone (its notification
+// lost with it) is never hidden by a cached page once a new listener is
+// live: it re-reads every version after LISTEN, before memory is trusted.
+func TestDataVersionsReconnectRereadsVersions(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tn := e.connect("acme", 3, 0)
+	e.sync(tn)
+	cached, page := versionsGateway(t, e, tn, time.Millisecond)
+	fresh := e.uncachedGateway(tn)
+	for range 3 {
+		before := page(cached)
+		pid := killListener(t, e, cached)
+		touchRoom(t, e, tn.id)
+		waitUntil(t, "a new listener is live", func() bool {
+			p := cached.versions.ListenerPID()
+			return p != 0 && p != pid && cached.versions.Live()
+		})
+		after := page(cached) // no waiting for a notification
+		if after == before || after != page(fresh) {
+			t.Fatalf("cached page after a write the listener missed:\n%s\nwant (uncached):\n%s", after, page(fresh))
+		}
+	}
+}
+
+// killListener terminates the listener's backend, as a failover or an
+// operator would, and returns its pid.
+func killListener(t *testing.T, e *env, g *gateway) uint32 {
+	t.Helper()
+	pid := g.versions.ListenerPID()
+	if pid == 0 {
+		t.Fatal("no listener connection")
+	}
+	var ok bool
+	if err := e.db.QueryRow(e.ctx, `SELECT pg_terminate_backend($1)`, int64(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("terminating the listener's backend %d: %v %v", pid, ok, err)
+	}
+	return pid
+}
+
+// A mutation's own replica serves the page it changed right after the
+// mutation returns, without waiting for its notification: the cache
+// raises the tenant's version in memory from Postgres after a mutation.
+func TestRoomsCacheReadsYourWritesAfterAMutation(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tn := e.connect("acme", 3, 3)
+	e.sync(tn)
+	id := e.room(tn, tn.seed.RoomIDs[0]).ID
+	if _, err := e.svc.Activate(e.ctx, tn.actor, []string{id}, rooms.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	cached, page := versionsGateway(t, e, tn, 0)
+	fresh := e.uncachedGateway(tn)
+	client := &http.Client{}
+	for _, muted := range []bool{true, false, true} {
+		before := page(cached)
+		cached.post(t, client, `mutation($ids: [ID!]!, $muted: Boolean){updateSignageSettings(roomIds: $ids, settings: {muted: $muted}){ok}}`,
+			map[string]any{"ids": []string{id}, "muted": muted})
+		want, err := e.svc.DataVersion(e.ctx, tn.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := cached.versions.DataVersion(e.ctx, tn.id); err != nil || got < want {
+			t.Fatalf("version in memory right after the mutation: %d (%v), Postgres has %d", got, err, want)
+		}
+		if after := page(cached); after == before || after != page(fresh) {
+			t.Fatalf("cached page after a mutation:\n%s\nwant (uncached):\n%s", after, page(fresh))
+		}
 	}
 }

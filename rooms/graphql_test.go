@@ -37,19 +37,30 @@ const jwtSecret = "rooms-test-hs256-secret-of-32-bytes!!"
 
 // gateway serves the real GraphQL server (middleware, auth, limits,
 // resolvers, the per-response room loaders and, as the app wires it, the
-// rooms response cache) over the env's services.
+// rooms response cache with its LISTEN/NOTIFY data versions).
 type gateway struct {
 	url   string
 	token string
+	// versions are the cache's data versions (nil without the cache).
+	versions *rooms.DataVersions
 }
 
-func (e *env) gateway(tn tenant) *gateway { return e.newGateway(tn, true) }
+// cacheMode is how a test gateway serves rooms pages.
+type cacheMode int
+
+const (
+	noCache        cacheMode = iota // every page built from Postgres
+	cacheListening                  // as the app wires it: versions in memory, kept by LISTEN/NOTIFY
+	cachePostgres                   // versions whose listener never runs: every version read from Postgres
+)
+
+func (e *env) gateway(tn tenant) *gateway { return e.newGateway(tn, cacheListening) }
 
 // uncachedGateway is a gateway without the rooms response cache: what every
 // request costs when the cache cannot answer.
-func (e *env) uncachedGateway(tn tenant) *gateway { return e.newGateway(tn, false) }
+func (e *env) uncachedGateway(tn tenant) *gateway { return e.newGateway(tn, noCache) }
 
-func (e *env) newGateway(tn tenant, cached bool) *gateway {
+func (e *env) newGateway(tn tenant, mode cacheMode) *gateway {
 	e.t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res := &resolvers.Resolver{DB: e.db, Keys: auth.NewAPIKeys(e.db, nil), Logger: logger,
@@ -61,8 +72,13 @@ func (e *env) newGateway(tn tenant, cached bool) *gateway {
 		e.t.Fatal(err)
 	}
 	schema := resolvers.WithRoomLoaders(graph.NewExecutableSchema(cfg), e.svc, e.conns)
-	if cached {
-		schema = resolvers.WithRoomsCache(schema, e.svc, resolvers.RoomsCacheSize)
+	var versions *rooms.DataVersions
+	if mode != noCache {
+		versions = rooms.NewDataVersions(e.db, logger)
+		if mode == cacheListening {
+			startListener(e.t, versions)
+		}
+		schema = resolvers.WithRoomsCache(schema, versions, resolvers.RoomsCacheSize)
 	}
 	srv := server.New(server.DefaultConfig(), server.Deps{
 		Schema:   schema,
@@ -78,7 +94,48 @@ func (e *env) newGateway(tn tenant, cached bool) *gateway {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &gateway{url: hs.URL, token: tok}
+	return &gateway{url: hs.URL, token: tok, versions: versions}
+}
+
+// startListener runs v's listener for the rest of the test and waits until
+// it serves versions from memory.
+func startListener(t testing.TB, v *rooms.DataVersions) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		v.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitUntil(t, "the data version listener is live", v.Live)
+}
+
+// waitUntil polls cond until it holds, failing the test after a generous
+// deadline (a stuck condition, not a slow one: nothing is timed).
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// caughtUp waits until the gateway's in-memory version of the tenant is
+// the one in Postgres: the notification of the last write has arrived.
+func (g *gateway) caughtUp(t testing.TB, e *env, tenantID string) {
+	t.Helper()
+	want, err := e.svc.DataVersion(e.ctx, tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the listener has the tenant's version", func() bool {
+		got, err := g.versions.DataVersion(e.ctx, tenantID)
+		return err == nil && got >= want
+	})
 }
 
 type gqlResult struct {
@@ -146,17 +203,41 @@ func pageWorld(t testing.TB) (*env, tenant, *statements) {
 	return e, tn, counter
 }
 
+// alertsPageQuery is pageQuery with the rooms' alerts too.
+const alertsPageQuery = `query($first: Int){rooms(first: $first){totalCount pageInfo{hasNextPage endCursor}
+  edges{cursor node{id zoomRoomId name type status online lastSeenAt health
+    devices{id type model status} signage{state screenUrl layout muted lastPushedAt}
+    alerts{component alertType state triggeredAt} connection{id label status}}}}}`
+
 // The statements of a page do not depend on its size: a page of rooms with
-// devices, signage, health and connection costs the same few statements
-// for 10 rooms as for 100, without the response cache and on a cache miss
-// (one more: the data version); a hit costs the version read alone.
+// devices, signage, health, connection (and alerts) costs the same few
+// statements for 10 rooms as for 100. Uncached: 3 (the page, the rooms'
+// devices, alerts and signage in one, the connections). With the cache as
+// the app wires it the data version comes from memory: a miss costs the
+// same 3, a hit none. With versions read from Postgres (the listener
+// down), one more each: 4 and 1.
 func TestRoomsPageStatementsDoNotGrowWithThePage(t *testing.T) {
 	e, tn, counter := pageWorld(t)
-	t.Run("uncached", func(t *testing.T) { checkPageStatements(t, e.uncachedGateway(tn), counter, 4, nil) })
-	t.Run("cache miss", func(t *testing.T) {
-		checkPageStatements(t, e.gateway(tn), counter, 5, func() { touchRoom(t, e, tn.id) })
-	})
-	t.Run("cache hit", func(t *testing.T) { checkPageStatements(t, e.gateway(tn), counter, 1, nil) })
+	listening, fromPG := e.gateway(tn), e.newGateway(tn, cachePostgres)
+	change := func(g *gateway) func() {
+		return func() {
+			touchRoom(t, e, tn.id)
+			if g.versions.Live() {
+				g.caughtUp(t, e, tn.id)
+			}
+		}
+	}
+	for _, q := range []struct{ name, query string }{{"page", pageQuery}, {"page with alerts", alertsPageQuery}} {
+		t.Run(q.name, func(t *testing.T) {
+			t.Run("uncached", func(t *testing.T) { checkPageStatements(t, e.uncachedGateway(tn), q.query, counter, 3, nil) })
+			t.Run("cache miss", func(t *testing.T) { checkPageStatements(t, listening, q.query, counter, 3, change(listening)) })
+			t.Run("cache hit", func(t *testing.T) { checkPageStatements(t, listening, q.query, counter, 0, nil) })
+			t.Run("cache miss, versions from Postgres", func(t *testing.T) {
+				checkPageStatements(t, fromPG, q.query, counter, 4, change(fromPG))
+			})
+			t.Run("cache hit, versions from Postgres", func(t *testing.T) { checkPageStatements(t, fromPG, q.query, counter, 1, nil) })
+		})
+	}
 }
 
 // touchRoom changes one room of the tenant, as a sync would.
@@ -169,16 +250,16 @@ func touchRoom(t testing.TB, e *env, tenantID string) {
 
 // checkPageStatements checks pages of 10 and 100 rooms cost want statements
 // each; before runs ahead of each counted request (after a warm-up one).
-func checkPageStatements(t *testing.T, g *gateway, counter *statements, want int64, before func()) {
+func checkPageStatements(t *testing.T, g *gateway, query string, counter *statements, want int64, before func()) {
 	client := &http.Client{}
 	per := map[int]int64{}
 	for _, n := range []int{10, 100} {
-		g.post(t, client, pageQuery, map[string]any{"first": n}) // warm the key and plan caches
+		g.post(t, client, query, map[string]any{"first": n}) // warm the key and plan caches
 		if before != nil {
 			before()
 		}
 		start := counter.n.Load()
-		out := g.post(t, client, pageQuery, map[string]any{"first": n})
+		out := g.post(t, client, query, map[string]any{"first": n})
 		per[n] = counter.n.Load() - start
 		var data struct {
 			Rooms struct {
