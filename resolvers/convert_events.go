@@ -26,9 +26,17 @@ func stream[T any](ctx context.Context, bus *events.Bus, tenantID string, conver
 	if bus == nil {
 		return nil, errors.New("resolvers.stream: no event bus is configured")
 	}
+	// gqlgen reads a subscription's errors, without a lock, on its own
+	// goroutine once the stream's channel closes or its context ends. The
+	// error is written just before the channel closes, so the read is
+	// ordered after it, but only if the context did not end meanwhile: it
+	// is written for a slow consumer that is still connected, the one
+	// client that needs telling. A stream ended by the shutdown gets no
+	// error: the socket is closed with 1001, which says to reconnect, and
+	// the context ends at the same time, so the write would race the read.
 	s, err := events.Subscribe(ctx, bus, tenantID, convert, func(err error) {
-		if err != nil {
-			transport.AddSubscriptionError(ctx, streamEndError(err))
+		if errors.Is(err, events.ErrSlowConsumer) && ctx.Err() == nil {
+			transport.AddSubscriptionError(ctx, slowConsumerError())
 		}
 	})
 	if err != nil {
@@ -37,17 +45,12 @@ func stream[T any](ctx context.Context, bus *events.Bus, tenantID string, conver
 	return s.C(), nil
 }
 
-// streamEndError is what the client is told when its stream is cut.
-func streamEndError(err error) *gqlerror.Error {
-	if errors.Is(err, events.ErrSlowConsumer) {
-		return &gqlerror.Error{
-			Message:    "subscription closed: the client fell too far behind the events; resubscribe and query the current state",
-			Extensions: map[string]any{"code": string(codeSlowConsumer)},
-		}
-	}
+// slowConsumerError is what a client that fell a whole buffer behind is
+// told when its stream is cut.
+func slowConsumerError() *gqlerror.Error {
 	return &gqlerror.Error{
-		Message:    "subscription closed: the gateway is shutting down; reconnect",
-		Extensions: map[string]any{"code": string(apierror.Internal)},
+		Message:    "subscription closed: the client fell too far behind the events; resubscribe and query the current state",
+		Extensions: map[string]any{"code": string(codeSlowConsumer)},
 	}
 }
 
