@@ -183,6 +183,7 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 		Auth:     authn,
 		Logger:   a.Logger,
 		Registry: w.registry,
+		Cache:    w.responseCache,
 		Checks: []server.Check{
 			{Name: "postgres", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

@@ -10,6 +10,7 @@ import (
 
 	"zoomsignage/resolvers"
 	"zoomsignage/rooms"
+	"zoomsignage/server"
 )
 
 // wireRooms builds the rooms service (sync engine, signage, restart), its
@@ -43,7 +44,11 @@ func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	w.schema = append(w.schema, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
 		return resolvers.WithRoomLoaders(es, svc, a.Connections)
 	}, func(es graphql.ExecutableSchema) graphql.ExecutableSchema {
-		return resolvers.WithRoomsCache(es, versions, resolvers.RoomsCacheSize)
+		cached := resolvers.WithRoomsCache(es, versions, resolvers.RoomsCacheSize)
+		if rc, ok := cached.(server.ResponseCache); ok {
+			w.responseCache = rc
+		}
+		return cached
 	})
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"zoomsignage/server"
 	"zoomsignage/zoom"
 )
 
@@ -28,6 +29,9 @@ type wiring struct {
 	routes   []route
 	// schema wraps the executable schema (per-response dataloaders).
 	schema []func(graphql.ExecutableSchema) graphql.ExecutableSchema
+	// responseCache, when a domain provides one, lets the server answer
+	// repeated requests with stored bytes before running gqlgen.
+	responseCache server.ResponseCache
 }
 
 type route struct {

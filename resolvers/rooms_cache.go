@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"zoomsignage/auth"
+	"zoomsignage/server"
 )
 
 // A rooms page is dominated by building and marshalling the response (a
@@ -95,9 +96,11 @@ type roomsCacheSchema struct {
 	entries  *lru.LRU[cachedResponse]
 }
 
-// cachedResponse is a response without errors: its data, as marshalled.
+// cachedResponse is a response without errors: its data as marshalled, or
+// (under a raw-request key) the whole response body the server writes as is.
 type cachedResponse struct {
 	data json.RawMessage
+	body []byte
 }
 
 // Exec implements graphql.ExecutableSchema.
@@ -110,7 +113,7 @@ func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	if p == nil || opCtx == nil || !cacheableOperation(opCtx) || !p.Has(auth.ScopeRoomsRead) {
 		return s.ExecutableSchema.Exec(ctx)
 	}
-	version, err := s.versions.DataVersion(ctx, p.TenantID)
+	version, err := s.dataVersion(ctx, p.TenantID)
 	if err != nil {
 		// Without a version nothing may be served from or stored in the
 		// cache; the uncached path reports its own errors.
@@ -121,6 +124,10 @@ func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return s.ExecutableSchema.Exec(ctx)
 	}
 	if hit, ok := s.entries.Get(ctx, key); ok {
+		// Same response, spelled differently by this client (or stored
+		// before the raw request was known): keep it under this raw
+		// request too, so the next identical one skips gqlgen.
+		s.storeRaw(ctx, p, version, hit.data)
 		done := false
 		return func(context.Context) *graphql.Response {
 			if done {
@@ -136,10 +143,67 @@ func (s roomsCacheSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		resp := next(ctx)
 		if first && resp != nil && len(resp.Errors) == 0 && resp.HasNext == nil && len(resp.Data) > 0 {
 			s.entries.Add(ctx, key, cachedResponse{data: resp.Data})
+			s.storeRaw(ctx, p, version, resp.Data)
 		}
 		first = false
 		return resp
 	}
+}
+
+// Lookup implements server.ResponseCache: the whole body stored for this
+// exact raw request, tenant, scopes and current data version.
+func (s roomsCacheSchema) Lookup(ctx context.Context, p *auth.Principal, req server.RawRequest) ([]byte, context.Context, bool) {
+	if !p.Has(auth.ScopeRoomsRead) {
+		return nil, ctx, false
+	}
+	version, err := s.versions.DataVersion(ctx, p.TenantID)
+	if err != nil {
+		return nil, ctx, false
+	}
+	hit, ok := s.entries.Get(ctx, rawKey(p, req, version))
+	if !ok || hit.body == nil {
+		// Exec reuses this version rather than reading it a second time.
+		return nil, context.WithValue(ctx, versionReadKey{}, versionRead{tenantID: p.TenantID, version: version}), false
+	}
+	return hit.body, ctx, true
+}
+
+// versionReadKey carries the data version the server's fast path read for
+// this request, so a miss does not read it again.
+type versionReadKey struct{}
+
+type versionRead struct {
+	tenantID string
+	version  int64
+}
+
+// dataVersion is the tenant's version, as already read in this request or
+// freshly.
+func (s roomsCacheSchema) dataVersion(ctx context.Context, tenantID string) (int64, error) {
+	if v, ok := ctx.Value(versionReadKey{}).(versionRead); ok && v.tenantID == tenantID {
+		return v.version, nil
+	}
+	return s.versions.DataVersion(ctx, tenantID)
+}
+
+// storeRaw keeps the response's whole body under the request as the
+// client sent it, so the server can answer the next identical request
+// without running gqlgen (server.ResponseCache).
+func (s roomsCacheSchema) storeRaw(ctx context.Context, p *auth.Principal, version int64, data json.RawMessage) {
+	req, ok := server.RawRequestFrom(ctx)
+	if !ok {
+		return
+	}
+	body := make([]byte, 0, len(data)+len(`{"data":}`))
+	body = append(append(append(body, `{"data":`...), data...), '}')
+	s.entries.Add(ctx, rawKey(p, req, version), cachedResponse{body: body})
+}
+
+// rawKey hashes a raw request with what else decides its response. A
+// leading tag keeps raw keys apart from cacheKey's.
+func rawKey(p *auth.Principal, req server.RawRequest, version int64) string {
+	return hashParts("raw", p.TenantID, strconv.FormatInt(version, 10), sortedScopes(p),
+		req.OperationName, req.Query, string(req.Variables))
 }
 
 // afterMutation runs wrote once the mutation's response is built: its
@@ -162,25 +226,28 @@ func cacheKey(p *auth.Principal, opCtx *graphql.OperationContext, version int64)
 	if err != nil {
 		return "", false
 	}
+	return hashParts("op", p.TenantID, strconv.FormatInt(version, 10), sortedScopes(p),
+		opCtx.OperationName, opCtx.RawQuery, string(vars)), true
+}
+
+// hashParts hashes length-prefixed parts, so parts cannot run into each other.
+func hashParts(parts ...string) string {
+	h := sha256.New()
+	for _, part := range parts {
+		h.Write([]byte(strconv.Itoa(len(part))))
+		h.Write([]byte{0})
+		h.Write([]byte(part))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func sortedScopes(p *auth.Principal) string {
 	scopes := make([]string, len(p.Scopes))
 	for i, sc := range p.Scopes {
 		scopes[i] = string(sc)
 	}
 	slices.Sort(scopes)
-	h := sha256.New()
-	for _, part := range [][]byte{
-		[]byte(p.TenantID), []byte(strconv.FormatInt(version, 10)), []byte(mustJSON(scopes)),
-		[]byte(opCtx.OperationName), []byte(opCtx.RawQuery), vars,
-	} {
-		h.Write([]byte(strconv.Itoa(len(part)))) // length-prefixed: parts cannot run into each other
-		h.Write([]byte{0})
-		h.Write(part)
-	}
-	return hex.EncodeToString(h.Sum(nil)), true
-}
-
-func mustJSON(v []string) string {
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(scopes)
 	return string(b)
 }
 

@@ -73,18 +73,21 @@ func (e *env) newGateway(tn tenant, mode cacheMode) *gateway {
 	}
 	schema := resolvers.WithRoomLoaders(graph.NewExecutableSchema(cfg), e.svc, e.conns)
 	var versions *rooms.DataVersions
+	var responses server.ResponseCache
 	if mode != noCache {
 		versions = rooms.NewDataVersions(e.db, logger)
 		if mode == cacheListening {
 			startListener(e.t, versions)
 		}
 		schema = resolvers.WithRoomsCache(schema, versions, resolvers.RoomsCacheSize)
+		responses, _ = schema.(server.ResponseCache) // as app/rooms.go wires it
 	}
 	srv := server.New(server.DefaultConfig(), server.Deps{
 		Schema:   schema,
 		Auth:     &auth.Authenticator{JWT: verifier, Keys: res.Keys},
 		Logger:   logger,
 		Registry: prometheus.NewRegistry(),
+		Cache:    responses,
 	})
 	hs := httptest.NewServer(srv.Handler())
 	e.t.Cleanup(hs.Close)

@@ -18,6 +18,7 @@ type metrics struct {
 	httpDuration *prometheus.HistogramVec
 	gqlOps       *prometheus.CounterVec
 	gqlDuration  *prometheus.HistogramVec
+	cacheHits    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,8 +37,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "gateway_graphql_operation_duration_seconds", Help: "GraphQL operation latency by type and root field.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"type", "field"}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_graphql_response_cache_hits_total", Help: "GraphQL responses served whole from the response cache, without execution.",
+		}),
 	}
-	reg.MustRegister(m.httpRequests, m.httpDuration, m.gqlOps, m.gqlDuration)
+	reg.MustRegister(m.httpRequests, m.httpDuration, m.gqlOps, m.gqlDuration, m.cacheHits)
 	return m
 }
 

@@ -128,10 +128,20 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, apierror.BadUserInput, "request body is not valid JSON")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &bufferedBody{Reader: bytes.NewReader(body), data: body}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bufferedBody is a request body already read into memory; Bytes lets the
+// response-cache fast path look at it without reading it again.
+type bufferedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (b *bufferedBody) Close() error  { return nil }
+func (b *bufferedBody) Bytes() []byte { return b.data }
 
 func (s *Server) tooLargeMessage() string {
 	return fmt.Sprintf("request body is larger than the limit of %d bytes", s.cfg.MaxBodyBytes)

@@ -79,6 +79,7 @@ type Deps struct {
 	Checks   []Check // probed by /readyz
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // served at /metrics; the server registers its own collectors in it
+	Cache    ResponseCache        // optional: whole responses served without running gqlgen
 }
 
 // Server is the gateway's HTTP server.
@@ -124,7 +125,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func (s *Server) routes() {
-	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(withCookies(s.gql))))
+	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.cachedResponses(withCookies(s.gql)))))
 	s.Handle("/graphql", "graphql", graphqlChain)
 	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
 	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
