@@ -50,11 +50,15 @@ type CleanupWorker struct {
 }
 
 // Work implements river.Worker. While a sync of the connection is still
-// running the job snoozes (no attempt is used up) and looks again.
+// running, or a push still holds a room's signage, the job snoozes (no
+// attempt is used up) and looks again.
 func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
 	err := w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
-	if errors.Is(err, errSyncRunning) {
+	switch {
+	case errors.Is(err, errSyncRunning):
 		return river.JobSnooze(syncWaitSnooze)
+	case errors.Is(err, errLeaseHeld):
+		return river.JobSnooze(leaseWaitSnooze)
 	}
 	return err
 }
@@ -135,8 +139,9 @@ RETURNING revoked, rooms_cleaned, licenses_released, jsonb_array_length(leftover
 // RunCleanup finishes a disconnect: it stops the connection's syncs and
 // device refreshes (and fails, to be retried, while one still runs),
 // removes our signage from every activated room (best effort, one room at
-// a time, each room's license released in the same transaction that
-// forgets it), revokes the grant (Marketplace disconnects only), then
+// a time under the room's push lease, each room's license released in the
+// same transaction that forgets it), settles the signage leftovers the
+// rooms domain recorded for the connection (best effort too), revokes the grant (Marketplace disconnects only), then
 // deletes the credentials, the connection and everything synced under it,
 // with the audit event, in one transaction. A failure or kill at any
 // point leaves a state the next attempt continues from. Zoom failing never
@@ -162,7 +167,11 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	if err != nil {
 		return wrapCleanup(err)
 	}
-	if err := s.cleanRooms(ctx, c, d); err != nil {
+	r := newRemover(s, c, d)
+	if err := s.cleanRooms(ctx, c, r); err != nil {
+		return wrapCleanup(err)
+	}
+	if err := s.cleanLeftovers(ctx, c, r); err != nil {
 		return wrapCleanup(err)
 	}
 	if !d.RevokeDone {
@@ -192,11 +201,15 @@ func (s *Service) getDisconnect(ctx context.Context, tenantID, connectionID stri
 	return d, err
 }
 
-// cleanRooms removes our signage room by room. Each finished room is
-// forgotten (assignment deleted, license released, leftover recorded) in
-// one transaction, so a retry never cleans a room twice nor releases a
-// license twice.
-func (s *Service) cleanRooms(ctx context.Context, c Connection, d disconnectRow) error {
+// cleanRooms removes our signage room by room, each under the room's push
+// lease (claimRoom), so a push that passed its last check before the
+// disconnect began cannot enable the signage again after our removal. Each
+// finished room is forgotten (assignment deleted, license released,
+// leftover recorded) in one transaction, so a retry never cleans a room
+// twice nor releases a license twice. Rooms a live push holds are left for
+// a later attempt (errLeaseHeld): the push stops once it sees the
+// connection DISCONNECTING.
+func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) error {
 	rows, err := s.db.Query(ctx, sqlListAssignments, c.ID, c.TenantID)
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
@@ -205,8 +218,19 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, d disconnectRow)
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
 	}
-	r := newRemover(s, c, d)
-	for _, a := range list {
+	held := 0
+	for _, listed := range list {
+		a, got, err := s.claimRoom(ctx, c, listed.RoomID)
+		if err != nil {
+			return err
+		}
+		switch got {
+		case claimGone:
+			continue // deactivated meanwhile: its license went back then
+		case claimHeld:
+			held++
+			continue
+		}
 		reason := r.remove(ctx, a)
 		if err := ctx.Err(); err != nil {
 			return err // killed mid-room: this room is redone by the next attempt
@@ -214,6 +238,9 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, d disconnectRow)
 		if err := s.forgetRoom(ctx, c, a, reason); err != nil {
 			return err
 		}
+	}
+	if held > 0 {
+		return fmt.Errorf("%d rooms: %w", held, errLeaseHeld)
 	}
 	return nil
 }

@@ -196,7 +196,7 @@ func checkUpdatable(c Connection) error {
 func (s *Service) validateServerApp(ctx context.Context, accountID string, plan zoom.Plan, creds zoom.AppCredentials) (validated, error) {
 	tok, err := s.zoom.ServerAppToken(ctx, creds, accountID)
 	if err != nil {
-		return validated{}, zoomError(err)
+		return validated{}, connectError(err)
 	}
 	v, err := s.validateGrant(ctx, accountID, plan, tok)
 	if err != nil {
@@ -217,11 +217,11 @@ func (s *Service) validateGrant(ctx context.Context, accountID string, plan zoom
 	}
 	ac := s.zoom.For(zoom.Account{ZoomAccountID: accountID, Plan: plan, Tokens: zoom.StaticToken(tok.AccessToken), NoCache: true})
 	if _, err := ac.ListRoomsPage(ctx, zoom.RoomFilter{}, ""); err != nil {
-		return validated{}, zoomError(err)
+		return validated{}, connectError(err)
 	}
 	me, err := ac.Me(ctx)
 	if err != nil {
-		return validated{}, zoomError(err)
+		return validated{}, connectError(err)
 	}
 	return validated{granted: tok.Scopes, optionalMissing: optional, admin: me}, nil
 }

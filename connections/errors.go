@@ -1,18 +1,21 @@
 package connections
 
 import (
-	"context"
 	"errors"
 
 	"zoomsignage/apierror"
 	"zoomsignage/zoom"
+	"zoomsignage/zoomerr"
 )
 
-// zoomError turns a Zoom failure met while acting for a caller into a
-// client-safe error. Zoom's own messages never hold a secret, but only the
-// missing scope names are passed on; anything unrecognised is returned
-// as is and becomes INTERNAL (logged by the server, not shown).
-func zoomError(err error) error {
+// connectError turns a Zoom failure met while validating a connect (or a
+// credentials update) into a client-safe error. Most failures read as they
+// do anywhere (zoomerr.APIError); three differ by design, because at
+// connect time the caller's input is what Zoom judged: rejected
+// credentials (any OAuth refusal) name the fields to fix, missing scopes
+// list every scope to add, and an account without Zoom Rooms is bad input
+// rather than Zoom being unavailable.
+func connectError(err error) error {
 	var oauth *zoom.OAuthError
 	switch {
 	case err == nil:
@@ -22,16 +25,10 @@ func zoomError(err error) error {
 	case errors.Is(err, zoom.ErrMissingScope):
 		scopes, _ := zoom.MissingScopes(err)
 		return missingScopesError(scopes)
-	case errors.Is(err, zoom.ErrReauthorizationRequired), errors.Is(err, zoom.ErrInvalidToken):
-		return apierror.New(apierror.ZoomReauthRequired, "Zoom no longer accepts this authorization; connect the Zoom account again")
 	case errors.Is(err, zoom.ErrNoSubscription):
 		return apierror.New(apierror.BadUserInput, "the Zoom account has no Zoom Rooms subscription, or its access is restricted")
-	case errors.Is(err, zoom.ErrRateLimited):
-		return apierror.New(apierror.RateLimited, "Zoom's rate limit for this account is exhausted; try again shortly")
-	case errors.Is(err, zoom.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return apierror.New(apierror.ZoomUnavailable, "Zoom did not answer; try again shortly")
 	}
-	return err
+	return zoomerr.APIError(err)
 }
 
 func missingScopesError(scopes []string) error {

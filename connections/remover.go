@@ -36,25 +36,42 @@ func newRemover(s *Service, c Connection, d disconnectRow) *remover {
 }
 
 func (r *remover) remove(ctx context.Context, a assignment) string {
+	return r.try(ctx, "this room", func(ctx context.Context) error { return r.removeFromZoom(ctx, a) })
+}
+
+// removeLeftover removes what a signage_leftovers row describes, like
+// remove does for a room.
+func (r *remover) removeLeftover(ctx context.Context, l signageLeftover) string {
+	where := "this room"
+	if l.ZoomRoomID == "" {
+		where = "the Digital Signage library"
+	}
+	return r.try(ctx, where, func(ctx context.Context) error { return r.removeLeftoverFromZoom(ctx, l) })
+}
+
+// try runs one removal unless Zoom is known to refuse or be down, and
+// returns "" when it succeeded, or why not (where names the place in
+// Zoom's portal the admin cleans up by hand).
+func (r *remover) try(ctx context.Context, where string, removal func(context.Context) error) string {
 	if r.skip != "" {
 		return r.skip
 	}
 	if r.failed >= breakerLimit {
-		return "not attempted: Zoom was unavailable during the disconnect; remove the signage from this room in the Zoom web portal"
+		return "not attempted: Zoom was unavailable during the disconnect; remove the signage from " + where + " in the Zoom web portal"
 	}
-	err := r.removeFromZoom(ctx, a)
+	err := removal(ctx)
 	switch {
 	case err == nil:
 		r.failed = 0
 		return ""
 	case errors.Is(err, zoom.ErrReauthorizationRequired):
-		r.skip = "Zoom no longer accepted the connection's authorization; remove the signage from this room in the Zoom web portal"
+		r.skip = "Zoom no longer accepted the connection's authorization; remove the signage from " + where + " in the Zoom web portal"
 	case errors.Is(err, zoom.ErrUnavailable), errors.Is(err, zoom.ErrRateLimited), errors.Is(err, context.DeadlineExceeded):
 		r.failed++
 	default:
 		r.failed = 0
 	}
-	return "Zoom could not remove the signage (" + zoomReason(err) + "); remove it from this room in the Zoom web portal"
+	return "Zoom could not remove the signage (" + zoomReason(err) + "); remove it from " + where + " in the Zoom web portal"
 }
 
 // removeFromZoom turns off the signage we enabled and deletes our library
@@ -76,6 +93,39 @@ func (r *remover) removeFromZoom(ctx context.Context, a assignment) error {
 		r.deleted[a.ContentID] = true
 	}
 	return nil
+}
+
+// removeLeftoverFromZoom turns signage off on the leftover's room
+// (deleting its content list) and deletes its library item. Anything
+// already gone counts as done.
+func (r *remover) removeLeftoverFromZoom(ctx context.Context, l signageLeftover) error {
+	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.ZoomCallTimeout)
+	defer cancel()
+	if l.ZoomRoomID != "" {
+		patch := zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)}
+		if l.ListID != "" {
+			patch.PlayList = []zoom.SignageContentList{{Action: zoom.ActionDelete, ID: l.ListID}}
+		}
+		err := r.client.UpdateSignageSettings(cctx, l.ZoomRoomID, patch)
+		if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) && !isInvalidParams(err) {
+			return err
+		}
+	}
+	if l.ContentID != "" && !r.deleted[l.ContentID] {
+		if err := r.client.DeleteSignageContent(cctx, l.ContentID); err != nil && !zoom.IsNotFound(err) {
+			return err
+		}
+		r.deleted[l.ContentID] = true
+	}
+	return nil
+}
+
+// isInvalidParams reports a Zoom 400 code 300 that is not one of the cases
+// with their own meaning: a content list Zoom no longer knows is refused
+// that way.
+func isInvalidParams(err error) bool {
+	var ze *zoom.Error
+	return errors.As(err, &ze) && ze.Code == zoom.CodeInvalidParams && !zoom.IsSignageDisabled(err) && !zoom.IsRoomOffline(err)
 }
 
 // zoomReason names a Zoom failure for a report, without Zoom's text.
