@@ -29,14 +29,6 @@ const ScheduleTick = 5 * time.Second
 // the service its River client.
 var errNoRiver = errors.New("rooms: River client not set")
 
-func (s *Service) enqueueSync(ctx context.Context, tx pgx.Tx, tenantID, connectionID, trigger string) error {
-	c := s.river.Load()
-	if c == nil {
-		return errNoRiver
-	}
-	return syncjob.Enqueue(ctx, c, tx, syncjob.Args{TenantID: tenantID, ConnectionID: connectionID, Trigger: trigger})
-}
-
 // SyncWorker works syncjob.Args: one sync of one connection. River's
 // uniqueness on the connection id means one replica syncs a connection at a
 // time.

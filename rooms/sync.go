@@ -28,17 +28,19 @@ const progressEvery = 5
 // the rest. Writes are idempotent: nothing is ever duplicated.
 func (s *Service) Sync(ctx context.Context, tenantID, connectionID, trigger string) (SyncRun, error) {
 	run, err := s.startRun(ctx, tenantID, connectionID, trigger)
-	if store.ConstraintError(err) != "" {
-		return SyncRun{}, fmt.Errorf("%w: %w", ErrNotSyncable, err)
+	if errors.Is(err, errNotOwned) || store.IsInvalidText(err) || store.ConstraintError(err) != "" {
+		s.log.WarnContext(ctx, "sync of a connection the tenant does not own ignored",
+			"tenant_id", tenantID, "connection_id", connectionID, "trigger", trigger)
+		return SyncRun{}, fmt.Errorf("rooms.Sync: %w: %w", ErrNotSyncable, err)
 	}
 	if err != nil {
-		return SyncRun{}, err
+		return SyncRun{}, fmt.Errorf("rooms.Sync: %w", err)
 	}
 	s.publishSync(ctx, run)
 	if err := s.cfg.Connections.Check(ctx, tenantID, connectionID); err != nil {
 		run, ferr := s.finishRun(ctx, run, err)
 		s.publishSync(ctx, run)
-		return run, errors.Join(fmt.Errorf("%w: %w", ErrNotSyncable, err), ferr)
+		return run, fmt.Errorf("rooms.Sync: %w", errors.Join(fmt.Errorf("%w: %w", ErrNotSyncable, err), ferr))
 	}
 	runErr := s.syncOnce(ctx, &run)
 	written := run.RowsWritten
@@ -47,9 +49,12 @@ func (s *Service) Sync(ctx context.Context, tenantID, connectionID, trigger stri
 	s.publishSync(ctx, run)
 	if runErr != nil {
 		s.log.WarnContext(ctx, "sync failed", "connection_id", connectionID, "trigger", trigger, "error", runErr.Error())
-		return run, runErr
+		return run, fmt.Errorf("rooms.Sync: %w", runErr)
 	}
-	return run, err
+	if err != nil {
+		return run, fmt.Errorf("rooms.Sync: %w", err)
+	}
+	return run, nil
 }
 
 // syncOnce does the work of a run, updating its counts as it goes.

@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"zoomsignage/apierror"
 	"zoomsignage/store"
+	"zoomsignage/syncjob"
 )
 
 const syncRunColumns = `id, tenant_id, connection_id, trigger, state, started_at, finished_at, rooms_seen, rooms_added,
@@ -18,17 +21,24 @@ rooms_removed, status_changes, zoom_calls, coalesce(error, '')`
 const (
 	// sqlStartRun starts a run, or adopts the connection's running one (the
 	// run "Sync now" created before the job started, or the run of an
-	// attempt that crashed): there is at most one per connection.
+	// attempt that crashed): there is at most one per connection. An
+	// adopted run takes the job's trigger and starts now, so its duration
+	// and trigger are this attempt's. The SELECT from zoom_connections
+	// inserts nothing when the tenant does not own the connection: a job's
+	// tenant id is not trusted.
 	sqlStartRun = `INSERT INTO sync_runs (tenant_id, connection_id, trigger, state)
-VALUES ($1, $2, $3, 'RUNNING')
-ON CONFLICT (connection_id) WHERE state = 'RUNNING' DO UPDATE SET zoom_calls = sync_runs.zoom_calls
+SELECT c.tenant_id, c.id, $3, 'RUNNING' FROM zoom_connections c WHERE c.id = $2 AND c.tenant_id = $1
+ON CONFLICT (connection_id) WHERE state = 'RUNNING' DO UPDATE SET trigger = EXCLUDED.trigger, started_at = now()
 RETURNING ` + syncRunColumns
 	// sqlStartRunIfIdle starts a run unless one is running (then nothing is
 	// returned and the running one is read instead).
 	sqlStartRunIfIdle = `INSERT INTO sync_runs (tenant_id, connection_id, trigger, state)
-VALUES ($1, $2, $3, 'RUNNING')
+SELECT c.tenant_id, c.id, $3, 'RUNNING' FROM zoom_connections c WHERE c.id = $2 AND c.tenant_id = $1
 ON CONFLICT (connection_id) WHERE state = 'RUNNING' DO NOTHING
 RETURNING ` + syncRunColumns
+	// sqlLatestRun is the connection's latest run, whatever its state.
+	sqlLatestRun = `SELECT ` + syncRunColumns + ` FROM sync_runs
+WHERE tenant_id = $1 AND connection_id = $2 ORDER BY started_at DESC, id LIMIT 1`
 	sqlRunningRun = `SELECT ` + syncRunColumns + ` FROM sync_runs
 WHERE tenant_id = $1 AND connection_id = $2 AND state = 'RUNNING' ORDER BY started_at DESC LIMIT 1`
 	sqlFinishRun = `UPDATE sync_runs SET state = $3, finished_at = now(), rooms_seen = $4, rooms_added = $5,
@@ -70,9 +80,16 @@ func oneRun(ctx context.Context, db queryer, sql string, args ...any) (SyncRun, 
 	return pgx.CollectExactlyOneRow(rows, scanRun)
 }
 
+// errNotOwned is a sync of a connection its tenant id does not own (a job
+// whose arguments are wrong): nothing is written.
+var errNotOwned = errors.New("rooms: the tenant does not own the connection")
+
 // startRun records the start of a run (or adopts the running one).
 func (s *Service) startRun(ctx context.Context, tenantID, connectionID, trigger string) (SyncRun, error) {
 	run, err := oneRun(ctx, s.db, sqlStartRun, tenantID, connectionID, trigger)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SyncRun{}, fmt.Errorf("rooms.startRun: %w", errNotOwned)
+	}
 	if err != nil {
 		return SyncRun{}, fmt.Errorf("rooms.startRun: %w", err)
 	}
@@ -110,8 +127,12 @@ func runErrorMessage(err error) string {
 var errInternal = errors.New("rooms: internal sync error")
 
 // RequestSync is "Sync now": it returns the connection's running sync, or
-// starts one (a run row now, and the job that works it, in one
-// transaction) and returns it.
+// starts one (the job that works it and a run row, in one transaction) and
+// returns it. When River already holds the connection's job (one finishing
+// its run, or one waiting after a rate-limit snooze or a failure), no run is
+// recorded: that job would not adopt it for a long time, and it would show
+// RUNNING meanwhile. The waiting job is made available now instead, and the
+// latest run is returned.
 func (s *Service) RequestSync(ctx context.Context, tenantID, connectionID string) (SyncRun, error) {
 	if !validUUID(connectionID) {
 		return SyncRun{}, apierror.NotFoundf("connection %q not found", connectionID)
@@ -121,22 +142,58 @@ func (s *Service) RequestSync(ctx context.Context, tenantID, connectionID string
 	}
 	var run SyncRun
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		r, err := oneRun(ctx, tx, sqlStartRunIfIdle, tenantID, connectionID, triggerManual)
-		if errors.Is(err, pgx.ErrNoRows) {
-			run, err = oneRun(ctx, tx, sqlRunningRun, tenantID, connectionID)
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		run = r
-		return s.enqueueSync(ctx, tx, tenantID, connectionID, triggerManual)
+		var err error
+		run, err = s.requestSyncTx(ctx, tx, tenantID, connectionID)
+		return err
 	})
 	if err != nil {
 		return SyncRun{}, fmt.Errorf("rooms.RequestSync: %w", err)
 	}
 	s.publishSync(ctx, run)
 	return run, nil
+}
+
+// requestSyncTx is RequestSync's work in its transaction.
+func (s *Service) requestSyncTx(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) (SyncRun, error) {
+	run, err := oneRun(ctx, tx, sqlRunningRun, tenantID, connectionID)
+	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		return run, err
+	}
+	c := s.river.Load()
+	if c == nil {
+		return SyncRun{}, errNoRiver
+	}
+	res, err := c.InsertTx(ctx, tx, syncjob.Args{TenantID: tenantID, ConnectionID: connectionID, Trigger: triggerManual}, nil)
+	if err != nil {
+		return SyncRun{}, err
+	}
+	if res.UniqueSkippedAsDuplicate {
+		if err := retryWaiting(ctx, c, tx, res.Job); err != nil {
+			return SyncRun{}, err
+		}
+		run, err = oneRun(ctx, tx, sqlLatestRun, tenantID, connectionID)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return run, err
+		}
+		// No run at all yet: the waiting job adopts the one recorded below.
+	}
+	run, err = oneRun(ctx, tx, sqlStartRunIfIdle, tenantID, connectionID, triggerManual)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return oneRun(ctx, tx, sqlRunningRun, tenantID, connectionID)
+	}
+	return run, err
+}
+
+// retryWaiting makes a sync job that waits (snoozed after a rate limit, or
+// retryable after a failure) available now: the user asked for a sync.
+func retryWaiting(ctx context.Context, c *river.Client[pgx.Tx], tx pgx.Tx, job *rivertype.JobRow) error {
+	if job == nil || (job.State != rivertype.JobStateScheduled && job.State != rivertype.JobStateRetryable) {
+		return nil
+	}
+	if _, err := c.JobRetryTx(ctx, tx, job.ID); err != nil {
+		return fmt.Errorf("rooms.retryWaiting: %w", err)
+	}
+	return nil
 }
 
 // GetRun returns one run of the tenant.
