@@ -1015,6 +1015,7 @@ func TestDisconnectWithZoomDown(t *testing.T) {
 	ctx := context.Background()
 	id := w.connectServerApp(t, admin)
 	w.activate(t, tenant, id, 2)
+	w.leftover(t, tenant, id)
 	if _, err := w.sim.AddFault(ctx, zoomsim.Fault{Status: http.StatusServiceUnavailable}); err != nil {
 		t.Fatal(err)
 	}
@@ -1024,7 +1025,7 @@ func TestDisconnectWithZoomDown(t *testing.T) {
 	}
 	rep := r.Data["disconnectZoom"].(map[string]any)
 	left := rep["leftovers"].([]any)
-	if rep["roomsCleaned"] != float64(0) || rep["licensesReleased"] != float64(2) || len(left) != 2 || rep["revoked"] != false {
+	if rep["roomsCleaned"] != float64(0) || rep["licensesReleased"] != float64(2) || len(left) != 3 || rep["revoked"] != false {
 		t.Fatalf("report = %v", rep)
 	}
 	for _, l := range left {
@@ -1382,4 +1383,104 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDisconnectWaitsForPushLease: the cleanup claims each room's push
+// lease before removing its signage. A room a live push holds is left
+// alone (the cleanup fails, and its job snoozes) until the push lets go; a
+// lease abandoned by a crashed pusher does not hold it. The connection's
+// signage leftovers are removed from Zoom before the connection goes.
+func TestDisconnectWaitsForPushLease(t *testing.T) {
+	w := newZoomWorld(t, 4, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
+	tenant := w.tenant("Acme", 10)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	ctx := context.Background()
+	id := w.connectServerApp(t, admin)
+	w.activate(t, tenant, id, 3)
+	leftRoom, leftContent := w.leftover(t, tenant, id)
+	lease := func(room, age string) {
+		t.Helper()
+		if _, err := w.app.DB.Exec(ctx, `UPDATE signage_assignments a SET push_owner = 'push-1', push_started_at = now() - $3::interval
+FROM rooms r WHERE r.id = a.room_id AND a.tenant_id = $1 AND r.zoom_room_id = $2`, tenant, room, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease(w.seed.RoomIDs[0], "1 second")  // a live push
+	lease(w.seed.RoomIDs[1], "3 minutes") // a push that died
+	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" {
+		t.Fatalf("disconnectZoom: %s", r.Raw)
+	}
+	signageOn := func(room string) bool {
+		raw, _ := w.sim.SignageSettings(room)
+		return !strings.Contains(string(raw), `"enable_digital_signage":false`)
+	}
+
+	t.Run("held by a live push", func(t *testing.T) {
+		if err := w.app.Connections.RunCleanup(ctx, tenant, id); err == nil {
+			t.Fatal("the cleanup finished while a push held a room")
+		}
+		if !signageOn(w.seed.RoomIDs[0]) {
+			t.Error("the cleanup overtook the push holding the room")
+		}
+		for _, room := range w.seed.RoomIDs[1:3] {
+			if signageOn(room) {
+				t.Errorf("room %s not cleaned (free or abandoned lease)", room)
+			}
+		}
+		if n := w.count(t, `SELECT count(*) FROM zoom_connections WHERE id = $1`, id); n != 1 {
+			t.Error("the connection went before its rooms were cleaned")
+		}
+		if n := w.count(t, `SELECT count(*) FROM signage_assignments WHERE push_owner = 'push-1'`); n != 1 {
+			t.Errorf("%d assignments still leased by the push, want 1", n)
+		}
+	})
+	t.Run("after the push let go", func(t *testing.T) {
+		if _, err := w.app.DB.Exec(ctx, `UPDATE signage_assignments SET push_owner = NULL, push_started_at = NULL WHERE tenant_id = $1`, tenant); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.app.Connections.RunCleanup(ctx, tenant, id); err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range append(w.seed.RoomIDs[:3:3], leftRoom) {
+			if signageOn(room) {
+				t.Errorf("signage still enabled on %s", room)
+			}
+		}
+		if lib := w.sim.LibraryContents(w.seed.AccountID); len(lib) != 0 {
+			t.Errorf("library items left in Zoom (leftover %s): %v", leftContent, lib)
+		}
+		r := w.post(admin, disconnect, map[string]any{"id": id})
+		rep, _ := r.Data["disconnectZoom"].(map[string]any)
+		if rep == nil || rep["roomsCleaned"] != float64(3) || rep["licensesReleased"] != float64(3) || len(rep["leftovers"].([]any)) != 0 {
+			t.Errorf("report = %s", r.Raw)
+		}
+		if u, _ := tenants.LicenseUsage(ctx, w.app.DB, tenant); u.Used != 0 {
+			t.Errorf("licenses used: %d", u.Used)
+		}
+	})
+}
+
+// leftover records signage the rooms domain could not remove on the last
+// seeded room (signage on, a library item) as a signage_leftovers row, and
+// returns the room and the item.
+func (w *zoomWorld) leftover(t *testing.T, tenant, connID string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	ac, err := w.app.Connections.ZoomClient(ctx, tenant, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := w.seed.RoomIDs[len(w.seed.RoomIDs)-1]
+	contentID, err := ac.AddSignageURL(ctx, zoom.SignageURL{Name: "left over", URL: "https://screens.example.test/left"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ac.UpdateSignageSettings(ctx, room, zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.app.DB.Exec(ctx, `INSERT INTO signage_leftovers (tenant_id, connection_id, zoom_room_id, zoom_content_id, reason)
+VALUES ($1, $2, $3, $4, 'deactivated while Zoom was unreachable')`, tenant, connID, room, contentID); err != nil {
+		t.Fatal(err)
+	}
+	return room, contentID
 }
