@@ -48,7 +48,15 @@ RETURNING room_id, coalesce(zoom_content_id, '')`
 	// and released here) or waits and then finds no room.
 	sqlLockRemovedRooms = `SELECT id FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])
 ORDER BY id FOR UPDATE`
-	sqlDeleteRooms = `DELETE FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])`
+	// sqlPreviousRefusal is the removals refused by the connection's latest
+	// finished run before this one that read the whole list (a succeeded
+	// run, or one that refused and failed later).
+	sqlPreviousRefusal = `SELECT coalesce((SELECT r.removals_refused FROM sync_runs r
+WHERE r.tenant_id = $1 AND r.connection_id = $2 AND r.id <> $3 AND r.finished_at IS NOT NULL
+  AND (r.state = 'SUCCEEDED' OR r.removals_refused > 0)
+ORDER BY r.started_at DESC, r.id LIMIT 1), 0)`
+	sqlRecordRefusal = `UPDATE sync_runs SET removals_refused = $3 WHERE tenant_id = $1 AND id = $2`
+	sqlDeleteRooms   = `DELETE FROM rooms WHERE tenant_id = $1 AND connection_id = $2 AND id = ANY($3::uuid[])`
 )
 
 // inventoryChanges is what one write changed.
@@ -81,9 +89,13 @@ type removedRoom struct {
 type inventory struct {
 	s                      *Service
 	tenantID, connectionID string
+	runID                  string
 	stored                 map[string]Room // by Zoom id
 	seen                   map[string]bool
 	changes                inventoryChanges
+	// refused is the removals finish held back (a mass removal not yet
+	// confirmed by a second list).
+	refused int
 }
 
 func (s *Service) newInventory(ctx context.Context, tenantID, connectionID string) (*inventory, error) {
@@ -143,7 +155,8 @@ func (inv *inventory) page(ctx context.Context, listed []zoom.Room) error {
 	return nil
 }
 
-// finish removes the rooms the complete list no longer has.
+// finish removes the rooms the complete list no longer has, unless that is
+// a mass removal the previous run did not see too (see massRemoval).
 func (inv *inventory) finish(ctx context.Context) error {
 	var removed []Room
 	for id, r := range inv.stored {
@@ -154,6 +167,16 @@ func (inv *inventory) finish(ctx context.Context) error {
 	if len(removed) == 0 {
 		return nil
 	}
+	if massRemoval(len(inv.stored), len(removed)) {
+		confirmed, err := inv.confirmedRemoval(ctx, len(removed))
+		if err != nil {
+			return err
+		}
+		if !confirmed {
+			inv.refused = len(removed)
+			return nil
+		}
+	}
 	var ch inventoryChanges
 	err := store.InTx(ctx, inv.s.db, func(tx pgx.Tx) error {
 		ch = inventoryChanges{}
@@ -163,6 +186,42 @@ func (inv *inventory) finish(ctx context.Context) error {
 		return fmt.Errorf("rooms.inventory.finish: %w: %w", errInternal, err)
 	}
 	inv.merge(ch)
+	return nil
+}
+
+// massRemovalFloor is the fewest removals a shrunken list must ask for to
+// be held back: a handful of rooms deleted in Zoom is routine.
+const massRemovalFloor = 10
+
+// massRemoval reports whether removing removed of stored rooms is too much
+// to trust one list answer with: every room (an empty-but-200 list), or more
+// than half of them and at least massRemovalFloor. Removing deactivates
+// signage, releases licenses and deletes library items, none of which a
+// later list can undo.
+func massRemoval(stored, removed int) bool {
+	return removed == stored || (removed >= massRemovalFloor && 2*removed > stored)
+}
+
+// confirmedRemoval reports whether the connection's previous run that read
+// the whole list refused the same removal: two lists in a row agree, so
+// the shrink is real.
+func (inv *inventory) confirmedRemoval(ctx context.Context, removed int) (bool, error) {
+	var prev int
+	err := inv.s.db.QueryRow(ctx, sqlPreviousRefusal, inv.tenantID, inv.connectionID, inv.runID).Scan(&prev)
+	if err != nil {
+		return false, fmt.Errorf("rooms.inventory.confirmedRemoval: %w: %w", errInternal, err)
+	}
+	return prev == removed, nil
+}
+
+// recordRefusal stores on the run how many removals it refused, for the
+// next run to confirm.
+func (s *Service) recordRefusal(ctx context.Context, run *SyncRun, refused int) error {
+	if _, err := s.db.Exec(ctx, sqlRecordRefusal, run.TenantID, run.ID, refused); err != nil {
+		return fmt.Errorf("rooms.recordRefusal: %w: %w", errInternal, err)
+	}
+	run.Error = fmt.Sprintf("%d rooms missing from Zoom's room list were kept: that is most of the connection's rooms, "+
+		"so the next sync removes them only if Zoom still does not list them", refused)
 	return nil
 }
 

@@ -72,8 +72,14 @@ func (s *Service) syncOnce(ctx context.Context, run *SyncRun) error {
 		return err
 	}
 	run.RoomsSeen = len(inv.seen)
+	inv.runID = run.ID
 	if err := inv.finish(ctx); err != nil {
 		return err
+	}
+	if inv.refused > 0 {
+		if err := s.recordRefusal(ctx, run, inv.refused); err != nil {
+			return err
+		}
 	}
 	ch := inv.changes
 	run.RoomsAdded, run.RoomsRemoved, run.StatusChanges = ch.added, len(ch.removed), ch.statusChanges

@@ -98,7 +98,9 @@ func (s *Service) startRun(ctx context.Context, tenantID, connectionID, trigger 
 
 // finishRun records a run's outcome: counts, calls and the error, if any.
 func (s *Service) finishRun(ctx context.Context, run SyncRun, runErr error) (SyncRun, error) {
-	state, msg := SyncSucceeded, ""
+	// A run that succeeded may still tell the user something (a removal
+	// it held back).
+	state, msg := SyncSucceeded, run.Error
 	if runErr != nil {
 		state, msg = SyncFailed, runErrorMessage(runErr)
 	}
