@@ -70,12 +70,15 @@ func (s *Service) enqueueDevices(ctx context.Context, tenantID, connectionID str
 }
 
 const (
-	// sqlStaleRooms is the refresh order: never-read rooms first, then the
-	// oldest. The index rooms_connection_devices serves it.
+	// sqlStaleRooms is the refresh order: never-tried rooms first, then by
+	// the later of the last refresh and the last failure, so a room whose
+	// refresh keeps failing goes to the back of the queue instead of taking
+	// a call of every run. The index rooms_connection_devices_due serves it.
 	sqlStaleRooms = `SELECT ` + roomColumns + ` FROM rooms r
 WHERE r.tenant_id = $1 AND r.connection_id = $2
-ORDER BY r.devices_refreshed_at NULLS FIRST, r.id
+ORDER BY greatest(r.devices_refreshed_at, r.devices_failed_at) NULLS FIRST, r.id
 LIMIT $3`
+	sqlDevicesFailed = `UPDATE rooms SET devices_failed_at = now() WHERE tenant_id = $1 AND id = $2`
 	sqlLockRoom = `SELECT id FROM rooms WHERE tenant_id = $1 AND id = $2 FOR UPDATE`
 	// sqlUpsertDevices writes the devices that are new or changed.
 	sqlUpsertDevices = `INSERT INTO room_devices (tenant_id, room_id, zoom_device_id, type, model, manufacturer, os,
@@ -131,7 +134,17 @@ func (s *Service) RefreshDevices(ctx context.Context, tenantID, connectionID str
 		}
 		if err != nil && !zoom.IsNotFound(err) {
 			s.log.WarnContext(ctx, "device refresh failed", "room_id", r.ID, "error", err.Error())
+			if ferr := s.recordDevicesFailed(ctx, r); ferr != nil {
+				return refreshed, ferr
+			}
 			continue
+		}
+		if err != nil {
+			// Gone from Zoom: the next sync removes it; until then it
+			// must not head the queue either.
+			if ferr := s.recordDevicesFailed(ctx, r); ferr != nil {
+				return refreshed, ferr
+			}
 		}
 		refreshed++
 		if healthChanged {
@@ -142,6 +155,14 @@ func (s *Service) RefreshDevices(ctx context.Context, tenantID, connectionID str
 		s.publishRoomHealth(ctx, tenantID, changed)
 	}
 	return refreshed, nil
+}
+
+// recordDevicesFailed moves a room whose refresh failed back in the queue.
+func (s *Service) recordDevicesFailed(ctx context.Context, r Room) error {
+	if _, err := s.db.Exec(ctx, sqlDevicesFailed, r.TenantID, r.ID); err != nil {
+		return fmt.Errorf("rooms.recordDevicesFailed: %w", err)
+	}
+	return nil
 }
 
 // RefreshRoomDevices refreshes one room's devices when they are older than
