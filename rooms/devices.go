@@ -79,7 +79,7 @@ WHERE r.tenant_id = $1 AND r.connection_id = $2
 ORDER BY greatest(r.devices_refreshed_at, r.devices_failed_at) NULLS FIRST, r.id
 LIMIT $3`
 	sqlDevicesFailed = `UPDATE rooms SET devices_failed_at = now() WHERE tenant_id = $1 AND id = $2`
-	sqlLockRoom = `SELECT id FROM rooms WHERE tenant_id = $1 AND id = $2 FOR UPDATE`
+	sqlLockRoom      = `SELECT id FROM rooms WHERE tenant_id = $1 AND id = $2 FOR UPDATE`
 	// sqlUpsertDevices writes the devices that are new or changed.
 	sqlUpsertDevices = `INSERT INTO room_devices (tenant_id, room_id, zoom_device_id, type, model, manufacturer, os,
   app_version, firmware, status, hostname)
