@@ -507,6 +507,13 @@ func TestTwoGatewayProcessesShareEvents(t *testing.T) {
 	if err := sim.SetRoomStatus(ctx, target, zoomsim.StatusOffline); err != nil {
 		t.Fatal(err)
 	}
+	// "Sync now" joins a sync still being finished (its River job's
+	// completion is recorded in batches) instead of starting another, so
+	// wait until the first sync's job is done.
+	waitFor(t, "the first sync's job to finish", func() bool {
+		return count(`SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'connection_id' = $2
+			AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')`, syncjob.Kind, connID) == 0
+	})
 	if r := replicaA.post(t, admin, `mutation($id: ID!){syncZoomConnection(id: $id){ id }}`, map[string]any{"id": connID}); r.code() != "" {
 		t.Fatalf("sync now on replica A: %s", r.Raw)
 	}
