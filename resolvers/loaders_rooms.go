@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -59,7 +60,7 @@ func (s loaderSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	next := s.ExecutableSchema.Exec(ctx)
 	return func(ctx context.Context) *graphql.Response {
 		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
-			ctx = context.WithValue(ctx, roomLoadersKey{}, newRoomLoaders(p.TenantID, s.rooms, s.connections))
+			ctx = context.WithValue(ctx, roomLoadersKey{}, &lazyRoomLoaders{tenantID: p.TenantID, rooms: s.rooms, connections: s.connections})
 		}
 		return next(ctx)
 	}
@@ -74,15 +75,31 @@ func newRoomLoaders(tenantID string, rs *rooms.Service, cs *connections.Service)
 	return l
 }
 
+// lazyRoomLoaders builds a request's loaders on first use: most operations
+// (viewer, mutations, audit) never touch rooms, and four batched loaders
+// with their caches are not free on every request.
+type lazyRoomLoaders struct {
+	once        sync.Once
+	loaders     *roomLoaders
+	tenantID    string
+	rooms       *rooms.Service
+	connections *connections.Service
+}
+
+func (lz *lazyRoomLoaders) get() *roomLoaders {
+	lz.once.Do(func() { lz.loaders = newRoomLoaders(lz.tenantID, lz.rooms, lz.connections) })
+	return lz.loaders
+}
+
 // errNoLoaders means the schema was not wrapped with WithRoomLoaders.
 var errNoLoaders = errors.New("resolvers: room loaders are not configured")
 
 func loadersFrom(ctx context.Context) (*roomLoaders, error) {
-	l, ok := ctx.Value(roomLoadersKey{}).(*roomLoaders)
+	lz, ok := ctx.Value(roomLoadersKey{}).(*lazyRoomLoaders)
 	if !ok {
 		return nil, errNoLoaders
 	}
-	return l, nil
+	return lz.get(), nil
 }
 
 // byKey answers a batch in key order from a map (absent keys: zero value).

@@ -87,13 +87,22 @@ func WithRoomsCache(es graphql.ExecutableSchema, versions DataVersions, size int
 	if size <= 0 {
 		size = RoomsCacheSize
 	}
-	return roomsCacheSchema{ExecutableSchema: es, versions: versions, entries: lru.New[cachedResponse](size)}
+	return roomsCacheSchema{
+		ExecutableSchema: es, versions: versions,
+		entries: lru.New[cachedResponse](size),
+		queries: lru.New[struct{}](size),
+	}
 }
 
 type roomsCacheSchema struct {
 	graphql.ExecutableSchema
 	versions DataVersions
 	entries  *lru.LRU[cachedResponse]
+	// queries holds the query texts stored under a raw key: the server
+	// asks Lookup about every authenticated request, and one map lookup
+	// turns away everything that was never cached (viewer, mutations…)
+	// before a version is read or a key hashed.
+	queries *lru.LRU[struct{}]
 }
 
 // cachedResponse is a response without errors: its data as marshalled, or
@@ -156,6 +165,9 @@ func (s roomsCacheSchema) Lookup(ctx context.Context, p *auth.Principal, req ser
 	if !p.Has(auth.ScopeRoomsRead) {
 		return nil, ctx, false
 	}
+	if _, known := s.queries.Get(ctx, req.Query); !known {
+		return nil, ctx, false
+	}
 	version, err := s.versions.DataVersion(ctx, p.TenantID)
 	if err != nil {
 		return nil, ctx, false
@@ -197,6 +209,7 @@ func (s roomsCacheSchema) storeRaw(ctx context.Context, p *auth.Principal, versi
 	body := make([]byte, 0, len(data)+len(`{"data":}`))
 	body = append(append(append(body, `{"data":`...), data...), '}')
 	s.entries.Add(ctx, rawKey(p, req, version), cachedResponse{body: body})
+	s.queries.Add(ctx, req.Query, struct{}{})
 }
 
 // rawKey hashes a raw request with what else decides its response. A
