@@ -236,3 +236,19 @@ func (r *Resolver) completeConnections(ctx context.Context, tenantID string, in 
 		}
 	}
 }
+
+// subscribeKind streams the tenant's events of one kind, optionally of one
+// connection (which must be the tenant's), converted for a subscription.
+func subscribeKind[T any](ctx context.Context, r *subscriptionResolver, tenantID string, connectionID *string, kind events.Kind, convert func(*events.Event) (T, bool)) (<-chan T, error) {
+	ofConnection, err := r.connectionFilter(ctx, tenantID, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return stream(ctx, r.Bus, tenantID, func(ev *events.Event) (T, bool) {
+		if ev.Kind != kind || !ofConnection(ev) {
+			var zero T
+			return zero, false
+		}
+		return convert(ev)
+	})
+}

@@ -34,16 +34,7 @@ func (r *subscriptionResolver) RoomStatusChanged(ctx context.Context, connection
 	if err != nil {
 		return nil, err
 	}
-	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.RoomStatusEvent, bool) {
-		if ev.Kind != events.RoomStatusChanged || !ofConnection(ev) {
-			return nil, false
-		}
-		return roomStatusEventModel(ev)
-	})
+	return subscribeKind(ctx, r, p.TenantID, connectionID, events.RoomStatusChanged, roomStatusEventModel)
 }
 
 // RoomHealthChanged is the resolver for the roomHealthChanged field.
@@ -52,16 +43,7 @@ func (r *subscriptionResolver) RoomHealthChanged(ctx context.Context, connection
 	if err != nil {
 		return nil, err
 	}
-	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.RoomHealthEvent, bool) {
-		if ev.Kind != events.RoomHealthChanged || !ofConnection(ev) {
-			return nil, false
-		}
-		return roomHealthEventModel(ev)
-	})
+	return subscribeKind(ctx, r, p.TenantID, connectionID, events.RoomHealthChanged, roomHealthEventModel)
 }
 
 // SignageStateChanged is the resolver for the signageStateChanged field.
@@ -70,16 +52,7 @@ func (r *subscriptionResolver) SignageStateChanged(ctx context.Context, connecti
 	if err != nil {
 		return nil, err
 	}
-	ofConnection, err := r.connectionFilter(ctx, p.TenantID, connectionID)
-	if err != nil {
-		return nil, err
-	}
-	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.SignageStateEvent, bool) {
-		if ev.Kind != events.SignageStateChanged || !ofConnection(ev) {
-			return nil, false
-		}
-		return signageStateEventModel(ev)
-	})
+	return subscribeKind(ctx, r, p.TenantID, connectionID, events.SignageStateChanged, signageStateEventModel)
 }
 
 // SyncProgress is the resolver for the syncProgress field.
@@ -88,16 +61,7 @@ func (r *subscriptionResolver) SyncProgress(ctx context.Context, connectionID st
 	if err != nil {
 		return nil, err
 	}
-	ofConnection, err := r.connectionFilter(ctx, p.TenantID, &connectionID)
-	if err != nil {
-		return nil, err
-	}
-	return stream(ctx, r.Bus, p.TenantID, func(ev *events.Event) (*model.SyncRun, bool) {
-		if ev.Kind != events.SyncProgress || !ofConnection(ev) {
-			return nil, false
-		}
-		return syncRunModel(ev)
-	})
+	return subscribeKind(ctx, r, p.TenantID, &connectionID, events.SyncProgress, syncRunModel)
 }
 
 // ConnectionStatusChanged is the resolver for the connectionStatusChanged field.
