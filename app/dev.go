@@ -12,6 +12,7 @@ import (
 
 	"zoomsignage/auth"
 	"zoomsignage/connections"
+	"zoomsignage/store"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom/zoomsim"
 )
@@ -19,7 +20,15 @@ import (
 // DevTenantName names the tenant `make run` creates.
 const DevTenantName = "Dev tenant"
 
-const sqlDevTenant = `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1`
+const (
+	sqlDevTenant = `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1`
+	// sqlStaleDevAssignments counts the licenses held through the dev
+	// tenant's connections to accounts other than the current simulator's.
+	sqlStaleDevAssignments = `SELECT count(*) FROM signage_assignments sa
+JOIN zoom_connections c ON c.id = sa.connection_id
+WHERE c.tenant_id = $1 AND c.zoom_account_id <> $2`
+	sqlDropStaleDevConnections = `DELETE FROM zoom_connections WHERE tenant_id = $1 AND zoom_account_id <> $2`
+)
 
 // DevBootstrap is what a dev start prints: a tenant and an admin key for it.
 type DevBootstrap struct {
@@ -90,12 +99,15 @@ func (a *App) BootstrapDev(ctx context.Context) (DevBootstrap, error) {
 // connectDevZoom links the in-process simulator's demo account to the dev
 // tenant through the normal connect flow (validation, sealing, first sync),
 // so a fresh `make run` shows rooms at once. The simulator is new at every
-// start, so an earlier run's connection (to an account that no longer
-// exists) is left to fail its health checks.
+// start, so earlier runs' connections point at accounts that no longer
+// exist: they are dropped first (dev tenant only).
 func (a *App) connectDevZoom(ctx context.Context, tenantID string) error {
 	s := a.DevZoom
 	if s == nil || a.Connections == nil {
 		return nil
+	}
+	if err := a.dropStaleDevConnections(ctx, tenantID, s.AccountID); err != nil {
+		return err
 	}
 	p := &auth.Principal{TenantID: tenantID, Actor: "gateway:dev", Scopes: auth.AllScopes}
 	_, err := a.Connections.ConnectServerApp(ctx, p, connections.ServerAppInput{
@@ -104,6 +116,30 @@ func (a *App) connectDevZoom(ctx context.Context, tenantID string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("app.connectDevZoom: %w", err)
+	}
+	return nil
+}
+
+// dropStaleDevConnections deletes the dev tenant's connections to earlier
+// runs' simulator accounts (rooms and assignments cascade) and releases
+// their licenses, in one transaction. Dev mode only: production never
+// deletes a connection outside the disconnect cleanup.
+func (a *App) dropStaleDevConnections(ctx context.Context, tenantID, accountID string) error {
+	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
+		var held int
+		if err := tx.QueryRow(ctx, sqlStaleDevAssignments, tenantID, accountID).Scan(&held); err != nil {
+			return err
+		}
+		if held > 0 {
+			if _, err := tenants.ReleaseLicenses(ctx, tx, tenantID, held); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, sqlDropStaleDevConnections, tenantID, accountID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("app.dropStaleDevConnections: %w", err)
 	}
 	return nil
 }
