@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"zoomsignage/app"
 	"zoomsignage/auth"
+	"zoomsignage/logtest"
 	"zoomsignage/redistest"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
@@ -35,22 +35,8 @@ type gateway struct {
 	logs *syncBuffer
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the shared goroutine-safe log sink.
+type syncBuffer = logtest.Buffer
 
 // testConfig is a production-mode configuration on the test services.
 func testConfig(t testing.TB) app.Config {

@@ -1,7 +1,6 @@
 package zoom_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/clocktest"
+	"zoomsignage/logtest"
 	"zoomsignage/redistest"
 	"zoomsignage/store"
 	"zoomsignage/store/storetest"
@@ -306,23 +306,8 @@ func (e *env) addFault(f zoomsim.Fault) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the shared goroutine-safe log sink.
+type syncBuffer = logtest.Buffer
 
 // counterValue reads a counter of reg by name and labels.
 func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
