@@ -16,8 +16,8 @@ import (
 
 	"zoomsignage/app"
 	"zoomsignage/auth"
-	"zoomsignage/logtest"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/logtest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
 	"zoomsignage/vault/vaulttest"

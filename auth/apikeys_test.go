@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"zoomsignage/auth"
-	"zoomsignage/clocktest"
+	"zoomsignage/internal/testutil/clocktest"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
 )

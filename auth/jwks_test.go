@@ -18,7 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"zoomsignage/auth"
-	"zoomsignage/clocktest"
+	"zoomsignage/internal/testutil/clocktest"
 )
 
 // jwksServer serves a JWKS whose keys the test can replace (an identity

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/events"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/redistest"
 )
 
 // wait bounds how long a test waits for something that should happen at

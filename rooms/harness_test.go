@@ -18,7 +18,7 @@ import (
 	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/events"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/rooms"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"

@@ -17,7 +17,7 @@ import (
 	"zoomsignage/auth"
 	"zoomsignage/events"
 	"zoomsignage/graph"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/resolvers"
 	"zoomsignage/server"
 )

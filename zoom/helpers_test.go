@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"zoomsignage/clocktest"
-	"zoomsignage/logtest"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/clocktest"
+	"zoomsignage/internal/testutil/logtest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/store"
 	"zoomsignage/store/storetest"
 	"zoomsignage/vault"

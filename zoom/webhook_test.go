@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
 	"zoomsignage/zoom/zoomspec"

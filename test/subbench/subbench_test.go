@@ -28,7 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"zoomsignage/events"
-	"zoomsignage/redistest"
+	"zoomsignage/internal/testutil/redistest"
 	"zoomsignage/store/storetest"
 	"zoomsignage/tenants"
 	"zoomsignage/vault/vaulttest"

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"zoomsignage/clocktest"
+	"zoomsignage/internal/testutil/clocktest"
 	"zoomsignage/zoom/zoomsim"
 	"zoomsignage/zoom/zoomspec"
 )
