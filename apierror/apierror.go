@@ -27,6 +27,7 @@ const (
 	ZoomUnavailable         Code = "ZOOM_UNAVAILABLE"
 	ZoomRoomOffline         Code = "ZOOM_ROOM_OFFLINE"
 	RateLimited             Code = "RATE_LIMITED"
+	IdempotencyKeyReused    Code = "IDEMPOTENCY_KEY_REUSED"
 	Internal                Code = "INTERNAL"
 )
 

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.Zoom, err = a.newZoomClient(w.registry); err != nil {
 		return nil, err
 	}
-	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireEvents, a.wireConnections, a.wireRooms} {
+	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms} {
 		if err := wire(ctx, w); err != nil {
 			return nil, err
 		}
@@ -179,11 +179,12 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 		schema = wrap(schema)
 	}
 	srv := server.New(cfg, server.Deps{
-		Schema:   schema,
-		Auth:     authn,
-		Logger:   a.Logger,
-		Registry: w.registry,
-		Cache:    w.responseCache,
+		Schema:      schema,
+		Auth:        authn,
+		Logger:      a.Logger,
+		Registry:    w.registry,
+		Cache:       w.responseCache,
+		Idempotency: w.idempotency,
 		Checks: []server.Check{
 			{Name: "postgres", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

@@ -32,6 +32,8 @@ type wiring struct {
 	// responseCache, when a domain provides one, lets the server answer
 	// repeated requests with stored bytes before running gqlgen.
 	responseCache server.ResponseCache
+	// idempotency wraps /graphql so retried mutations replay.
+	idempotency func(http.Handler) http.Handler
 }
 
 type route struct {

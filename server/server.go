@@ -80,6 +80,10 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // served at /metrics; the server registers its own collectors in it
 	Cache    ResponseCache        // optional: whole responses served without running gqlgen
+	// Idempotency, when set, wraps /graphql after authentication so
+	// retried mutations under an Idempotency-Key replay their first
+	// response (package idempotency).
+	Idempotency func(http.Handler) http.Handler
 }
 
 // Server is the gateway's HTTP server.
@@ -125,7 +129,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func (s *Server) routes() {
-	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.cachedResponses(withCookies(s.gql)))))
+	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.idempotent(s.cachedResponses(withCookies(s.gql))))))
 	s.Handle("/graphql", "graphql", graphqlChain)
 	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
 	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
@@ -133,6 +137,14 @@ func (s *Server) routes() {
 	if s.cfg.Dev {
 		s.Handle("GET /{$}", "graphiql", playground.Handler("zoomsignage", "/graphql"))
 	}
+}
+
+// idempotent applies the Idempotency middleware when one is configured.
+func (s *Server) idempotent(next http.Handler) http.Handler {
+	if s.deps.Idempotency == nil {
+		return next
+	}
+	return s.deps.Idempotency(next)
 }
 
 // Handle mounts h at pattern (net/http ServeMux syntax) with request ids,
