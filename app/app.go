@@ -174,6 +174,7 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	cfg.RequestTimeout = a.Config.RequestTimeout
 	cfg.ComplexityLimit = a.Config.ComplexityLimit
 	cfg.DepthLimit = a.Config.DepthLimit
+	cfg.CORSOrigins = a.Config.CORSOrigins
 	var schema graphql.ExecutableSchema = graph.NewExecutableSchema(schemaCfg)
 	for _, wrap := range w.schema {
 		schema = wrap(schema)

@@ -69,6 +69,10 @@ type Config struct {
 	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
 	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
 	DepthLimit      int           // GATEWAY_DEPTH_LIMIT
+	// CORSOrigins are the exact browser origins allowed to call the API
+	// from another origin and, when any is set, the only ones whose
+	// websockets are accepted (GATEWAY_CORS_ORIGINS, comma-separated).
+	CORSOrigins []string
 }
 
 // Defaults.
@@ -163,6 +167,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
 		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
 		DepthLimit:               num("GATEWAY_DEPTH_LIMIT", 12),
+		CORSOrigins:              splitList(str("GATEWAY_CORS_ORIGINS", "")),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("app.FromEnv: %w", err)

@@ -44,21 +44,35 @@ func FromRequest(r *http.Request) (string, bool) {
 }
 
 // FromInitPayload reads the credential of a websocket connection_init
-// payload: {"authorization": "Bearer ..."} (any case), {"apiKey": "..."} or
-// {"token": "..."}.
+// payload: {"authorization": "Bearer ..."} (any case), {"apiKey": "..."},
+// {"token": "..."}, {"authToken": "..."} (Apollo's documented example) or
+// {"headers": {"Authorization": "Bearer ..."}} (urql's and GraphiQL's
+// shape, the HTTP headers carried in the payload).
 func FromInitPayload(payload map[string]any) (string, bool) {
+	if credential, ok := fromPayloadKeys(payload); ok {
+		return credential, true
+	}
+	for k, v := range payload {
+		if headers, ok := v.(map[string]any); ok && strings.EqualFold(k, "headers") {
+			return fromPayloadKeys(headers)
+		}
+	}
+	return "", false
+}
+
+// fromPayloadKeys finds a credential among one level of payload keys.
+func fromPayloadKeys(payload map[string]any) (string, bool) {
 	for k, v := range payload {
 		s, ok := v.(string)
 		if !ok || s == "" {
 			continue
 		}
 		switch strings.ToLower(k) {
-		case "authorization":
+		case "authorization", "apikey", "x-api-key", "token", "authtoken":
+			// Clients put "Bearer " before a token under any of these keys.
 			if scheme, token, ok := strings.Cut(s, " "); ok && strings.EqualFold(scheme, "Bearer") {
 				return token, true
 			}
-			return s, true
-		case "apikey", "x-api-key", "token":
 			return s, true
 		}
 	}

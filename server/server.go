@@ -49,6 +49,11 @@ type Config struct {
 	ComplexityLimit           int
 	DepthLimit                int
 	FieldLimit                int // selections after expanding fragments
+	// CORSOrigins are the exact browser origins (scheme://host[:port])
+	// allowed to call /graphql from another origin; with any set, a
+	// websocket whose Origin is not listed is refused. Empty allows no
+	// cross-origin HTTP call and every websocket origin.
+	CORSOrigins []string
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
@@ -94,6 +99,7 @@ type Server struct {
 	ws      *wsTracker
 	metrics *metrics
 	gql     http.Handler
+	cors    corsOrigins
 }
 
 // New builds a server. Mount extra routes with Handle before Serve.
@@ -114,7 +120,7 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg), metrics: newMetrics(deps.Registry)}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg), metrics: newMetrics(deps.Registry), cors: corsOrigins(cfg.CORSOrigins)}
 	s.gql = detachWebsockets(s.newGraphQLHandler(deps.Schema))
 	s.routes()
 	return s
@@ -129,7 +135,7 @@ func cmpOr[T comparable](v, def T) T {
 }
 
 func (s *Server) routes() {
-	graphqlChain := s.withTimeout(s.limitBody(s.authenticate(s.idempotent(s.cachedResponses(withCookies(s.gql))))))
+	graphqlChain := s.withCORS(s.withTimeout(s.limitBody(s.authenticate(s.idempotent(s.cachedResponses(withCookies(s.gql)))))))
 	s.Handle("/graphql", "graphql", graphqlChain)
 	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
 	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))

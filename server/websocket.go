@@ -39,7 +39,7 @@ type wsTracker struct {
 
 func newWSTracker(cfg Config) *wsTracker {
 	return &wsTracker{
-		inner:        newWSImplementation(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketMaxSubscriptions),
+		inner:        newWSImplementation(cfg.WebsocketInitTimeout, cfg.WebsocketWriteTimeout, cfg.WebsocketMaxSubscriptions, corsOrigins(cfg.CORSOrigins).websocketOriginAllowed),
 		pingInterval: cfg.WebsocketPingInterval,
 		conns:        make(map[*trackedConn]struct{}),
 		stop:         make(chan struct{}),

@@ -28,7 +28,9 @@ type wsImplementation struct {
 	maxSubscriptions int
 }
 
-func newWSImplementation(initTimeout, writeTimeout time.Duration, maxSubscriptions int) *wsImplementation {
+// checkOrigin decides which Origins may open a socket (see
+// corsOrigins.websocketOriginAllowed).
+func newWSImplementation(initTimeout, writeTimeout time.Duration, maxSubscriptions int, checkOrigin func(*http.Request) bool) *wsImplementation {
 	return &wsImplementation{
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: 10 * time.Second,
@@ -37,10 +39,10 @@ func newWSImplementation(initTimeout, writeTimeout time.Duration, maxSubscriptio
 			ReadBufferSize:  512,
 			WriteBufferPool: &sync.Pool{},
 			// Credentials never ride along implicitly (no cookies: a token in
-			// connection_init or the Authorization header), so a page on
-			// another origin gains nothing by opening a socket here; the web
-			// app is served from its own origin.
-			CheckOrigin: func(*http.Request) bool { return true },
+			// connection_init or the Authorization header), so without a
+			// GATEWAY_CORS_ORIGINS list any origin may open a socket; with
+			// one, only the listed origins.
+			CheckOrigin: checkOrigin,
 		},
 		initTimeout:      initTimeout,
 		writeTimeout:     writeTimeout,
