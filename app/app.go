@@ -83,6 +83,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.Sealer, err = openSealer(ctx, cfg, logger); err != nil {
 		return nil, err
 	}
+	if t, ok := a.Sealer.(*vault.Transit); ok {
+		a.closers = append(a.closers, t.Close)
+	}
 	authenticator, err := a.newAuthenticator(ctx)
 	if err != nil {
 		return nil, err
@@ -189,7 +192,7 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 		Checks: []server.Check{
 			{Name: "postgres", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
-			{Name: "vault", Ping: a.Sealer.Ping},
+			{Name: "vault", Ping: a.pingVault},
 		},
 	})
 	for _, r := range w.routes {
@@ -198,13 +201,21 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	return srv
 }
 
+// pingVault is the sealer's Ping for /readyz, telling a token Vault refused
+// (server.ErrRefused) from a Vault that cannot be reached.
+func (a *App) pingVault(ctx context.Context) error {
+	err := a.Sealer.Ping(ctx)
+	if errors.Is(err, vault.ErrRefused) {
+		return fmt.Errorf("%w: %w", server.ErrRefused, err)
+	}
+	return err
+}
+
 // openSealer picks Vault transit when VAULT_ADDR is set, and the local
 // keyring only in dev mode (vault.NewDevKeyring refuses anything else).
 func openSealer(ctx context.Context, cfg Config, logger *slog.Logger) (vault.Sealer, error) {
 	if cfg.VaultAddr != "" {
-		t, err := vault.NewTransit(ctx, vault.TransitConfig{
-			Address: cfg.VaultAddr, Token: cfg.VaultToken, Mount: cfg.VaultMount, Key: cfg.VaultTransitKey,
-		})
+		t, err := vault.NewTransit(ctx, cfg.transitConfig(logger))
 		if err != nil {
 			return nil, fmt.Errorf("app.New: %w", err)
 		}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"zoomsignage/vault"
 )
 
 // Config is everything the gateway reads from its environment. Each field
@@ -41,6 +43,16 @@ type Config struct {
 	VaultTransitKey string `env:"VAULT_TRANSIT_KEY" envDefault:"zoomsignage"`
 	VaultMount      string `env:"VAULT_TRANSIT_MOUNT" envDefault:"transit"`
 	DevKeyringFile  string `env:"DEV_KEYRING_FILE" envDefault:".dev/keyring.json"`
+	// How the gateway gets its Vault token: VAULT_TOKEN (renewed while it
+	// can be), or an AppRole or Kubernetes login (repeated whenever the
+	// token cannot be renewed or is refused).
+	VaultAuthMethod   string `env:"VAULT_AUTH_METHOD" envDefault:"token"`
+	VaultAuthMount    string `env:"VAULT_AUTH_MOUNT"` // empty: the method's name
+	VaultRoleID       string `env:"VAULT_ROLE_ID"`
+	VaultSecretID     string `env:"VAULT_SECRET_ID"`
+	VaultSecretIDFile string `env:"VAULT_SECRET_ID_FILE"`
+	VaultK8sRole      string `env:"VAULT_K8S_ROLE"`
+	VaultK8sTokenFile string `env:"VAULT_K8S_TOKEN_FILE" envDefault:"/var/run/secrets/kubernetes.io/serviceaccount/token"`
 
 	// ZoomAPIBaseURL and ZoomOAuthBaseURL stay empty when unset (dev mode
 	// then runs the in-process simulator); ZoomAPI and ZoomOAuth return
@@ -201,8 +213,11 @@ func (c Config) Validate() error {
 		return nil
 	}
 	var errs []error
-	if c.VaultAddr == "" || c.VaultToken == "" {
-		errs = append(errs, errors.New("VAULT_ADDR and VAULT_TOKEN are required outside dev mode (credentials are sealed with Vault transit)"))
+	if c.VaultAddr == "" {
+		errs = append(errs, errors.New("VAULT_ADDR is required outside dev mode (credentials are sealed with Vault transit)"))
+	}
+	if err := c.vaultAuth().Check(c.VaultToken); err != nil {
+		errs = append(errs, err)
 	}
 	if c.JWTHS256Secret == "" && c.JWTJWKSURL == "" && c.JWTJWKSFile == "" {
 		errs = append(errs, errors.New("one of JWT_HS256_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE is required outside dev mode"))
@@ -216,6 +231,28 @@ func (c Config) Validate() error {
 		return fmt.Errorf("app: configuration: %w", err)
 	}
 	return nil
+}
+
+func (c Config) vaultAuth() vault.AuthConfig {
+	return vault.AuthConfig{
+		Method: c.VaultAuthMethod, Mount: c.VaultAuthMount,
+		RoleID: c.VaultRoleID, SecretID: c.VaultSecretID, SecretIDFile: c.VaultSecretIDFile,
+		K8sRole: c.VaultK8sRole, K8sTokenFile: c.VaultK8sTokenFile,
+	}
+}
+
+// transitConfig is the Vault transit configuration (VAULT_ADDR set).
+func (c Config) transitConfig(logger *slog.Logger) vault.TransitConfig {
+	return vault.TransitConfig{
+		Address: c.VaultAddr, Token: c.VaultToken, Mount: c.VaultMount, Key: c.VaultTransitKey,
+		Auth: c.vaultAuth(), Logger: logger,
+	}
+}
+
+// TransitConfig is the Vault transit configuration for operator commands
+// (rewrap) that seal outside the gateway.
+func (c Config) TransitConfig(logger *slog.Logger) vault.TransitConfig {
+	return c.transitConfig(logger)
 }
 
 // ZoomAPI returns the Zoom REST base URL, defaulting to Zoom's.

@@ -103,7 +103,7 @@ func (s *Service) ConnectServerApp(ctx context.Context, p *auth.Principal, in Se
 		return s.enqueueSync(ctx, tx, p.TenantID, id, syncjob.TriggerConnect)
 	})
 	if err != nil {
-		return Connection{}, fmt.Errorf("connections.ConnectServerApp: %w", err)
+		return Connection{}, fmt.Errorf("connections.ConnectServerApp: %w", vaultError(ctx, s.log, err))
 	}
 	c, err := s.Get(ctx, p.TenantID, id)
 	if err != nil {
@@ -167,7 +167,7 @@ func (s *Service) UpdateServerAppCredentials(ctx context.Context, p *auth.Princi
 		return s.enqueueSync(ctx, tx, c.TenantID, c.ID, syncjob.TriggerConnect)
 	})
 	if err != nil {
-		return Connection{}, fmt.Errorf("connections.UpdateServerAppCredentials: %w", err)
+		return Connection{}, fmt.Errorf("connections.UpdateServerAppCredentials: %w", vaultError(ctx, s.log, err))
 	}
 	s.zoom.ForgetConnection(c.ID)
 	updated, err := s.Get(ctx, p.TenantID, id)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with a real Vault dev server: builds (or reuses) the
 # binary, starts it on a free loopback port with transit enabled, exports
-# TEST_VAULT_ADDR / TEST_VAULT_TOKEN for the command, and stops Vault when
+# TEST_VAULT_ADDR / TEST_VAULT_TOKEN (and TEST_VAULT_BIN, for tests that run
+# a Vault of their own) for the command, and stops Vault when
 # the command ends, whatever its outcome.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,5 +23,5 @@ for _ in $(seq 1 100); do
 done
 VAULT_ADDR=$addr VAULT_TOKEN=$token "$bin" secrets enable transit >/dev/null
 
-export TEST_VAULT_ADDR=$addr TEST_VAULT_TOKEN=$token
+export TEST_VAULT_ADDR=$addr TEST_VAULT_TOKEN=$token TEST_VAULT_BIN=$bin
 "$@"

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"sync"
@@ -12,8 +13,17 @@ import (
 // Check is one dependency /readyz probes.
 type Check struct {
 	Name string
+	// Ping returns nil when the dependency serves; an error wrapping
+	// ErrRefused when it answers but refuses our credentials, any other
+	// error when it cannot be reached.
 	Ping func(ctx context.Context) error
 }
+
+// ErrRefused marks a Check whose dependency answered but refused the
+// gateway's credentials (Vault refusing its token): /readyz reports it as
+// "refused" instead of "unreachable", because the operator must fix
+// credentials rather than the dependency.
+var ErrRefused = errors.New("server: dependency refused our credentials")
 
 // healthz answers 200 while the process runs: liveness, not readiness.
 func healthz(w http.ResponseWriter, _ *http.Request) {
@@ -23,7 +33,9 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 
 // readyz probes every dependency at once and answers 503 naming each one
 // that failed, so a load balancer stops sending traffic to a replica that
-// cannot serve it. Error details go to the log, not to the response.
+// cannot serve it. Each check is "ok", "refused" (it answered but refused
+// our credentials) or "unreachable". Error details go to the log, not to
+// the response.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ReadyTimeout)
 	defer cancel()
@@ -35,6 +47,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			status := "ok"
 			if err := c.Ping(ctx); err != nil {
 				status = "unreachable"
+				if errors.Is(err, ErrRefused) {
+					status = "refused"
+				}
 				s.log(r.Context()).Warn("readiness check failed", "dependency", c.Name, "error", err.Error())
 			}
 			mu.Lock()

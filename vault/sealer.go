@@ -50,3 +50,16 @@ type Sealed struct {
 // tampered with, sealed for another tenant, or is not a ciphertext at all.
 // The message never contains the ciphertext or the plaintext.
 var ErrOpen = errors.New("vault: ciphertext cannot be opened")
+
+// ErrRefused is returned (wrapped) when Vault refuses the gateway's token
+// (403) and no new token can be had: the token expired or was revoked and
+// the auth method cannot log in again, or a login was refused. /readyz
+// reports it apart from ErrUnavailable because the fix differs: new
+// credentials, not a Vault restart.
+var ErrRefused = errors.New("vault: Vault refused our token")
+
+// ErrUnavailable is returned (wrapped) when Vault cannot be reached or
+// cannot serve (network error, timeout, 5xx, sealed). Callers answer
+// clients "vault unavailable"; the wrapped detail (with Vault's address) is
+// for logs only.
+var ErrUnavailable = errors.New("vault: unavailable")

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -16,27 +18,38 @@ import (
 // with derived=true and every call passes the tenant id as the derivation
 // context, so each tenant effectively has its own key: a ciphertext of
 // tenant A fails to open as tenant B even though both use one named key.
+//
+// Its token is kept alive by a session (login.go): renewed before it
+// expires, and replaced by a new login (AppRole, Kubernetes) when it cannot
+// be renewed or Vault refuses it. Close stops the renewal.
 type Transit struct {
 	client *vaultapi.Client
+	sess   *session
 	mount  string
 	key    string
 }
 
-// TransitConfig says where the transit engine and key live.
+// TransitConfig says where the transit engine and key live, and how to
+// authenticate.
 type TransitConfig struct {
 	Address string // VAULT_ADDR
-	Token   string // VAULT_TOKEN
+	Token   string // VAULT_TOKEN (the token auth method)
 	Mount   string // transit mount path, default "transit"
 	Key     string // VAULT_TRANSIT_KEY
+	Auth    AuthConfig
+	Logger  *slog.Logger // renewals and logins; nil discards
 }
 
-// NewTransit connects to Vault and makes sure the transit key exists
-// (creating it with derived=true when absent). It refuses an existing key
-// that is not derived, because then the tenant binding would silently not
-// hold.
+// NewTransit logs in to Vault, starts renewing the token, and makes sure
+// the transit key exists (creating it with derived=true when absent). It
+// refuses an existing key that is not derived, because then the tenant
+// binding would silently not hold.
 func NewTransit(ctx context.Context, cfg TransitConfig) (*Transit, error) {
 	if cfg.Address == "" || cfg.Key == "" {
 		return nil, errors.New("vault.NewTransit: address and key are required")
+	}
+	if err := cfg.Auth.Check(cfg.Token); err != nil {
+		return nil, fmt.Errorf("vault.NewTransit: %w", err)
 	}
 	if cfg.Mount == "" {
 		cfg.Mount = "transit"
@@ -50,12 +63,69 @@ func NewTransit(ctx context.Context, cfg TransitConfig) (*Transit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault.NewTransit: %w", err)
 	}
-	client.SetToken(cfg.Token)
-	t := &Transit{client: client, mount: strings.Trim(cfg.Mount, "/"), key: cfg.Key}
+	if cfg.Auth.method() == AuthToken {
+		client.SetToken(cfg.Token)
+	} else {
+		client.ClearToken() // never VAULT_TOKEN of the process environment
+	}
+	t := &Transit{client: client, sess: newSession(client, cfg.Auth, cfg.Logger), mount: strings.Trim(cfg.Mount, "/"), key: cfg.Key}
+	if err := t.sess.start(ctx); err != nil {
+		return nil, fmt.Errorf("vault.NewTransit: %w", err)
+	}
 	if err := t.ensureKey(ctx); err != nil {
+		t.Close()
 		return nil, fmt.Errorf("vault.NewTransit: %w", err)
 	}
 	return t, nil
+}
+
+// Close stops renewing the token (it is left to expire, not revoked, so a
+// replica shutting down never cuts off a token another process shares).
+func (t *Transit) Close() { t.sess.close() }
+
+// read and write are the client's calls through the session, so a token
+// that lapsed is replaced and the call retried once.
+func (t *Transit) read(ctx context.Context, path string) (*vaultapi.Secret, error) {
+	var secret *vaultapi.Secret
+	err := t.sess.do(ctx, func() (err error) {
+		secret, err = t.client.Logical().ReadWithContext(ctx, path)
+		return err
+	})
+	return secret, err
+}
+
+func (t *Transit) write(ctx context.Context, path string, data map[string]any) (*vaultapi.Secret, error) {
+	var secret *vaultapi.Secret
+	err := t.sess.do(ctx, func() (err error) {
+		secret, err = t.client.Logical().WriteWithContext(ctx, path, data)
+		return err
+	})
+	return secret, err
+}
+
+// classify marks Vault's answers by what the caller can do about them:
+// ErrRefused when Vault refused the token (403), ErrUnavailable when Vault
+// could not be reached or could not serve (network errors, 5xx, sealed).
+// Other errors (400s of bad input) are returned as they are.
+func classify(err error) error {
+	if err == nil || errors.Is(err, ErrRefused) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrOpen) {
+		return err
+	}
+	var re *vaultapi.ResponseError
+	if errors.As(err, &re) {
+		switch {
+		case re.StatusCode == http.StatusForbidden:
+			return fmt.Errorf("%w: %w", ErrRefused, err)
+		case re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests:
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
 }
 
 func (t *Transit) path(op string) string {
@@ -64,12 +134,12 @@ func (t *Transit) path(op string) string {
 
 // ensureKey creates the derived key when absent and checks an existing one.
 func (t *Transit) ensureKey(ctx context.Context) error {
-	secret, err := t.client.Logical().ReadWithContext(ctx, t.path("keys"))
+	secret, err := t.read(ctx, t.path("keys"))
 	if err != nil {
 		return fmt.Errorf("read key: %w", err)
 	}
 	if secret == nil {
-		_, err := t.client.Logical().WriteWithContext(ctx, t.path("keys"), map[string]any{
+		_, err := t.write(ctx, t.path("keys"), map[string]any{
 			"type":    "aes256-gcm96",
 			"derived": true,
 		})
@@ -173,7 +243,7 @@ func (t *Transit) Rewrap(ctx context.Context, items []Sealed) ([]string, error) 
 
 // Rotate implements Sealer.
 func (t *Transit) Rotate(ctx context.Context) error {
-	if _, err := t.client.Logical().WriteWithContext(ctx, t.path("keys")+"/rotate", nil); err != nil {
+	if _, err := t.write(ctx, t.path("keys")+"/rotate", nil); err != nil {
 		return fmt.Errorf("vault.Rotate: %w", err)
 	}
 	return nil
@@ -193,8 +263,10 @@ func (t *Transit) KeyVersion(ciphertext string) (int, error) {
 }
 
 // Ping implements Sealer: Vault must be unsealed and the key readable.
+// The error wraps ErrRefused when Vault refuses our token (and no new one
+// can be had), ErrUnavailable when Vault cannot be reached.
 func (t *Transit) Ping(ctx context.Context) error {
-	if _, err := t.client.Logical().ReadWithContext(ctx, t.path("keys")); err != nil {
+	if _, err := t.read(ctx, t.path("keys")); err != nil {
 		return fmt.Errorf("vault.Ping: %w", err)
 	}
 	return nil
@@ -204,7 +276,7 @@ func (t *Transit) Ping(ctx context.Context) error {
 // tampered ciphertext) fails the whole batch with ErrOpen; the error text of
 // Vault is dropped because it may quote the input.
 func (t *Transit) batch(ctx context.Context, op string, items []map[string]any) ([]any, error) {
-	secret, err := t.client.Logical().WriteWithContext(ctx, t.path(op), map[string]any{"batch_input": items})
+	secret, err := t.write(ctx, t.path(op), map[string]any{"batch_input": items})
 	if err != nil {
 		var respErr *vaultapi.ResponseError
 		if errors.As(err, &respErr) && respErr.StatusCode == http.StatusBadRequest {

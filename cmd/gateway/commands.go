@@ -187,19 +187,18 @@ func rewrap(ctx context.Context, stdout io.Writer, logger *slog.Logger) error {
 		return err
 	}
 	if cfg.VaultAddr == "" {
-		return errors.New("rewrap needs VAULT_ADDR and VAULT_TOKEN")
+		return errors.New("rewrap needs VAULT_ADDR and Vault credentials (VAULT_TOKEN, or VAULT_AUTH_METHOD approle or kubernetes)")
 	}
 	pool, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	sealer, err := vault.NewTransit(ctx, vault.TransitConfig{
-		Address: cfg.VaultAddr, Token: cfg.VaultToken, Mount: cfg.VaultMount, Key: cfg.VaultTransitKey,
-	})
+	sealer, err := vault.NewTransit(ctx, cfg.TransitConfig(logger))
 	if err != nil {
 		return err
 	}
+	defer sealer.Close()
 	if err := sealer.Rotate(ctx); err != nil {
 		return err
 	}
