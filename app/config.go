@@ -69,6 +69,12 @@ type Config struct {
 	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
 	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
 	DepthLimit      int           // GATEWAY_DEPTH_LIMIT
+	TokenLimit      int           // GATEWAY_TOKEN_LIMIT (lexical tokens per document)
+	ErrorLimit      int           // GATEWAY_ERROR_LIMIT (errors per response)
+	// Introspection serves __schema and __type outside dev mode too
+	// (GATEWAY_INTROSPECTION=true), for partners' codegen; dev mode always
+	// serves them.
+	Introspection bool
 	// CORSOrigins are the exact browser origins allowed to call the API
 	// from another origin and, when any is set, the only ones whose
 	// websockets are accepted (GATEWAY_CORS_ORIGINS, comma-separated).
@@ -132,6 +138,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		errs = append(errs, errors.New("GATEWAY_WORKERS must be true or false"))
 	}
+	introspection, err := strconv.ParseBool(str("GATEWAY_INTROSPECTION", "false"))
+	if err != nil {
+		errs = append(errs, errors.New("GATEWAY_INTROSPECTION must be true or false"))
+	}
 	env := str("GATEWAY_ENV", "production")
 	if env != "dev" && env != "production" {
 		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
@@ -167,6 +177,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
 		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
 		DepthLimit:               num("GATEWAY_DEPTH_LIMIT", 12),
+		TokenLimit:               num("GATEWAY_TOKEN_LIMIT", 10_000),
+		ErrorLimit:               num("GATEWAY_ERROR_LIMIT", 50),
+		Introspection:            introspection,
 		CORSOrigins:              splitList(str("GATEWAY_CORS_ORIGINS", "")),
 	}
 	if err := errors.Join(errs...); err != nil {
