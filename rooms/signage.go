@@ -402,8 +402,8 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 		s.log.ErrorContext(ctx, "saving signage settings failed", "room_id", j.room.ID, "error", err.Error())
 		return Result{RoomID: j.room.ID, Err: apierror.New(apierror.Internal, "saving the settings failed; try again")}
 	}
-	if a.State != j.a.State {
-		s.publishSignage(ctx, j.room, &a)
-	}
+	// Published on every saved change, not only a new state: the event
+	// carries layout and mute, and the room's screen plays by them.
+	s.publishSignage(ctx, j.room, &a)
 	return Result{RoomID: j.room.ID, Assignment: &a}
 }
