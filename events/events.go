@@ -29,6 +29,11 @@ const (
 // to subscribers of the same tenant. At is when the gateway detected the
 // change (the start of the latency a subscriber sees).
 type Event struct {
+	// ID is the event's outbox id, set when it is relayed: subscribers
+	// drop an id they already saw (a relay retried after a lost commit, a
+	// catch-up after a Redis reconnect). Zero for events published
+	// directly, which are never deduplicated.
+	ID           int64     `json:"id,omitempty"`
 	Kind         Kind      `json:"kind"`
 	TenantID     string    `json:"tenantId"`
 	ConnectionID string    `json:"connectionId"`
@@ -123,9 +128,10 @@ type ConnectionSnapshot struct {
 }
 
 // Publisher sends events to every replica's subscribers. Publishing is
-// best effort and never blocks the caller's work for long: a change is
-// already committed in Postgres when it is published, and a subscriber that
-// misses an event sees the state on its next query.
+// best effort and never blocks the caller's work for long. Domain code does
+// not publish directly: it adds events to the Outbox in the transaction of
+// the change, and the outbox's relay publishes them (retrying while Redis
+// is down).
 type Publisher interface {
 	Publish(ctx context.Context, events ...Event) error
 }
