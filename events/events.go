@@ -1,7 +1,9 @@
 // Package events carries what the rooms and connections packages observe
 // (room status, health and signage changes, sync progress, connection
-// status) to GraphQL subscriptions on every replica: published to Redis
-// pub/sub per tenant, fanned out in process to each subscriber.
+// status) to GraphQL subscriptions on every replica: recorded in the
+// Postgres outbox in the transaction of the change, relayed from there to
+// Redis pub/sub per tenant (retried while Redis is down), and fanned out in
+// process to each subscriber, deduplicated by event id.
 //
 // An event carries everything a subscription needs to answer without
 // touching Postgres (a snapshot of the room or connection), because one
