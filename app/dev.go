@@ -12,7 +12,6 @@ import (
 
 	"zoomsignage/auth"
 	"zoomsignage/connections"
-	"zoomsignage/store"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom/zoomsim"
 )
@@ -21,12 +20,7 @@ import (
 const DevTenantName = "Dev tenant"
 
 const (
-	sqlDevTenant = `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1`
-	// sqlStaleDevAssignments counts the licenses held through the dev
-	// tenant's connections to accounts other than the current simulator's.
-	sqlStaleDevAssignments = `SELECT count(*) FROM signage_assignments sa
-JOIN zoom_connections c ON c.id = sa.connection_id
-WHERE c.tenant_id = $1 AND c.zoom_account_id <> $2`
+	sqlDevTenant               = `SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1`
 	sqlDropStaleDevConnections = `DELETE FROM zoom_connections WHERE tenant_id = $1 AND zoom_account_id <> $2`
 )
 
@@ -121,23 +115,11 @@ func (a *App) connectDevZoom(ctx context.Context, tenantID string) error {
 }
 
 // dropStaleDevConnections deletes the dev tenant's connections to earlier
-// runs' simulator accounts (rooms and assignments cascade) and releases
-// their licenses, in one transaction. Dev mode only: production never
-// deletes a connection outside the disconnect cleanup.
+// runs' simulator accounts (rooms and assignments cascade, returning their
+// licenses). Dev mode only: production never deletes a connection outside
+// the disconnect cleanup.
 func (a *App) dropStaleDevConnections(ctx context.Context, tenantID, accountID string) error {
-	err := store.InTx(ctx, a.DB, func(tx pgx.Tx) error {
-		var held int
-		if err := tx.QueryRow(ctx, sqlStaleDevAssignments, tenantID, accountID).Scan(&held); err != nil {
-			return err
-		}
-		if held > 0 {
-			if _, err := tenants.ReleaseLicenses(ctx, tx, tenantID, held); err != nil {
-				return err
-			}
-		}
-		_, err := tx.Exec(ctx, sqlDropStaleDevConnections, tenantID, accountID)
-		return err
-	})
+	_, err := a.DB.Exec(ctx, sqlDropStaleDevConnections, tenantID, accountID)
 	if err != nil {
 		return fmt.Errorf("app.dropStaleDevConnections: %w", err)
 	}

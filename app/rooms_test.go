@@ -168,3 +168,51 @@ func TestPeriodicSyncPicksUpChanges(t *testing.T) {
 		t.Fatalf("offline rooms: %s", c.Raw)
 	}
 }
+
+// TestMutationsReturnTheRoomsTheyChange: a client cache (Apollo, urql)
+// updates from a mutation's payload alone, so signage mutations and the
+// restart return the changed room (issue 12 item 4), and the connection
+// serves the contract's activeSignageCount beside the deprecated name.
+func TestMutationsReturnTheRoomsTheyChange(t *testing.T) {
+	w, _, admin, connID := roomsWorld(t, 2, nil)
+	ids := []string{}
+	for _, n := range nodes(t, w.post(admin, roomsPage, nil)) {
+		ids = append(ids, n["id"].(string))
+	}
+	const withRoom = `{roomId ok room{id signage{state} connection{id activeSignageCount}}}`
+	resultRoom := func(r gqlResponse, field string) map[string]any {
+		t.Helper()
+		if r.code() != "" {
+			t.Fatalf("%s: %s", field, r.Raw)
+		}
+		res := r.Data[field].([]any)[0].(map[string]any)
+		room, _ := res["room"].(map[string]any)
+		if res["ok"] != true || room == nil || room["id"] != res["roomId"] {
+			t.Fatalf("%s: %s, want the room in the result", field, r.Raw)
+		}
+		return room
+	}
+
+	room := resultRoom(w.post(admin, `mutation($ids: [ID!]!){activateSignage(roomIds: $ids)`+withRoom+`}`, map[string]any{"ids": ids[:1]}), "activateSignage")
+	if room["signage"].(map[string]any)["state"] != "ACTIVE" || room["connection"].(map[string]any)["activeSignageCount"] != float64(1) {
+		t.Fatalf("after activation the room is %v", room)
+	}
+	room = resultRoom(w.post(admin, `mutation($ids: [ID!]!){updateSignageSettings(roomIds: $ids, settings: {muted: false})`+withRoom+`}`, map[string]any{"ids": ids[:1]}), "updateSignageSettings")
+	if room["signage"] == nil {
+		t.Fatalf("after a settings change the room is %v", room)
+	}
+	c := w.post(admin, `{zoomConnections{id activeSignageCount activatedRoomCount}}`, nil)
+	conn := c.Data["zoomConnections"].([]any)[0].(map[string]any)
+	if c.code() != "" || conn["id"] != connID || conn["activeSignageCount"] != float64(1) || conn["activatedRoomCount"] != float64(1) {
+		t.Fatalf("connection counts: %s", c.Raw)
+	}
+	room = resultRoom(w.post(admin, `mutation($ids: [ID!]!){deactivateSignage(roomIds: $ids)`+withRoom+`}`, map[string]any{"ids": ids[:1]}), "deactivateSignage")
+	if room["signage"] != nil || room["connection"].(map[string]any)["activeSignageCount"] != float64(0) {
+		t.Fatalf("after deactivation the room is %v", room)
+	}
+
+	rs := w.post(admin, `mutation($id: ID!){restartZoomRoom(roomId: $id){roomId room{id name}}}`, map[string]any{"id": ids[1]})
+	if rs.code() != "" || rs.Data["restartZoomRoom"].(map[string]any)["room"].(map[string]any)["id"] != ids[1] {
+		t.Fatalf("restart: %s", rs.Raw)
+	}
+}

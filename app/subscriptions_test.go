@@ -635,3 +635,54 @@ func TestReferenceClient(t *testing.T) {
 		t.Fatalf("node ran fewer tests than expected:\n%s", out.String())
 	}
 }
+
+// TestRevokedKeyOnAHeaderAuthenticatedSocketMintsNothing is the attack of
+// issue 10: a socket authenticated only by its upgrade request's
+// Authorization header, with an empty connection_init, kept running
+// mutations after its admin key was revoked. Now the operation is refused,
+// the socket closed with 4403, and no key is minted.
+func TestRevokedKeyOnAHeaderAuthenticatedSocketMintsNothing(t *testing.T) {
+	g := newGateway(t, nil)
+	tenant := g.tenant("A", 1)
+	owner := g.apiKey(tenant, auth.ScopeAdmin)
+	doomed, doomedSecret, err := g.app.Keys.Create(context.Background(), g.app.DB, tenant, "doomed", []auth.Scope{auth.ScopeAdmin}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(g.url, "http")+"/graphql", http.Header{"Authorization": {"Bearer " + doomedSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(subWait))
+	c := &subClient{t: t, conn: conn}
+	c.send(map[string]any{"type": "connection_init"})
+	if m := c.read(); m.Type != "connection_ack" {
+		t.Fatalf("got %s %s, want connection_ack", m.Type, m.Payload)
+	}
+	if r := g.post(owner, `mutation($id: ID!){revokeApiKey(id:$id){id}}`, map[string]any{"id": doomed.ID}); r.code() != "" {
+		t.Fatalf("revokeApiKey: %s", r.Raw)
+	}
+	c.subscribe("mint", `mutation{createApiKey(input:{name:"minted",scopes:["admin"]}){key}}`, nil)
+	for {
+		_, raw, err := conn.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != 4403 {
+				t.Fatalf("closed with %d, want 4403", ce.Code)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("no close frame: %v", err)
+		}
+		if strings.Contains(string(raw), `"key"`) {
+			t.Fatalf("a revoked key minted a key: %s", raw)
+		}
+	}
+	keys := g.post(owner, `{apiKeys{name}}`, nil)
+	if strings.Contains(keys.Raw, "minted") {
+		t.Fatalf("a key was minted: %s", keys.Raw)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
-	"zoomsignage/tenants"
 	"zoomsignage/zoom"
 )
 
@@ -251,12 +250,9 @@ func (s *Service) forgetRoom(ctx context.Context, c Connection, a assignment, le
 		if err != nil {
 			return fmt.Errorf("delete assignment: %w", err)
 		}
-		released := int(tag.RowsAffected())
+		released := int(tag.RowsAffected()) // its license returns with the row
 		if released == 0 {
-			return nil // deactivated meanwhile: its license went back then
-		}
-		if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, released); err != nil {
-			return err
+			return nil // deactivated meanwhile
 		}
 		cleaned, left := 1, []Leftover{}
 		if leftoverReason != "" {
@@ -347,22 +343,12 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 		if err != nil {
 			return fmt.Errorf("delete remaining assignments: %w", err)
 		}
-		if len(late) > 0 {
-			if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, len(late)); err != nil {
-				return err
-			}
-		}
 		if err := s.tokens.ClearCredentials(ctx, tx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}); err != nil {
 			return err
 		}
 		var cascaded int
 		if err := tx.QueryRow(ctx, sqlDeleteConnection, c.ID, c.TenantID).Scan(&cascaded); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("delete connection: %w", err)
-		}
-		if cascaded > 0 { // none while the row lock holds; never leak one if it does not
-			if _, err := tenants.ReleaseLicenses(ctx, tx, c.TenantID, cascaded); err != nil {
-				return err
-			}
 		}
 		leftJSON, _ := json.Marshal(append([]Leftover{}, late...))
 		var (

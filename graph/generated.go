@@ -196,6 +196,7 @@ type ComplexityRoot struct {
 
 	RoomControlResult struct {
 		AcceptedAt func(childComplexity int) int
+		Room       func(childComplexity int) int
 		RoomID     func(childComplexity int) int
 	}
 
@@ -233,6 +234,7 @@ type ComplexityRoot struct {
 	SignageResult struct {
 		Error   func(childComplexity int) int
 		Ok      func(childComplexity int) int
+		Room    func(childComplexity int) int
 		RoomID  func(childComplexity int) int
 		Signage func(childComplexity int) int
 	}
@@ -289,6 +291,7 @@ type ComplexityRoot struct {
 
 	ZoomConnection struct {
 		ActivatedRoomCount   func(childComplexity int) int
+		ActiveSignageCount   func(childComplexity int) int
 		ConnectedBy          func(childComplexity int) int
 		CreatedAt            func(childComplexity int) int
 		GrantedScopes        func(childComplexity int) int
@@ -356,6 +359,7 @@ type ZoomConnectionResolver interface {
 	LastSync(ctx context.Context, obj *model.ZoomConnection) (*model.SyncRun, error)
 	LastSuccessfulSyncAt(ctx context.Context, obj *model.ZoomConnection) (*time.Time, error)
 	RoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
+	ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
 	ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
 }
 
@@ -1064,6 +1068,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoomControlResult.AcceptedAt(childComplexity), true
+	case "RoomControlResult.room":
+		if e.ComplexityRoot.RoomControlResult.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomControlResult.Room(childComplexity), true
 	case "RoomControlResult.roomId":
 		if e.ComplexityRoot.RoomControlResult.RoomID == nil {
 			break
@@ -1201,6 +1211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SignageResult.Ok(childComplexity), true
+	case "SignageResult.room":
+		if e.ComplexityRoot.SignageResult.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SignageResult.Room(childComplexity), true
 	case "SignageResult.roomId":
 		if e.ComplexityRoot.SignageResult.RoomID == nil {
 			break
@@ -1438,6 +1454,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ZoomConnection.ActivatedRoomCount(childComplexity), true
+	case "ZoomConnection.activeSignageCount":
+		if e.ComplexityRoot.ZoomConnection.ActiveSignageCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ZoomConnection.ActiveSignageCount(childComplexity), true
 	case "ZoomConnection.connectedBy":
 		if e.ComplexityRoot.ZoomConnection.ConnectedBy == nil {
 			break
@@ -1744,7 +1766,9 @@ type ZoomConnection {
   lastSync: SyncRun
   lastSuccessfulSyncAt: Time
   roomCount: Int!
-  activatedRoomCount: Int!
+  "Rooms of this connection with our signage activated (any state), each holding a license."
+  activeSignageCount: Int!
+  activatedRoomCount: Int! @deprecated(reason: "Use activeSignageCount, the contract's name.")
 }
 
 type ZoomAdmin {
@@ -1920,6 +1944,8 @@ type SyncRun {
 type RoomControlResult {
   roomId: ID!
   acceptedAt: Time!
+  "The room the command was sent to, for client caches."
+  room: Room
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `# The root of the zoomsignage GraphQL API. Each domain extends Query and
@@ -2004,6 +2030,8 @@ type SignageResult {
   ok: Boolean!
   signage: SignageAssignment
   error: ResultError
+  "The room after the change, so a client cache updates from the payload alone; null when the room is not the caller's or no longer exists."
+  room: Room
 }
 
 type ResultError {
@@ -2333,6 +2361,8 @@ func (ec *executionContext) childFields_RoomControlResult(ctx context.Context, f
 		return ec.fieldContext_RoomControlResult_roomId(ctx, field)
 	case "acceptedAt":
 		return ec.fieldContext_RoomControlResult_acceptedAt(ctx, field)
+	case "room":
+		return ec.fieldContext_RoomControlResult_room(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoomControlResult", field.Name)
 }
@@ -2409,6 +2439,8 @@ func (ec *executionContext) childFields_SignageResult(ctx context.Context, field
 		return ec.fieldContext_SignageResult_signage(ctx, field)
 	case "error":
 		return ec.fieldContext_SignageResult_error(ctx, field)
+	case "room":
+		return ec.fieldContext_SignageResult_room(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SignageResult", field.Name)
 }
@@ -2525,6 +2557,8 @@ func (ec *executionContext) childFields_ZoomConnection(ctx context.Context, fiel
 		return ec.fieldContext_ZoomConnection_lastSuccessfulSyncAt(ctx, field)
 	case "roomCount":
 		return ec.fieldContext_ZoomConnection_roomCount(ctx, field)
+	case "activeSignageCount":
+		return ec.fieldContext_ZoomConnection_activeSignageCount(ctx, field)
 	case "activatedRoomCount":
 		return ec.fieldContext_ZoomConnection_activatedRoomCount(ctx, field)
 	}
@@ -5903,6 +5937,38 @@ func (ec *executionContext) fieldContext_RoomControlResult_acceptedAt(_ context.
 	return graphql.NewScalarFieldContext("RoomControlResult", field, false, false, "Time")
 }
 
+func (ec *executionContext) _RoomControlResult_room(ctx context.Context, field graphql.CollectedField, obj *model.RoomControlResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomControlResult_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Room, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoomControlResult_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RoomControlResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RoomEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.RoomEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6490,6 +6556,38 @@ func (ec *executionContext) fieldContext_SignageResult_error(_ context.Context, 
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ResultError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SignageResult_room(ctx context.Context, field graphql.CollectedField, obj *model.SignageResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SignageResult_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Room, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SignageResult_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SignageResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
 		},
 	}
 	return fc, nil
@@ -7665,6 +7763,29 @@ func (ec *executionContext) _ZoomConnection_roomCount(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_roomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ZoomConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ZoomConnection_activeSignageCount(ctx context.Context, field graphql.CollectedField, obj *model.ZoomConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ZoomConnection_activeSignageCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ZoomConnection().ActiveSignageCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ZoomConnection_activeSignageCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ZoomConnection", field, true, true, "Int")
 }
 
@@ -10271,6 +10392,11 @@ func (ec *executionContext) _RoomControlResult(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "room":
+			out.Values[i] = ec._RoomControlResult_room(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10525,6 +10651,11 @@ func (ec *executionContext) _SignageResult(ctx context.Context, sel ast.Selectio
 			}
 		case "error":
 			out.Values[i] = ec._SignageResult_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "room":
+			out.Values[i] = ec._SignageResult_room(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -10928,6 +11059,12 @@ func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ZoomConnection_roomCount(ctx, field, obj)
+				})
+		case "activeSignageCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ZoomConnection_activeSignageCount(ctx, field, obj)
 				})
 		case "activatedRoomCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

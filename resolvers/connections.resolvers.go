@@ -135,13 +135,18 @@ func (r *zoomConnectionResolver) RoomCount(ctx context.Context, obj *model.ZoomC
 	return sum.RoomCount, nil
 }
 
-// ActivatedRoomCount is the resolver for the activatedRoomCount field.
-func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
+// ActiveSignageCount is the resolver for the activeSignageCount field.
+func (r *zoomConnectionResolver) ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
 	sum, err := r.connectionSummary(ctx, obj)
 	if err != nil {
 		return 0, err
 	}
 	return sum.ActivatedRoomCount, nil
+}
+
+// ActivatedRoomCount is the resolver for the activatedRoomCount field.
+func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
+	return r.ActiveSignageCount(ctx, obj)
 }
 
 // ZoomConnection returns graph.ZoomConnectionResolver implementation.

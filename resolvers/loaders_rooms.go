@@ -338,3 +338,45 @@ func (r *Resolver) refreshStaleDevices(ctx context.Context, room rooms.Room) roo
 	}
 	return room
 }
+
+// resultRooms loads the rooms a mutation changed, when its caller selected
+// `room` on the results (so a client cache updates from the payload alone):
+// one read for all of them and one prefetch of the selected sub-fields, as
+// a page of rooms gets. Rooms not found (deleted meanwhile, another
+// tenant's id) are absent from the map.
+func (r *Resolver) resultRooms(ctx context.Context, tenantID string, ids []string) (map[string]*model.Room, error) {
+	fields := selectedRoomFields(ctx, "room")
+	if fields == nil {
+		return nil, nil
+	}
+	found, err := r.Rooms.GetMany(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	page := make([]*model.Room, len(found))
+	byID := make(map[string]*model.Room, len(found))
+	for i, room := range found {
+		page[i] = roomModel(room)
+		byID[room.ID] = page[i]
+	}
+	if err := r.fillRooms(ctx, tenantID, page, fields); err != nil {
+		return nil, err
+	}
+	return byID, nil
+}
+
+// withRooms sets each signage result's room, when selected.
+func (r *Resolver) withRooms(ctx context.Context, tenantID string, results []*model.SignageResult) ([]*model.SignageResult, error) {
+	ids := make([]string, len(results))
+	for i, res := range results {
+		ids[i] = res.RoomID
+	}
+	byID, err := r.resultRooms(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, res := range results {
+		res.Room = byID[res.RoomID]
+	}
+	return results, nil
+}

@@ -36,7 +36,11 @@ func (r *mutationResolver) RestartZoomRoom(ctx context.Context, roomID string) (
 	if err != nil {
 		return nil, err
 	}
-	return &model.RoomControlResult{RoomID: roomID, AcceptedAt: at}, nil
+	rooms, err := r.resultRooms(ctx, p.TenantID, []string{roomID})
+	if err != nil {
+		return nil, err
+	}
+	return &model.RoomControlResult{RoomID: roomID, AcceptedAt: at, Room: rooms[roomID]}, nil
 }
 
 // Rooms is the resolver for the rooms field.

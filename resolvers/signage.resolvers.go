@@ -21,7 +21,7 @@ func (r *mutationResolver) ActivateSignage(ctx context.Context, roomIds []string
 	if err != nil {
 		return nil, err
 	}
-	return signageResults(res), nil
+	return r.withRooms(ctx, p.TenantID, signageResults(res))
 }
 
 // DeactivateSignage is the resolver for the deactivateSignage field.
@@ -34,7 +34,7 @@ func (r *mutationResolver) DeactivateSignage(ctx context.Context, roomIds []stri
 	if err != nil {
 		return nil, err
 	}
-	return signageResults(res), nil
+	return r.withRooms(ctx, p.TenantID, signageResults(res))
 }
 
 // UpdateSignageSettings is the resolver for the updateSignageSettings field.
@@ -47,5 +47,5 @@ func (r *mutationResolver) UpdateSignageSettings(ctx context.Context, roomIds []
 	if err != nil {
 		return nil, err
 	}
-	return signageResults(res), nil
+	return r.withRooms(ctx, p.TenantID, signageResults(res))
 }

@@ -142,6 +142,31 @@ func (s *Service) Get(ctx context.Context, tenantID, roomID string) (Room, error
 	return r, nil
 }
 
+const sqlGetRooms = `SELECT ` + roomColumns + ` FROM rooms r WHERE r.tenant_id = $1 AND r.id = ANY($2::uuid[]) ORDER BY r.id`
+
+// GetMany returns the tenant's rooms among ids, in no promised order;
+// unknown, malformed and other tenants' ids are left out.
+func (s *Service) GetMany(ctx context.Context, tenantID string, ids []string) ([]Room, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validUUID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, sqlGetRooms, tenantID, valid)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.GetMany: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanRoom)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.GetMany: %w", err)
+	}
+	return out, nil
+}
+
 func scanRoom(row pgx.CollectableRow) (Room, error) {
 	var r Room
 	err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.ZoomRoomID, &r.ZoomDashboardID, &r.Name, &r.Type,

@@ -8,7 +8,6 @@ import (
 
 	"zoomsignage/audit"
 	"zoomsignage/store"
-	"zoomsignage/tenants"
 	"zoomsignage/zoom"
 )
 
@@ -309,10 +308,7 @@ func (s *Service) removeRooms(ctx context.Context, tx pgx.Tx, tenantID, connecti
 	}); err != nil {
 		return err
 	}
-	if n := len(contentByRoom); n > 0 {
-		if _, err := tenants.ReleaseLicenses(ctx, tx, tenantID, n); err != nil {
-			return err
-		}
+	if len(contentByRoom) > 0 {
 		for id := range contentByRoom {
 			if err := audit.Record(ctx, tx, audit.Event{TenantID: tenantID, Actor: SystemActor, Action: "signage.deactivate",
 				TargetType: "room", TargetID: id, Details: map[string]any{

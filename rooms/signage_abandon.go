@@ -11,7 +11,6 @@ import (
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
 	"zoomsignage/store"
-	"zoomsignage/tenants"
 )
 
 // sqlAbandonAssignment deletes an assignment nobody holds the lease of,
@@ -55,9 +54,6 @@ func (s *Service) abandon(ctx context.Context, actor string, room Room) (bool, e
 			return err
 		}
 		found = true
-		if _, err := tenants.ReleaseLicenses(ctx, tx, room.TenantID, 1); err != nil {
-			return err
-		}
 		if _, err := tx.Exec(ctx, sqlInsertLeftover, room.TenantID, room.ConnectionID, room.ZoomRoomID, contentID, listID,
 			"deactivated while Zoom refused the connection's authorization"); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package rooms_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,58 @@ func waitForLockWaiter(t *testing.T, e *env) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("no statement ever waited for the held lock")
+}
+
+// TestLicensesFollowAssignmentsHoweverTheyGo: licenses_used is derived from
+// the assignments (issue 16), so a write path outside the signage code (a
+// room deleted by hand, a connection row deleted, a cascade) cannot leave
+// it wrong, and the limit still refuses an activation past it with
+// LICENSE_LIMIT_REACHED and its usage.
+func TestLicensesFollowAssignmentsHoweverTheyGo(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tn := e.connect("acme", 3, 2)
+	e.sync(tn)
+	rs := e.rooms(tn)
+	ids := roomIDs(rs, tn.seed.RoomIDs...)
+	used := func() int {
+		return scalar[int](t, e.db, `SELECT licenses_used FROM tenants WHERE id = $1`, tn.id)
+	}
+	res, err := e.svc.Activate(e.ctx, tn.actor, ids, rooms.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused []rooms.Result
+	for _, r := range res {
+		if r.Err != nil {
+			refused = append(refused, r)
+		}
+	}
+	if len(refused) != 1 || code(refused[0].Err) != "LICENSE_LIMIT_REACHED" {
+		t.Fatalf("activating 3 rooms on 2 licenses: %+v, want one LICENSE_LIMIT_REACHED", res)
+	}
+	if !strings.Contains(refused[0].Err.Error(), "2 of 2 in use") {
+		t.Fatalf("refusal %q does not give the usage", refused[0].Err)
+	}
+	if n := used(); n != 2 {
+		t.Fatalf("licenses_used = %d after two activations, want 2", n)
+	}
+	activated := ""
+	for _, r := range res {
+		if r.Err == nil {
+			activated = r.RoomID
+			break
+		}
+	}
+	if _, err := e.db.Exec(e.ctx, `DELETE FROM rooms WHERE id = $1`, activated); err != nil {
+		t.Fatal(err)
+	}
+	if n := used(); n != 1 {
+		t.Fatalf("licenses_used = %d after a room with signage was deleted, want 1", n)
+	}
+	if _, err := e.db.Exec(e.ctx, `DELETE FROM zoom_connections WHERE id = $1`, tn.connID); err != nil {
+		t.Fatal(err)
+	}
+	if n := used(); n != 0 {
+		t.Fatalf("licenses_used = %d after the connection was deleted, want 0", n)
+	}
 }

@@ -116,8 +116,9 @@ var errAlreadyActivated = errors.New("rooms: signage already activated")
 // license in one transaction, with the audit event: either all of it
 // happens or none. The room and its connection are locked first (see
 // sqlLockForReserve), so a disconnect or a room removal never deletes the
-// assignment without releasing its license. Licenses are taken with tenants.ConsumeLicenses, a single
-// conditional UPDATE, so concurrent activations never exceed the limit.
+// assignment while it is being made. The insert takes the license itself
+// (a trigger; see tenants.LimitReached), so concurrent activations never
+// exceed the limit.
 func (s *Service) reserve(ctx context.Context, actor string, room Room, st settingsValues) (Assignment, error) {
 	token, err := newScreenToken()
 	if err != nil {
@@ -139,9 +140,6 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 		if err != nil {
 			return err
 		}
-		if _, err := tenants.ConsumeLicenses(ctx, tx, room.TenantID, 1); err != nil {
-			return err
-		}
 		if err := audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.activate",
 			TargetType: "room", TargetID: room.ID, Details: st.details(room)}); err != nil {
 			return err
@@ -149,14 +147,14 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 		return s.emit(ctx, tx, s.signageEvent(room, &a))
 	})
 	if err != nil {
-		return Assignment{}, fmt.Errorf("rooms.reserve: %w", err)
+		return Assignment{}, fmt.Errorf("rooms.reserve: %w", tenants.LimitReached(ctx, s.db, room.TenantID, err))
 	}
 	return a, nil
 }
 
 // release deletes an assignment in one of states, unless someone else
-// holds its push lease, and returns its license,
-// with the audit event, in one transaction. It reports whether there was
+// holds its push lease (its license returns with the row), with the audit
+// event, in one transaction. It reports whether there was
 // one to delete.
 func (s *Service) release(ctx context.Context, actor, action string, room Room, owner string, states []string, details map[string]any) (bool, error) {
 	released := false
@@ -167,9 +165,6 @@ func (s *Service) release(ctx context.Context, actor, action string, room Room, 
 		}
 		if released = tag.RowsAffected() == 1; !released {
 			return nil
-		}
-		if _, err := tenants.ReleaseLicenses(ctx, tx, room.TenantID, 1); err != nil {
-			return err
 		}
 		if details == nil {
 			details = map[string]any{}

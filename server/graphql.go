@@ -53,10 +53,24 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 	srv.Use(shapeLimit{maxDepth: s.cfg.DepthLimit, maxFields: s.cfg.FieldLimit})
 	srv.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	srv.AroundResponses(s.metrics.observeGraphQL)
+	srv.AroundOperations(refuseLapsedCredentials)
 
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(s.recoverPanic)
 	return srv
+}
+
+// refuseLapsedCredentials refuses an operation sent on a websocket whose
+// credential has expired or been revoked since connection_init; the socket
+// itself is being closed with 4403.
+func refuseLapsedCredentials(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if credentialLapsed(ctx) {
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message:    "the credential expired or was revoked",
+			Extensions: map[string]any{"code": string(apierror.Unauthenticated)},
+		}}})
+	}
+	return next(ctx)
 }
 
 // websocketInit authenticates a websocket on connection_init with the same
@@ -65,6 +79,7 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 	credential, ok := auth.FromInitPayload(payload)
 	if !ok {
 		if p := auth.FromContext(ctx); p != nil { // authenticated on the upgrade request
+			s.watchCredential(ctx, upgradeCredential(ctx))
 			return ctx, nil, nil
 		}
 		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden: connection_init must carry credentials")

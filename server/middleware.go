@@ -174,7 +174,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, "invalid, expired or revoked credentials")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+		ctx := auth.WithPrincipal(r.Context(), p)
+		if isWebsocket(r) {
+			ctx = withUpgradeCredential(ctx, credential)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -35,6 +35,21 @@ type credentialWatch struct {
 	credential string
 	expires    time.Time // a JWT's exp; zero for API keys
 	timer      atomic.Pointer[time.Timer]
+	lapsed     atomic.Bool // set once the credential is found expired or revoked
+}
+
+// upgradeCredentialKey carries the credential of a websocket's upgrade
+// request (its Authorization or X-API-Key header) to connection_init, so a
+// socket authenticated that way is watched like one authenticated in band.
+type upgradeCredentialKey struct{}
+
+func withUpgradeCredential(ctx context.Context, credential string) context.Context {
+	return context.WithValue(ctx, upgradeCredentialKey{}, credential)
+}
+
+func upgradeCredential(ctx context.Context) string {
+	c, _ := ctx.Value(upgradeCredentialKey{}).(string)
+	return c
 }
 
 // watchCredential starts re-verifying credential for the websocket that ctx
@@ -112,7 +127,46 @@ func (w *credentialWatch) check() {
 	w.arm()
 }
 
+// stillValid re-verifies the credential before an operation runs on the
+// socket: between two timed checks a revoked key or an expired JWT must not
+// run anything (a revoked admin key minting a new key, say). API keys are
+// verified through the authenticator's short cache, so this costs a map
+// lookup per operation. When authentication itself is unavailable the
+// operation goes ahead on the credential verified last, as HTTP requests
+// cannot (they are refused with 503) but a live socket already was.
+func (w *credentialWatch) stillValid(ctx context.Context) bool {
+	if w.lapsed.Load() {
+		return false
+	}
+	if !w.expires.IsZero() {
+		if !time.Now().Before(w.expires) {
+			w.end("expired")
+			return false
+		}
+		return true
+	}
+	if _, err := w.s.deps.Auth.Authenticate(ctx, w.credential); errors.Is(err, auth.ErrInvalidCredentials) {
+		w.end("no longer valid")
+		return false
+	}
+	return true
+}
+
+// credentialLapsed tells whether ctx belongs to a websocket whose
+// credential has expired or been revoked.
+func credentialLapsed(ctx context.Context) bool {
+	conn := acceptedConn(ctx)
+	if conn == nil {
+		return false
+	}
+	w := conn.watch.Load()
+	return w != nil && !w.stillValid(ctx)
+}
+
 func (w *credentialWatch) end(why string) {
+	if w.lapsed.Swap(true) {
+		return
+	}
 	w.s.log(w.ctx).Info("closing a websocket whose credential ended", "reason", why)
 	_ = w.conn.WriteClose(closeForbidden, reasonCredentialEnded)
 }

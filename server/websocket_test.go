@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -82,8 +83,14 @@ func token(t *testing.T, tenant, role string) string {
 
 func (s *wsServer) dial(t *testing.T, subprotocol string) *websocket.Conn {
 	t.Helper()
+	return s.dialWithHeader(t, subprotocol, nil)
+}
+
+// dialWithHeader is dial with header sent on the upgrade request.
+func (s *wsServer) dialWithHeader(t *testing.T, subprotocol string, header http.Header) *websocket.Conn {
+	t.Helper()
 	d := websocket.Dialer{Subprotocols: []string{subprotocol}}
-	c, _, err := d.Dial(s.url, nil)
+	c, _, err := d.Dial(s.url, header)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,11 +45,6 @@ RETURNING id, name, license_limit, licenses_used, created_at`
 	// sqlSetLimit refuses a limit below what is in use in the same statement.
 	sqlSetLimit = `UPDATE tenants SET license_limit = $2 WHERE id = $1 AND licenses_used <= $2
 RETURNING license_limit, licenses_used`
-	sqlConsume = `UPDATE tenants SET licenses_used = licenses_used + $2
-WHERE id = $1 AND licenses_used + $2 <= license_limit
-RETURNING license_limit, licenses_used`
-	sqlRelease = `UPDATE tenants SET licenses_used = greatest(licenses_used - $2, 0) WHERE id = $1
-RETURNING license_limit, licenses_used`
 )
 
 // ErrNotFound is returned for an unknown tenant id.
@@ -116,36 +111,30 @@ func SetLicenseLimit(ctx context.Context, db DB, id string, limit int) (Usage, e
 	return usage(total, used), nil
 }
 
-// ConsumeLicenses takes n licenses from the pool, or none at all with a
-// LICENSE_LIMIT_REACHED error when fewer than n are left. Call it in the
-// same transaction that records the activations, so a failure returns them.
-func ConsumeLicenses(ctx context.Context, db DB, id string, n int) (Usage, error) {
-	var total, used int
-	err := db.QueryRow(ctx, sqlConsume, id, n).Scan(&total, &used)
-	if errors.Is(err, pgx.ErrNoRows) {
-		current, gerr := LicenseUsage(ctx, db, id)
-		if gerr != nil {
-			return Usage{}, gerr
-		}
-		return Usage{}, &apierror.Error{
-			Code:    apierror.LicenseLimitReached,
-			Message: fmt.Sprintf("no license left: %d of %d in use", current.Used, current.Total),
-			Extra:   map[string]any{"total": current.Total, "used": current.Used},
-		}
-	}
-	if err != nil {
-		return Usage{}, fmt.Errorf("tenants.ConsumeLicenses: %w", err)
-	}
-	return usage(total, used), nil
-}
+// constraintLicenseLimit is the CHECK that keeps licenses_used within
+// license_limit. licenses_used is kept by triggers on signage_assignments
+// (one license per assignment row; migration 0013), so an assignment
+// inserted past the limit fails with this constraint, and every deletion,
+// cascades included, returns its license.
+const constraintLicenseLimit = "tenants_licenses_within_limit"
 
-// ReleaseLicenses returns n licenses to the pool.
-func ReleaseLicenses(ctx context.Context, db DB, id string, n int) (Usage, error) {
-	var total, used int
-	if err := db.QueryRow(ctx, sqlRelease, id, n).Scan(&total, &used); err != nil {
-		return Usage{}, fmt.Errorf("tenants.ReleaseLicenses: %w", err)
+// LimitReached turns err into LICENSE_LIMIT_REACHED, with the tenant's
+// current usage read from db, when err is an assignment refused for want of
+// a license; any other err is returned as is. Call it after the failed
+// transaction has ended (db is the pool, not the aborted transaction).
+func LimitReached(ctx context.Context, db DB, id string, err error) error {
+	if store.ConstraintError(err) != constraintLicenseLimit {
+		return err
 	}
-	return usage(total, used), nil
+	current, gerr := LicenseUsage(ctx, db, id)
+	if gerr != nil {
+		return gerr
+	}
+	return &apierror.Error{
+		Code:    apierror.LicenseLimitReached,
+		Message: fmt.Sprintf("no license left: %d of %d in use", current.Used, current.Total),
+		Extra:   map[string]any{"total": current.Total, "used": current.Used},
+	}
 }
 
 func usage(total, used int) Usage {

@@ -184,6 +184,8 @@ type RoomConnection struct {
 type RoomControlResult struct {
 	RoomID     string    `json:"roomId"`
 	AcceptedAt time.Time `json:"acceptedAt"`
+	// The room the command was sent to, for client caches.
+	Room *Room `json:"room,omitempty"`
 }
 
 type RoomEdge struct {
@@ -238,6 +240,8 @@ type SignageResult struct {
 	Ok      bool               `json:"ok"`
 	Signage *SignageAssignment `json:"signage,omitempty"`
 	Error   *ResultError       `json:"error,omitempty"`
+	// The room after the change, so a client cache updates from the payload alone; null when the room is not the caller's or no longer exists.
+	Room *Room `json:"room,omitempty"`
 }
 
 // Omitted fields keep their value (defaults on activation).
@@ -310,7 +314,9 @@ type ZoomConnection struct {
 	LastSync             *SyncRun         `json:"lastSync,omitempty"`
 	LastSuccessfulSyncAt *time.Time       `json:"lastSuccessfulSyncAt,omitempty"`
 	RoomCount            int              `json:"roomCount"`
-	ActivatedRoomCount   int              `json:"activatedRoomCount"`
+	// Rooms of this connection with our signage activated (any state), each holding a license.
+	ActiveSignageCount int `json:"activeSignageCount"`
+	ActivatedRoomCount int `json:"activatedRoomCount"`
 }
 
 type ConnectionStatus string
