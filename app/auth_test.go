@@ -203,3 +203,54 @@ func TestAPIKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestJWTIssuerAndAudienceFromEnv sets JWT_ISSUER and JWT_AUDIENCE the way
+// an operator does (through app.FromEnv) and checks over HTTP that a token
+// the same identity provider issued for another application, or by another
+// issuer, is refused like a token with a bad key (issue 10 item 7).
+func TestJWTIssuerAndAudienceFromEnv(t *testing.T) {
+	cfg := testConfigEnv(t, map[string]string{"JWT_ISSUER": "https://idp.example", "JWT_AUDIENCE": "zoomsignage"})
+	g := newGateway(t, &cfg)
+	tenant := g.tenant("Acme", 5)
+	sign := func(claims jwt.MapClaims) string {
+		base := jwt.MapClaims{"sub": "u1", "tenant": tenant, "role": "admin", "exp": time.Now().Add(time.Hour).Unix()}
+		for k, v := range claims {
+			if v == nil {
+				delete(base, k)
+				continue
+			}
+			base[k] = v
+		}
+		s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, base).SignedString([]byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	cases := []struct {
+		name     string
+		claims   jwt.MapClaims
+		wantCode string
+	}{
+		{"our issuer and audience", jwt.MapClaims{"iss": "https://idp.example", "aud": "zoomsignage"}, ""},
+		{"our audience among others", jwt.MapClaims{"iss": "https://idp.example", "aud": []string{"other-app", "zoomsignage"}}, ""},
+		{"wrong issuer", jwt.MapClaims{"iss": "https://evil.example", "aud": "zoomsignage"}, "UNAUTHENTICATED"},
+		{"wrong audience (another app of the same provider)", jwt.MapClaims{"iss": "https://idp.example", "aud": "other-app"}, "UNAUTHENTICATED"},
+		{"no issuer", jwt.MapClaims{"iss": nil, "aud": "zoomsignage"}, "UNAUTHENTICATED"},
+		{"no audience", jwt.MapClaims{"iss": "https://idp.example", "aud": nil}, "UNAUTHENTICATED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := g.post(sign(tc.claims), `{viewer{tenantId}}`, nil)
+			if r.code() != tc.wantCode {
+				t.Fatalf("code = %q, want %q (%s)", r.code(), tc.wantCode, r.Raw)
+			}
+			if tc.wantCode != "" && r.Status != 401 {
+				t.Fatalf("status = %d, want 401", r.Status)
+			}
+			if tc.wantCode == "" && r.Data["viewer"].(map[string]any)["tenantId"] != tenant {
+				t.Fatalf("viewer = %v", r.Data)
+			}
+		})
+	}
+}

@@ -9,170 +9,189 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/caarlos0/env/v11"
 )
 
-// Config is everything the gateway reads from its environment. Every field
-// is documented, with its variable and default, in README.md.
+// Config is everything the gateway reads from its environment. Each field
+// names its variable in an `env` tag and its default in `envDefault`, and is
+// parsed by github.com/caarlos0/env, so a variable exists exactly when a
+// field reads it. README.md's variable table documents every one of them,
+// and TestREADMEDocumentsEveryVariable fails when the two drift apart.
+//
+// No variable is required unconditionally: dev mode (`make run`) runs with
+// none set. What production needs besides (Vault, a JWT key, the Marketplace
+// secrets together) depends on other variables and is checked by Validate.
 type Config struct {
-	Dev  bool   // GATEWAY_ENV=dev or `serve -dev`
-	Addr string // GATEWAY_ADDR
+	// Env is GATEWAY_ENV: "production" or "dev". Dev mirrors it (and
+	// `serve -dev` sets Dev alone); the rest of the gateway reads Dev.
+	Env  string `env:"GATEWAY_ENV" envDefault:"production"`
+	Dev  bool   `env:"-"`
+	Addr string `env:"GATEWAY_ADDR" envDefault:"127.0.0.1:8080"`
 
-	DatabaseURL string // DATABASE_URL
-	RedisURL    string // REDIS_URL
-	RedisPrefix string // REDIS_KEY_PREFIX
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/zoomsignage?sslmode=disable"`
+	RedisURL    string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0"`
+	RedisPrefix string `env:"REDIS_KEY_PREFIX" envDefault:"zs:"`
 
-	VaultAddr       string // VAULT_ADDR
-	VaultToken      string // VAULT_TOKEN
-	VaultTransitKey string // VAULT_TRANSIT_KEY
-	VaultMount      string // VAULT_TRANSIT_MOUNT
-	DevKeyringFile  string // DEV_KEYRING_FILE
+	VaultAddr       string `env:"VAULT_ADDR"`
+	VaultToken      string `env:"VAULT_TOKEN"`
+	VaultTransitKey string `env:"VAULT_TRANSIT_KEY" envDefault:"zoomsignage"`
+	VaultMount      string `env:"VAULT_TRANSIT_MOUNT" envDefault:"transit"`
+	DevKeyringFile  string `env:"DEV_KEYRING_FILE" envDefault:".dev/keyring.json"`
 
-	ZoomAPIBaseURL     string // ZOOM_API_BASE_URL
-	ZoomOAuthBaseURL   string // ZOOM_OAUTH_BASE_URL
-	ZoomClientID       string // ZOOM_CLIENT_ID
-	ZoomClientSecret   string // ZOOM_CLIENT_SECRET
-	ZoomRedirectURL    string // ZOOM_REDIRECT_URL
-	ZoomWebhookSecret  string // ZOOM_WEBHOOK_SECRET_TOKEN
-	ZoomSimulatorRooms int    // DEV_ZOOMSIM_ROOMS (dev mode only)
+	// ZoomAPIBaseURL and ZoomOAuthBaseURL stay empty when unset (dev mode
+	// then runs the in-process simulator); ZoomAPI and ZoomOAuth return
+	// Zoom's URLs for empty ones.
+	ZoomAPIBaseURL     string `env:"ZOOM_API_BASE_URL"`
+	ZoomOAuthBaseURL   string `env:"ZOOM_OAUTH_BASE_URL"`
+	ZoomClientID       string `env:"ZOOM_CLIENT_ID"`
+	ZoomClientSecret   string `env:"ZOOM_CLIENT_SECRET"`
+	ZoomRedirectURL    string `env:"ZOOM_REDIRECT_URL"` // empty: PUBLIC_BASE_URL + /oauth/zoom/callback
+	ZoomWebhookSecret  string `env:"ZOOM_WEBHOOK_SECRET_TOKEN"`
+	ZoomSimulatorRooms int    `env:"DEV_ZOOMSIM_ROOMS" envDefault:"25"` // dev mode only
 
 	// ZoomInstallReturnOrigins are origins besides PUBLIC_BASE_URL's that a
-	// Marketplace install may return to (ZOOM_INSTALL_RETURN_ORIGINS,
-	// comma-separated, e.g. https://app.example.com).
-	ZoomInstallReturnOrigins []string
+	// Marketplace install may return to (comma-separated, e.g.
+	// https://app.example.com).
+	ZoomInstallReturnOrigins []string `env:"ZOOM_INSTALL_RETURN_ORIGINS"`
 	// DisconnectWait bounds how long disconnectZoom waits for the cleanup
-	// before answering with the progress so far (ZOOM_DISCONNECT_WAIT).
-	DisconnectWait time.Duration
+	// before answering with the progress so far.
+	DisconnectWait time.Duration `env:"ZOOM_DISCONNECT_WAIT" envDefault:"15s"`
 
-	JWTHS256Secret string // JWT_HS256_SECRET
-	JWTJWKSURL     string // JWT_JWKS_URL
-	JWTJWKSFile    string // JWT_JWKS_FILE
-	JWTIssuer      string // JWT_ISSUER
-	JWTAudience    string // JWT_AUDIENCE
+	JWTHS256Secret string `env:"JWT_HS256_SECRET"`
+	JWTJWKSURL     string `env:"JWT_JWKS_URL"`
+	JWTJWKSFile    string `env:"JWT_JWKS_FILE"`
+	// JWTIssuer and JWTAudience, when set, are required of every JWT's iss
+	// and aud: without them a token the same identity provider issued for
+	// another application would be accepted.
+	JWTIssuer   string `env:"JWT_ISSUER"`
+	JWTAudience string `env:"JWT_AUDIENCE"`
 
-	PublicBaseURL  string // PUBLIC_BASE_URL
-	SignageBaseURL string // SIGNAGE_BASE_URL
+	PublicBaseURL  string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
+	SignageBaseURL string `env:"SIGNAGE_BASE_URL" envDefault:"http://127.0.0.1:8080/screens/"`
 
-	// SyncInterval is how often each connection's rooms are synced
-	// (ROOMS_SYNC_INTERVAL, default 60s; each connection jittered ±10%).
-	SyncInterval time.Duration
+	// SyncInterval is how often each connection's rooms are synced (each
+	// connection jittered ±10%).
+	SyncInterval time.Duration `env:"ROOMS_SYNC_INTERVAL" envDefault:"60s"`
 
-	// NoWorkers makes the replica serve the API without working River
-	// jobs (GATEWAY_WORKERS=false; default true): it still enqueues them,
-	// for the replicas that work them. Lets an operator split API and job
-	// replicas, and lets tests pin the jobs to one replica.
-	NoWorkers bool
+	// Workers false makes the replica serve the API without working River
+	// jobs: it still enqueues them, for the replicas that work them. Lets an
+	// operator split API and job replicas, and lets tests pin the jobs to
+	// one replica.
+	Workers bool `env:"GATEWAY_WORKERS" envDefault:"true"`
 
-	LogLevel        slog.Level    // LOG_LEVEL
-	RequestTimeout  time.Duration // GATEWAY_REQUEST_TIMEOUT
-	ComplexityLimit int           // GATEWAY_COMPLEXITY_LIMIT
-	DepthLimit      int           // GATEWAY_DEPTH_LIMIT
+	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
+	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"30s"`
+	ComplexityLimit int           `env:"GATEWAY_COMPLEXITY_LIMIT" envDefault:"10000"`
+	DepthLimit      int           `env:"GATEWAY_DEPTH_LIMIT" envDefault:"12"`
 	// CORSOrigins are the exact browser origins allowed to call the API
 	// from another origin and, when any is set, the only ones whose
-	// websockets are accepted (GATEWAY_CORS_ORIGINS, comma-separated).
-	CORSOrigins []string
+	// websockets are accepted (comma-separated).
+	CORSOrigins []string `env:"GATEWAY_CORS_ORIGINS"`
 }
 
-// Defaults.
+// Defaults that code outside the tags needs.
 const (
-	DefaultAddr          = "127.0.0.1:8080"
-	DefaultDatabaseURL   = "postgres://postgres@127.0.0.1:5432/zoomsignage?sslmode=disable"
-	DefaultRedisURL      = "redis://127.0.0.1:6379/0"
-	DefaultZoomAPI       = "https://api.zoom.us/v2"
-	DefaultZoomOAuth     = "https://zoom.us"
-	DefaultTransitKey    = "zoomsignage"
-	DefaultTransitMount  = "transit"
-	DefaultKeyringFile   = ".dev/keyring.json"
-	DefaultPublicBaseURL = "http://127.0.0.1:8080"
-	DefaultSignageURL    = "http://127.0.0.1:8080/screens/"
+	DefaultZoomAPI   = "https://api.zoom.us/v2"
+	DefaultZoomOAuth = "https://zoom.us"
 )
 
+// Variables returns the name of every environment variable Config reads,
+// in field order.
+func Variables() []string {
+	params, err := env.GetFieldParams(&Config{})
+	if err != nil {
+		panic(fmt.Sprintf("app.Variables: %v", err)) // a malformed tag; the tests catch it
+	}
+	var out []string
+	for _, p := range params {
+		if !p.Ignored && p.Key != "" {
+			out = append(out, p.Key)
+		}
+	}
+	return out
+}
+
 // FromEnv reads the configuration from environment variables (getenv is
-// os.Getenv outside tests).
+// os.Getenv outside tests). Values are trimmed; an empty value counts as
+// unset, so its default applies.
 func FromEnv(getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	str := func(key, def string) string {
+	environment := map[string]string{}
+	for _, key := range Variables() {
 		if v := strings.TrimSpace(getenv(key)); v != "" {
-			return v
+			environment[key] = v
 		}
-		return def
 	}
-	var errs []error
-	num := func(key string, def int) int {
-		v := getenv(key)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("%s must be a non-negative integer", key))
-		}
-		return n
+	var cfg Config
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: environment}); err != nil {
+		return Config{}, fmt.Errorf("app.FromEnv: %w", namedParseErrors(err))
 	}
-	dur := func(key string, def time.Duration) time.Duration {
-		v := getenv(key)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s", key))
-		}
-		return d
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, errors.New("LOG_LEVEL must be debug, info, warn or error"))
-	}
-	workers, err := strconv.ParseBool(str("GATEWAY_WORKERS", "true"))
-	if err != nil {
-		errs = append(errs, errors.New("GATEWAY_WORKERS must be true or false"))
-	}
-	env := str("GATEWAY_ENV", "production")
-	if env != "dev" && env != "production" {
-		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
-	}
-	cfg := Config{
-		Dev:                      env == "dev",
-		Addr:                     str("GATEWAY_ADDR", DefaultAddr),
-		DatabaseURL:              str("DATABASE_URL", DefaultDatabaseURL),
-		RedisURL:                 str("REDIS_URL", DefaultRedisURL),
-		RedisPrefix:              str("REDIS_KEY_PREFIX", "zs:"),
-		VaultAddr:                str("VAULT_ADDR", ""),
-		VaultToken:               str("VAULT_TOKEN", ""),
-		VaultTransitKey:          str("VAULT_TRANSIT_KEY", DefaultTransitKey),
-		VaultMount:               str("VAULT_TRANSIT_MOUNT", DefaultTransitMount),
-		DevKeyringFile:           str("DEV_KEYRING_FILE", DefaultKeyringFile),
-		ZoomAPIBaseURL:           str("ZOOM_API_BASE_URL", ""),
-		ZoomOAuthBaseURL:         str("ZOOM_OAUTH_BASE_URL", ""),
-		ZoomClientID:             str("ZOOM_CLIENT_ID", ""),
-		ZoomClientSecret:         str("ZOOM_CLIENT_SECRET", ""),
-		ZoomRedirectURL:          str("ZOOM_REDIRECT_URL", ""),
-		ZoomWebhookSecret:        str("ZOOM_WEBHOOK_SECRET_TOKEN", ""),
-		ZoomSimulatorRooms:       num("DEV_ZOOMSIM_ROOMS", 25),
-		ZoomInstallReturnOrigins: splitList(str("ZOOM_INSTALL_RETURN_ORIGINS", "")),
-		DisconnectWait:           dur("ZOOM_DISCONNECT_WAIT", 15*time.Second),
-		JWTHS256Secret:           str("JWT_HS256_SECRET", ""),
-		JWTJWKSURL:               str("JWT_JWKS_URL", ""),
-		JWTJWKSFile:              str("JWT_JWKS_FILE", ""),
-		PublicBaseURL:            strings.TrimRight(str("PUBLIC_BASE_URL", DefaultPublicBaseURL), "/"),
-		SignageBaseURL:           str("SIGNAGE_BASE_URL", DefaultSignageURL),
-		SyncInterval:             dur("ROOMS_SYNC_INTERVAL", 60*time.Second),
-		NoWorkers:                !workers,
-		LogLevel:                 level,
-		RequestTimeout:           dur("GATEWAY_REQUEST_TIMEOUT", 30*time.Second),
-		ComplexityLimit:          num("GATEWAY_COMPLEXITY_LIMIT", 10_000),
-		DepthLimit:               num("GATEWAY_DEPTH_LIMIT", 12),
-		CORSOrigins:              splitList(str("GATEWAY_CORS_ORIGINS", "")),
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := cfg.normalize(); err != nil {
 		return Config{}, fmt.Errorf("app.FromEnv: %w", err)
 	}
 	return cfg, nil
+}
+
+// normalize checks what the tags cannot say (GATEWAY_ENV's two values,
+// positive durations, non-negative numbers) and tidies lists and URLs.
+func (c *Config) normalize() error {
+	var errs []error
+	switch c.Env {
+	case "dev":
+		c.Dev = true
+	case "production":
+	default:
+		errs = append(errs, errors.New("GATEWAY_ENV must be dev or production"))
+	}
+	for key, d := range map[string]time.Duration{
+		"ZOOM_DISCONNECT_WAIT": c.DisconnectWait, "ROOMS_SYNC_INTERVAL": c.SyncInterval,
+		"GATEWAY_REQUEST_TIMEOUT": c.RequestTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s", key))
+		}
+	}
+	for key, n := range map[string]int{
+		"DEV_ZOOMSIM_ROOMS": c.ZoomSimulatorRooms, "GATEWAY_COMPLEXITY_LIMIT": c.ComplexityLimit,
+		"GATEWAY_DEPTH_LIMIT": c.DepthLimit,
+	} {
+		if n < 0 {
+			errs = append(errs, fmt.Errorf("%s must be a non-negative integer", key))
+		}
+	}
+	c.PublicBaseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	c.ZoomInstallReturnOrigins = cleanList(c.ZoomInstallReturnOrigins)
+	c.CORSOrigins = cleanList(c.CORSOrigins)
+	return errors.Join(errs...)
+}
+
+// namedParseErrors rewrites the library's parse errors, which name the Go
+// field, to name the environment variable an operator set.
+func namedParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	t := reflect.TypeFor[Config]()
+	out := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := t.FieldByName(pe.Name); ok {
+				key, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				out = append(out, fmt.Errorf("%s: %w", key, pe.Err))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // Validate checks what production needs. Dev mode fills gaps with local
@@ -205,11 +224,11 @@ func (c Config) ZoomAPI() string { return orDefault(c.ZoomAPIBaseURL, DefaultZoo
 // ZoomOAuth returns the Zoom OAuth base URL, defaulting to Zoom's.
 func (c Config) ZoomOAuth() string { return orDefault(c.ZoomOAuthBaseURL, DefaultZoomOAuth) }
 
-// splitList splits a comma-separated variable, dropping empty items and
-// trailing slashes (origins).
-func splitList(v string) []string {
+// cleanList trims the items of a comma-separated variable, dropping empty
+// ones and trailing slashes (origins).
+func cleanList(items []string) []string {
 	var out []string
-	for _, item := range strings.Split(v, ",") {
+	for _, item := range items {
 		if item = strings.TrimRight(strings.TrimSpace(item), "/"); item != "" {
 			out = append(out, item)
 		}

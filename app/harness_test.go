@@ -39,12 +39,17 @@ type gateway struct {
 type syncBuffer = logtest.Buffer
 
 // testConfig is a production-mode configuration on the test services.
-func testConfig(t testing.TB) app.Config {
+func testConfig(t testing.TB) app.Config { return testConfigEnv(t, nil) }
+
+// testConfigEnv is testConfig read through app.FromEnv from environ, so a
+// test of a variable proves FromEnv reads it; the test services' addresses
+// are set on top.
+func testConfigEnv(t testing.TB, environ map[string]string) app.Config {
 	t.Helper()
 	_, dbURL := storetest.NewWithURL(t)
 	_, prefix := redistest.New(t)
 	vcfg := vaulttest.Config(t)
-	cfg, err := app.FromEnv(func(string) string { return "" })
+	cfg, err := app.FromEnv(func(key string) string { return environ[key] })
 	if err != nil {
 		t.Fatal(err)
 	}

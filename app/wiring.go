@@ -59,13 +59,13 @@ func (a *App) newZoomClient(reg prometheus.Registerer) (*zoom.Client, error) {
 }
 
 // newRiver builds the River client with every domain's workers and periodic
-// jobs, and hands it to the domains that enqueue jobs. With NoWorkers the
+// jobs, and hands it to the domains that enqueue jobs. With Workers false the
 // client has no queues and no periodic jobs: River then only inserts jobs
 // (the workers stay registered so it can check inserted kinds).
 func (a *App) newRiver(w *wiring) error {
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
 	periodic := w.periodic
-	if a.Config.NoWorkers {
+	if !a.Config.Workers {
 		queues, periodic = nil, nil
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.DB), &river.Config{
@@ -90,9 +90,9 @@ func (a *App) newRiver(w *wiring) error {
 }
 
 // startRiver runs the job workers until ctx ends; Run stops them after the
-// HTTP server has drained. An insert-only client (NoWorkers) is not started.
+// HTTP server has drained. An insert-only client (Workers false) is not started.
 func (a *App) startRiver(ctx context.Context) error {
-	if a.River == nil || a.Config.NoWorkers {
+	if a.River == nil || !a.Config.Workers {
 		return nil
 	}
 	if err := a.River.Start(context.WithoutCancel(ctx)); err != nil {
@@ -102,7 +102,7 @@ func (a *App) startRiver(ctx context.Context) error {
 }
 
 func (a *App) stopRiver(ctx context.Context) {
-	if a.River == nil || a.Config.NoWorkers {
+	if a.River == nil || !a.Config.Workers {
 		return
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), riverStopGrace)

@@ -33,7 +33,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	cfg.Dev = cfg.Dev || *dev
+	if *dev {
+		cfg.Dev = true
+	}
 	a, err := app.New(ctx, cfg, logger)
 	if err != nil {
 		return err
