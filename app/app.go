@@ -23,6 +23,7 @@ import (
 	"zoomsignage/graph"
 	"zoomsignage/resolvers"
 	"zoomsignage/rooms"
+	"zoomsignage/screens"
 	"zoomsignage/server"
 	"zoomsignage/store"
 	"zoomsignage/vault"
@@ -54,6 +55,7 @@ type App struct {
 	// The domain services, built by wireConnections, wireRooms and wireEvents.
 	Connections *connections.Service
 	Rooms       *rooms.Service
+	Screens     *screens.Service
 
 	closers []func()
 }
@@ -100,7 +102,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.Zoom, err = a.newZoomClient(w.registry); err != nil {
 		return nil, err
 	}
-	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms} {
+	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms, a.wireScreens} {
 		if err := wire(ctx, w); err != nil {
 			return nil, err
 		}
@@ -137,6 +139,9 @@ func (a *App) RunListener(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	defer a.stopRiver(ctx)
+	// Screens' event streams would hold the HTTP drain to its timeout.
+	stop := context.AfterFunc(ctx, a.Screens.CloseStreams)
+	defer stop()
 	return a.Server.ServeListener(ctx, ln)
 }
 
@@ -167,7 +172,7 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	resolver := &resolvers.Resolver{
 		DB: a.DB, Keys: a.Keys, Logger: a.Logger,
-		Connections: a.Connections, Rooms: a.Rooms, Events: a.Events, Bus: a.Bus,
+		Connections: a.Connections, Rooms: a.Rooms, Screens: a.Screens, Events: a.Events, Bus: a.Bus,
 	}
 	schemaCfg := graph.Config{Resolvers: resolver}
 	resolvers.SetComplexity(&schemaCfg.Complexity)

@@ -25,6 +25,10 @@ const (
 	SignageStateChanged     Kind = "signage.state"
 	SyncProgress            Kind = "sync.progress"
 	ConnectionStatusChanged Kind = "connection.status"
+	// ScreenProgramChanged tells screens to load their program again
+	// (playlist, schedule or broadcast changed): Room names the one room,
+	// or is nil for every screen of the tenant.
+	ScreenProgramChanged Kind = "screen.program"
 )
 
 // Event is one change. TenantID scopes delivery: an event is only ever sent

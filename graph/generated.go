@@ -31,6 +31,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Room() RoomResolver
 	RoomHealthEvent() RoomHealthEventResolver
 	RoomStatusEvent() RoomStatusEventResolver
 	SignageStateEvent() SignageStateEventResolver
@@ -173,6 +174,7 @@ type ComplexityRoot struct {
 		LocationID         func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Online             func(childComplexity int) int
+		Screen             func(childComplexity int) int
 		Signage            func(childComplexity int) int
 		Status             func(childComplexity int) int
 		Type               func(childComplexity int) int
@@ -217,6 +219,12 @@ type ComplexityRoot struct {
 		PreviousStatus func(childComplexity int) int
 		Room           func(childComplexity int) int
 		Status         func(childComplexity int) int
+	}
+
+	Screen struct {
+		LastSeenAt func(childComplexity int) int
+		Online     func(childComplexity int) int
+		URL        func(childComplexity int) int
 	}
 
 	SignageAssignment struct {
@@ -335,6 +343,9 @@ type QueryResolver interface {
 	LicenseUsage(ctx context.Context) (*model.LicenseUsage, error)
 	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error)
 	Room(ctx context.Context, id string) (*model.Room, error)
+}
+type RoomResolver interface {
+	Screen(ctx context.Context, obj *model.Room) (*model.Screen, error)
 }
 type RoomHealthEventResolver interface {
 	Room(ctx context.Context, obj *model.RoomHealthEvent) (*model.Room, error)
@@ -981,6 +992,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Room.Online(childComplexity), true
+	case "Room.screen":
+		if e.ComplexityRoot.Room.Screen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Screen(childComplexity), true
 	case "Room.signage":
 		if e.ComplexityRoot.Room.Signage == nil {
 			break
@@ -1143,6 +1160,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RoomStatusEvent.Status(childComplexity), true
+
+	case "Screen.lastSeenAt":
+		if e.ComplexityRoot.Screen.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Screen.LastSeenAt(childComplexity), true
+	case "Screen.online":
+		if e.ComplexityRoot.Screen.Online == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Screen.Online(childComplexity), true
+	case "Screen.url":
+		if e.ComplexityRoot.Screen.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Screen.URL(childComplexity), true
 
 	case "SignageAssignment.activatedAt":
 		if e.ComplexityRoot.SignageAssignment.ActivatedAt == nil {
@@ -1972,6 +2008,21 @@ type PageInfo {
   endCursor: String
 }
 `, BuiltIn: false},
+	{Name: "../schema/screens.graphqls", Input: `extend type Room {
+  "What the room's screen shows and whether it is there; null when signage is not activated on the room."
+  screen: Screen
+}
+
+"A room's screen: the player at the screen URL pushed to Zoom."
+type Screen {
+  "The screen URL (its token is the screen's only credential)."
+  url: String!
+  "Whether the player called within the last 3 minutes."
+  online: Boolean!
+  "When the player last fetched its program or held its event stream."
+  lastSeenAt: Time
+}
+`, BuiltIn: false},
 	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
   "Activates signage on rooms, one license each (rooms:write). One result per room: one failing room never fails the others."
   activateSignage(roomIds: [ID!]!, settings: SignageSettingsInput): [SignageResult!]!
@@ -2321,6 +2372,8 @@ func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.
 		return ec.fieldContext_Room_signage(ctx, field)
 	case "connection":
 		return ec.fieldContext_Room_connection(ctx, field)
+	case "screen":
+		return ec.fieldContext_Room_screen(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Room", field.Name)
 }
@@ -2403,6 +2456,18 @@ func (ec *executionContext) childFields_RoomStatusEvent(ctx context.Context, fie
 		return ec.fieldContext_RoomStatusEvent_at(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RoomStatusEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_Screen(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_Screen_url(ctx, field)
+	case "online":
+		return ec.fieldContext_Screen_online(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Screen_lastSeenAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Screen", field.Name)
 }
 
 func (ec *executionContext) childFields_SignageAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5666,6 +5731,38 @@ func (ec *executionContext) fieldContext_Room_connection(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Room_screen(ctx context.Context, field graphql.CollectedField, obj *model.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_screen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().Screen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Screen) graphql.Marshaler {
+			return ec.marshalOScreen2ᚖzoomsignageᚋgraphᚋmodelᚐScreen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_screen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Screen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RoomAlert_component(ctx context.Context, field graphql.CollectedField, obj *model.RoomAlert) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6233,6 +6330,75 @@ func (ec *executionContext) _RoomStatusEvent_at(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_RoomStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoomStatusEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Screen_url(ctx context.Context, field graphql.CollectedField, obj *model.Screen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Screen_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Screen_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Screen", field, false, false, "String")
+}
+
+func (ec *executionContext) _Screen_online(ctx context.Context, field graphql.CollectedField, obj *model.Screen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Screen_online(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Online, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Screen_online(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Screen", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Screen_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *model.Screen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Screen_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Screen_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Screen", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SignageAssignment_state(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
@@ -10186,73 +10352,79 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 		case "id":
 			out.Values[i] = ec._Room_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "zoomRoomId":
 			out.Values[i] = ec._Room_zoomRoomId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Room_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._Room_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "locationId":
 			out.Values[i] = ec._Room_locationId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._Room_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "online":
 			out.Values[i] = ec._Room_online(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSeenAt":
 			out.Values[i] = ec._Room_lastSeenAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "devices":
 			out.Values[i] = ec._Room_devices(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "devicesRefreshedAt":
 			out.Values[i] = ec._Room_devicesRefreshedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "alerts":
 			out.Values[i] = ec._Room_alerts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "health":
 			out.Values[i] = ec._Room_health(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "signage":
 			out.Values[i] = ec._Room_signage(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "connection":
 			out.Values[i] = ec._Room_connection(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "screen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_screen(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10532,6 +10704,49 @@ func (ec *executionContext) _RoomStatusEvent(ctx context.Context, sel ast.Select
 			out.Values[i] = ec._RoomStatusEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var screenImplementors = []string{"Screen"}
+
+func (ec *executionContext) _Screen(ctx context.Context, sel ast.SelectionSet, obj *model.Screen) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, screenImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Screen")
+		case "url":
+			out.Values[i] = ec._Screen_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "online":
+			out.Values[i] = ec._Screen_online(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._Screen_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12357,6 +12572,13 @@ func (ec *executionContext) marshalORoomStatus2ᚖzoomsignageᚋgraphᚋmodelᚐ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOScreen2ᚖzoomsignageᚋgraphᚋmodelᚐScreen(ctx context.Context, sel ast.SelectionSet, v *model.Screen) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Screen(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSignageAssignment2ᚖzoomsignageᚋgraphᚋmodelᚐSignageAssignment(ctx context.Context, sel ast.SelectionSet, v *model.SignageAssignment) graphql.Marshaler {

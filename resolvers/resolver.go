@@ -14,6 +14,7 @@ import (
 	"zoomsignage/connections"
 	"zoomsignage/events"
 	"zoomsignage/rooms"
+	"zoomsignage/screens"
 )
 
 // Resolver holds the dependencies the resolvers share. It is built once per
@@ -24,6 +25,7 @@ type Resolver struct {
 	Logger      *slog.Logger
 	Connections *connections.Service
 	Rooms       *rooms.Service
+	Screens     *screens.Service
 	Events      events.Publisher
 	// Bus is the concrete event bus that subscriptions read from.
 	Bus *events.Bus

@@ -9,6 +9,7 @@ import (
 	"context"
 	"zoomsignage/apierror"
 	"zoomsignage/auth"
+	"zoomsignage/graph"
 	"zoomsignage/graph/model"
 	"zoomsignage/rooms"
 )
@@ -96,3 +97,8 @@ func (r *queryResolver) Room(ctx context.Context, id string) (*model.Room, error
 	}
 	return out, nil
 }
+
+// Room returns graph.RoomResolver implementation.
+func (r *Resolver) Room() graph.RoomResolver { return &roomResolver{r} }
+
+type roomResolver struct{ *Resolver }

@@ -393,9 +393,8 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 			TargetType: "room", TargetID: j.room.ID, Details: next.details(j.room)}); err != nil {
 			return err
 		}
-		if a.State == j.a.State {
-			return nil
-		}
+		// Recorded on every saved change, not only a new state: the event
+		// carries layout and mute, and the room's screen plays by them.
 		return s.emit(ctx, tx, s.signageEvent(j.room, &a))
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

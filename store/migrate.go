@@ -12,10 +12,32 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	eventsmigrations "zoomsignage/events/migrations"
+	screensmigrations "zoomsignage/screens/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
+
+// migrationSet is one folder of numbered migrations. The store's own set
+// (the foundation and the older domains' tables) applies first, then each
+// domain that keeps its migrations beside its code, in this order; a set's
+// files are recorded under its prefix, so numbers never clash across sets.
+type migrationSet struct {
+	prefix string
+	files  fs.FS
+}
+
+// migrationSets lists every folder of migrations the gateway applies.
+func migrationSets() []migrationSet {
+	own, _ := fs.Sub(migrationFiles, "migrations")
+	return []migrationSet{
+		{prefix: "", files: own},
+		{prefix: "screens/", files: screensmigrations.Files},
+		{prefix: "events/", files: eventsmigrations.Files},
+	}
+}
 
 // migrationLockID serialises migrations across replicas that start at once.
 const migrationLockID = 7_204_311_905
@@ -73,23 +95,37 @@ func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
 	return err
 }
 
-// migrationNames lists the embedded migrations in the order they apply.
+// migrationNames lists the embedded migrations in the order they apply,
+// each named as schema_migrations records it (its set's prefix + file).
 func migrationNames() ([]string, error) {
-	entries, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
+	var names []string
+	for _, set := range migrationSets() {
+		entries, err := fs.Glob(set.files, "*.sql")
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(entries)
+		for _, e := range entries {
+			names = append(names, set.prefix+e)
+		}
 	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, strings.TrimPrefix(e, "migrations/"))
-	}
-	sort.Strings(names)
 	return names, nil
+}
+
+// migrationBody reads a migration by its recorded name.
+func migrationBody(name string) ([]byte, error) {
+	sets := migrationSets()
+	for i := len(sets) - 1; i >= 0; i-- {
+		if set := sets[i]; strings.HasPrefix(name, set.prefix) {
+			return fs.ReadFile(set.files, strings.TrimPrefix(name, set.prefix))
+		}
+	}
+	return nil, fmt.Errorf("store: no migration set for %s", name)
 }
 
 // applyMigration runs one migration unless it is recorded as applied.
 func applyMigration(ctx context.Context, pool *pgxpool.Pool, name string) error {
-	body, err := migrationFiles.ReadFile("migrations/" + name)
+	body, err := migrationBody(name)
 	if err != nil {
 		return err
 	}

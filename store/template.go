@@ -3,7 +3,6 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
 )
 
 // SchemaFingerprint is a short hash of the embedded migrations. Test
@@ -13,7 +12,7 @@ func SchemaFingerprint() string {
 	h := sha256.New()
 	names, _ := migrationNames()
 	for _, name := range names {
-		body, _ := fs.ReadFile(migrationFiles, "migrations/"+name)
+		body, _ := migrationBody(name)
 		h.Write([]byte(name))
 		h.Write(body)
 	}

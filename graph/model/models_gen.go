@@ -163,6 +163,8 @@ type Room struct {
 	// Null when signage is not activated on the room.
 	Signage    *SignageAssignment `json:"signage,omitempty"`
 	Connection *ZoomConnection    `json:"connection"`
+	// What the room's screen shows and whether it is there; null when signage is not activated on the room.
+	Screen *Screen `json:"screen,omitempty"`
 }
 
 type RoomAlert struct {
@@ -216,6 +218,16 @@ type RoomStatusEvent struct {
 	PreviousStatus *RoomStatus `json:"previousStatus,omitempty"`
 	Status         RoomStatus  `json:"status"`
 	At             time.Time   `json:"at"`
+}
+
+// A room's screen: the player at the screen URL pushed to Zoom.
+type Screen struct {
+	// The screen URL (its token is the screen's only credential).
+	URL string `json:"url"`
+	// Whether the player called within the last 3 minutes.
+	Online bool `json:"online"`
+	// When the player last fetched its program or held its event stream.
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
 }
 
 type ServerAppCredentialsInput struct {

@@ -1,0 +1,26 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"zoomsignage/screens"
+)
+
+// wireScreens builds the screens service (issue 13) on rooms' signage state
+// and mounts its routes: the player page at the screen URL pushed to Zoom,
+// its program and its event stream.
+func (a *App) wireScreens(_ context.Context, w *wiring) error {
+	svc, err := screens.New(screens.Config{
+		DB: a.DB, Redis: a.Redis, RedisPrefix: a.Config.RedisPrefix, Bus: a.Bus, Events: a.Events,
+		Rooms: a.Rooms, Logger: a.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("app.New: %w", err)
+	}
+	a.Screens = svc
+	for _, r := range svc.Routes() {
+		w.routes = append(w.routes, route{pattern: r.Pattern, name: r.Name, handler: r.Handler})
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package screens serves what a room shows (issue 13): the player page at
+// the screen URL pushed to Zoom, its program as JSON, and the event stream
+// that tells the player of a change. It reads rooms' signage state only
+// through rooms.Service.ScreenByToken and keeps its own tables (migrations
+// in screens/migrations) for what screens report.
+package screens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"zoomsignage/events"
+	"zoomsignage/rooms"
+)
+
+// Defaults of Config.
+const (
+	// DefaultRateLimit is how many requests one screen token may make per
+	// minute: a player makes a few (page, stream, a poll when the stream is
+	// down, play reports); a leaked token gets no more than this.
+	DefaultRateLimit = 120
+	// OnlineWindow is how long a screen counts as online after its last
+	// contact (issue 13 item 4: three minutes silent turns it offline).
+	OnlineWindow = 3 * time.Minute
+	// heartbeat is how often an open event stream sends a comment (keeping
+	// proxies from closing it) and records the screen as seen.
+	heartbeat = 25 * time.Second
+	// seenEvery throttles last_seen_at writes per screen.
+	seenEvery = 20 * time.Second
+)
+
+// ScreenSource finds the live screen of a token (rooms.Service).
+type ScreenSource interface {
+	ScreenByToken(ctx context.Context, token string) (rooms.Screen, error)
+}
+
+// Config is what the service needs.
+type Config struct {
+	DB          *pgxpool.Pool
+	Redis       *redis.Client
+	RedisPrefix string
+	// Bus carries changes to open event streams across replicas; Events is
+	// where this package publishes them (the same bus in the app).
+	Bus    *events.Bus
+	Events events.Publisher
+	Rooms  ScreenSource
+	Logger *slog.Logger
+	// RateLimit is requests per token per minute (DefaultRateLimit when 0).
+	RateLimit int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service serves screens.
+type Service struct {
+	cfg      Config
+	db       *pgxpool.Pool
+	log      *slog.Logger
+	handlers *handlers // set by Routes
+}
+
+// New checks cfg and builds the service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DB == nil || cfg.Redis == nil || cfg.Bus == nil || cfg.Events == nil || cfg.Rooms == nil {
+		return nil, errors.New("screens.New: DB, Redis, Bus, Events and Rooms are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "screens")}, nil
+}
+
+// Status is what the gateway knows of a screen from its own reports.
+type Status struct {
+	LastSeenAt *time.Time
+	Online     bool
+}
+
+const (
+	sqlRecordSeen = `INSERT INTO screen_status (room_id, tenant_id, last_seen_at) VALUES ($1, $2, $3)
+ON CONFLICT (room_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
+WHERE screen_status.last_seen_at < excluded.last_seen_at - $4::interval`
+	sqlStatusByRoom = `SELECT room_id, last_seen_at FROM screen_status
+WHERE tenant_id = $1 AND room_id = ANY($2::uuid[]) ORDER BY room_id`
+)
+
+// recordSeen notes a contact from a screen, at most every seenEvery.
+func (s *Service) recordSeen(ctx context.Context, sc rooms.Screen) {
+	if _, err := s.db.Exec(ctx, sqlRecordSeen, sc.RoomID, sc.TenantID, s.cfg.Now(), seenEvery.String()); err != nil {
+		s.log.WarnContext(ctx, "recording a screen contact failed", "room_id", sc.RoomID, "error", err.Error())
+	}
+}
+
+// StatusByRoom returns the status of the given rooms' screens (rooms whose
+// screen never called are absent).
+func (s *Service) StatusByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string]Status, error) {
+	rows, err := s.db.Query(ctx, sqlStatusByRoom, tenantID, validIDs(roomIDs))
+	if err != nil {
+		return nil, fmt.Errorf("screens.StatusByRoom: %w", err)
+	}
+	now := s.cfg.Now()
+	out := map[string]Status{}
+	var roomID string
+	var seen time.Time
+	_, err = pgx.ForEachRow(rows, []any{&roomID, &seen}, func() error {
+		at := seen
+		out[roomID] = Status{LastSeenAt: &at, Online: now.Sub(seen) < OnlineWindow}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("screens.StatusByRoom: %w", err)
+	}
+	return out, nil
+}
+
+// validIDs drops ids that are not uuids: they match nothing, and Postgres
+// would refuse the whole array for one of them.
+func validIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if uuid.Validate(id) == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
