@@ -171,8 +171,7 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 		DB: a.DB, Keys: a.Keys, Logger: a.Logger,
 		Connections: a.Connections, Rooms: a.Rooms, Screens: a.Screens, Events: a.Events, Bus: a.Bus,
 	}
-	schemaCfg := graph.Config{Resolvers: resolver}
-	resolvers.SetComplexity(&schemaCfg.Complexity)
+	schemaCfg := resolvers.Config(resolver)
 	cfg := server.DefaultConfig()
 	cfg.Addr = a.Config.Addr
 	cfg.Dev = a.Config.Dev

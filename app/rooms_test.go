@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,5 +215,68 @@ func TestMutationsReturnTheRoomsTheyChange(t *testing.T) {
 	rs := w.post(admin, `mutation($id: ID!){restartZoomRoom(roomId: $id){roomId room{id name}}}`, map[string]any{"id": ids[1]})
 	if rs.code() != "" || rs.Data["restartZoomRoom"].(map[string]any)["room"].(map[string]any)["id"] != ids[1] {
 		t.Fatalf("restart: %s", rs.Raw)
+	}
+}
+
+// TestRoomsReadShowsOnlyTheConnectionsOutline is issue 10 item 5: a
+// rooms:read key read the connection of a room in full (who connected it,
+// its scopes, its syncs) although zoomConnections needs connections:read.
+// Under rooms:read a room's connection shows id, kind, label and status;
+// each other field is refused with FORBIDDEN and the rest of the response
+// stands. With connections:read as well, everything is there.
+func TestRoomsReadShowsOnlyTheConnectionsOutline(t *testing.T) {
+	w, tenant, _, connID := roomsWorld(t, 2, nil)
+	const q = `{rooms(first: 5){edges{node{id name connection{id kind label status
+  zoomAccountId connectedBy{email} statusReason grantedScopes missingScopes createdAt lastSync{state} lastSuccessfulSyncAt
+  roomCount activeSignageCount}}}}}`
+	restricted := []string{"zoomAccountId", "connectedBy", "statusReason", "grantedScopes", "missingScopes", "createdAt",
+		"lastSync", "lastSuccessfulSyncAt", "roomCount", "activeSignageCount"}
+	connectionsOf := func(r gqlResponse) []map[string]any {
+		t.Helper()
+		var out []map[string]any
+		for _, e := range r.Data["rooms"].(map[string]any)["edges"].([]any) {
+			node := e.(map[string]any)["node"].(map[string]any)
+			if node["id"] == nil || node["name"] == nil {
+				t.Fatalf("room not intact: %s", r.Raw)
+			}
+			out = append(out, node["connection"].(map[string]any))
+		}
+		if len(out) != 2 {
+			t.Fatalf("%d rooms, want 2: %s", len(out), r.Raw)
+		}
+		return out
+	}
+
+	full := w.post(w.apiKey(tenant, auth.ScopeRoomsRead, auth.ScopeConnectionsRead), q, nil)
+	if len(full.Errors) != 0 {
+		t.Fatalf("with connections:read: %s", full.Raw)
+	}
+	for _, c := range connectionsOf(full) {
+		if c["id"] != connID || c["grantedScopes"] == nil || c["connectedBy"] == nil || c["roomCount"] != float64(2) {
+			t.Fatalf("with connections:read the connection is %v", c)
+		}
+	}
+
+	outline := w.post(w.apiKey(tenant, auth.ScopeRoomsRead), q, nil)
+	for _, c := range connectionsOf(outline) {
+		if c["id"] != connID || c["kind"] == nil || c["label"] == nil || c["status"] != "ACTIVE" {
+			t.Fatalf("the outline is missing: %v", c)
+		}
+		for _, f := range restricted {
+			if c[f] != nil {
+				t.Fatalf("rooms:read reads connection.%s = %v", f, c[f])
+			}
+		}
+	}
+	if len(outline.Errors) != 2*len(restricted) {
+		t.Fatalf("%d errors, want one per restricted field per room: %s", len(outline.Errors), outline.Raw)
+	}
+	for _, e := range outline.Errors {
+		if e.Extensions["code"] != "FORBIDDEN" {
+			t.Fatalf("error %v, want FORBIDDEN", e)
+		}
+	}
+	if strings.Contains(outline.Raw, "@") {
+		t.Fatalf("an email leaked: %s", outline.Raw)
 	}
 }

@@ -5,6 +5,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -41,6 +42,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	RequiresScope func(ctx context.Context, obj any, next graphql.Resolver, scope string) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -427,9 +429,9 @@ type ViewerResolver interface {
 type ZoomConnectionResolver interface {
 	LastSync(ctx context.Context, obj *model.ZoomConnection) (*model.SyncRun, error)
 	LastSuccessfulSyncAt(ctx context.Context, obj *model.ZoomConnection) (*time.Time, error)
-	RoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
-	ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
-	ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error)
+	RoomCount(ctx context.Context, obj *model.ZoomConnection) (*int, error)
+	ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (*int, error)
+	ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (*int, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -2083,24 +2085,30 @@ enum ConnectionStatus {
   ERROR
 }
 
+"""
+A linked Zoom account. Reached through a room (rooms:read), it shows id,
+kind, label and status; every other field needs connections:read, and is
+null with a FORBIDDEN error without it (so those fields are nullable: they
+are never null for a caller with connections:read).
+"""
 type ZoomConnection {
   id: ID!
   kind: ZoomConnectionKind!
-  zoomAccountId: String!
+  zoomAccountId: String @requiresScope(scope: "connections:read")
   label: String!
   "The Zoom admin who connected the account (from /users/me)."
-  connectedBy: ZoomAdmin
+  connectedBy: ZoomAdmin @requiresScope(scope: "connections:read")
   status: ConnectionStatus!
-  statusReason: String
-  grantedScopes: [String!]!
-  missingScopes: [String!]!
-  createdAt: Time!
-  lastSync: SyncRun
-  lastSuccessfulSyncAt: Time
-  roomCount: Int!
+  statusReason: String @requiresScope(scope: "connections:read")
+  grantedScopes: [String!] @requiresScope(scope: "connections:read")
+  missingScopes: [String!] @requiresScope(scope: "connections:read")
+  createdAt: Time @requiresScope(scope: "connections:read")
+  lastSync: SyncRun @requiresScope(scope: "connections:read")
+  lastSuccessfulSyncAt: Time @requiresScope(scope: "connections:read")
+  roomCount: Int @requiresScope(scope: "connections:read")
   "Rooms of this connection with our signage activated (any state), each holding a license."
-  activeSignageCount: Int!
-  activatedRoomCount: Int! @deprecated(reason: "Use activeSignageCount, the contract's name.")
+  activeSignageCount: Int @requiresScope(scope: "connections:read")
+  activatedRoomCount: Int @deprecated(reason: "Use activeSignageCount, the contract's name.") @requiresScope(scope: "connections:read")
 }
 
 type ZoomAdmin {
@@ -2288,6 +2296,13 @@ scalar Time
 
 "A JSON object of non-secret details."
 scalar Map
+
+"""
+The field needs this scope besides the one that reached its object: a
+caller without it gets a FORBIDDEN error on this field and the rest of the
+response intact (a room's connection under rooms:read, say).
+"""
+directive @requiresScope(scope: String!) on FIELD_DEFINITION
 
 type Query {
   "The caller: tenant, actor and scopes."
@@ -3249,6 +3264,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_requiresScope_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Mutation_activateSignage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -9262,12 +9291,30 @@ func (ec *executionContext) _ZoomConnection_zoomAccountId(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return obj.ZoomAccountID, nil
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_zoomAccountId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9308,7 +9355,25 @@ func (ec *executionContext) _ZoomConnection_connectedBy(ctx context.Context, fie
 		func(ctx context.Context) (any, error) {
 			return obj.ConnectedBy, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *model.ZoomAdmin
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *model.ZoomAdmin
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ZoomAdmin) graphql.Marshaler {
 			return ec.marshalOZoomAdmin2ᚖzoomsignageᚋgraphᚋmodelᚐZoomAdmin(ctx, selections, v)
 		},
@@ -9363,7 +9428,25 @@ func (ec *executionContext) _ZoomConnection_statusReason(ctx context.Context, fi
 		func(ctx context.Context) (any, error) {
 			return obj.StatusReason, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
@@ -9386,12 +9469,30 @@ func (ec *executionContext) _ZoomConnection_grantedScopes(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return obj.GrantedScopes, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_grantedScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9409,12 +9510,30 @@ func (ec *executionContext) _ZoomConnection_missingScopes(ctx context.Context, f
 		func(ctx context.Context) (any, error) {
 			return obj.MissingScopes, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_missingScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9432,12 +9551,30 @@ func (ec *executionContext) _ZoomConnection_createdAt(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return obj.CreatedAt, nil
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9455,7 +9592,25 @@ func (ec *executionContext) _ZoomConnection_lastSync(ctx context.Context, field 
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ZoomConnection().LastSync(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *model.SyncRun
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *model.SyncRun
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SyncRun) graphql.Marshaler {
 			return ec.marshalOSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyncRun(ctx, selections, v)
 		},
@@ -9487,7 +9642,25 @@ func (ec *executionContext) _ZoomConnection_lastSuccessfulSyncAt(ctx context.Con
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ZoomConnection().LastSuccessfulSyncAt(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *time.Time
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *time.Time
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
 			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
@@ -9510,12 +9683,30 @@ func (ec *executionContext) _ZoomConnection_roomCount(ctx context.Context, field
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ZoomConnection().RoomCount(ctx, obj)
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_roomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9533,12 +9724,30 @@ func (ec *executionContext) _ZoomConnection_activeSignageCount(ctx context.Conte
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ZoomConnection().ActiveSignageCount(ctx, obj)
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_activeSignageCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9556,12 +9765,30 @@ func (ec *executionContext) _ZoomConnection_activatedRoomCount(ctx context.Conte
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.ZoomConnection().ActivatedRoomCount(ctx, obj)
 		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNString2string(ctx, "connections:read")
+				if err != nil {
+					var zeroVal *int
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *int
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ZoomConnection_activatedRoomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -13438,7 +13665,7 @@ func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.Selecti
 			}
 		case "zoomAccountId":
 			out.Values[i] = ec._ZoomConnection_zoomAccountId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "label":
@@ -13463,17 +13690,17 @@ func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.Selecti
 			}
 		case "grantedScopes":
 			out.Values[i] = ec._ZoomConnection_grantedScopes(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "missingScopes":
 			out.Values[i] = ec._ZoomConnection_missingScopes(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._ZoomConnection_createdAt(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastSync":
@@ -13490,19 +13717,19 @@ func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.Selecti
 				})
 		case "roomCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ZoomConnection_roomCount(ctx, field, obj)
 				})
 		case "activeSignageCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ZoomConnection_activeSignageCount(ctx, field, obj)
 				})
 		case "activatedRoomCount":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ZoomConnection_activatedRoomCount(ctx, field, obj)
 				})
@@ -15096,6 +15323,41 @@ func (ec *executionContext) unmarshalOSignageSettingsInput2ᚖzoomsignageᚋgrap
 	}
 	res, err := ec.unmarshalInputSignageSettingsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

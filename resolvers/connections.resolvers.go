@@ -127,25 +127,25 @@ func (r *zoomConnectionResolver) LastSuccessfulSyncAt(ctx context.Context, obj *
 }
 
 // RoomCount is the resolver for the roomCount field.
-func (r *zoomConnectionResolver) RoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
+func (r *zoomConnectionResolver) RoomCount(ctx context.Context, obj *model.ZoomConnection) (*int, error) {
 	sum, err := r.connectionSummary(ctx, obj)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return sum.RoomCount, nil
+	return &sum.RoomCount, nil
 }
 
 // ActiveSignageCount is the resolver for the activeSignageCount field.
-func (r *zoomConnectionResolver) ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
+func (r *zoomConnectionResolver) ActiveSignageCount(ctx context.Context, obj *model.ZoomConnection) (*int, error) {
 	sum, err := r.connectionSummary(ctx, obj)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return sum.ActivatedRoomCount, nil
+	return &sum.ActivatedRoomCount, nil
 }
 
 // ActivatedRoomCount is the resolver for the activatedRoomCount field.
-func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (int, error) {
+func (r *zoomConnectionResolver) ActivatedRoomCount(ctx context.Context, obj *model.ZoomConnection) (*int, error) {
 	return r.ActiveSignageCount(ctx, obj)
 }
 

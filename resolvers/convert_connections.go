@@ -26,9 +26,9 @@ func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *mod
 // have their own resolvers.
 func connectionModel(c connections.Connection) *model.ZoomConnection {
 	m := &model.ZoomConnection{
-		ID: c.ID, Kind: model.ZoomConnectionKind(c.Kind), ZoomAccountID: c.ZoomAccountID, Label: c.Label,
+		ID: c.ID, Kind: model.ZoomConnectionKind(c.Kind), ZoomAccountID: &c.ZoomAccountID, Label: c.Label,
 		Status: model.ConnectionStatus(c.Status), GrantedScopes: nonNilStrings(c.GrantedScopes),
-		MissingScopes: nonNilStrings(c.MissingScopes), CreatedAt: c.CreatedAt,
+		MissingScopes: nonNilStrings(c.MissingScopes), CreatedAt: &c.CreatedAt,
 	}
 	if c.StatusReason != "" {
 		reason := c.StatusReason

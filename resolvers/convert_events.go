@@ -162,9 +162,9 @@ func connectionSnapshotModel(s *events.ConnectionSnapshot) (*model.ZoomConnectio
 		return nil, false
 	}
 	out := &model.ZoomConnection{
-		ID: s.ID, Kind: kind, ZoomAccountID: s.ZoomAccountID, Label: s.Label,
+		ID: s.ID, Kind: kind, ZoomAccountID: &s.ZoomAccountID, Label: s.Label,
 		Status: status, StatusReason: eventString(s.StatusReason),
-		GrantedScopes: eventStrings(s.GrantedScopes), MissingScopes: eventStrings(s.MissingScopes), CreatedAt: s.CreatedAt,
+		GrantedScopes: eventStrings(s.GrantedScopes), MissingScopes: eventStrings(s.MissingScopes), CreatedAt: &s.CreatedAt,
 	}
 	if s.AdminName != "" || s.AdminEmail != "" {
 		out.ConnectedBy = &model.ZoomAdmin{Name: s.AdminName, Email: s.AdminEmail}

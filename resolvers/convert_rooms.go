@@ -94,9 +94,9 @@ func signageResults(rs []rooms.Result) []*model.SignageResult {
 // own resolvers.
 func roomConnectionModel(c connections.Connection) *model.ZoomConnection {
 	out := &model.ZoomConnection{
-		ID: c.ID, Kind: model.ZoomConnectionKind(c.Kind), ZoomAccountID: c.ZoomAccountID, Label: c.Label,
+		ID: c.ID, Kind: model.ZoomConnectionKind(c.Kind), ZoomAccountID: &c.ZoomAccountID, Label: c.Label,
 		Status: model.ConnectionStatus(c.Status), StatusReason: optional(c.StatusReason),
-		GrantedScopes: eventStrings(c.GrantedScopes), MissingScopes: eventStrings(c.MissingScopes), CreatedAt: c.CreatedAt,
+		GrantedScopes: eventStrings(c.GrantedScopes), MissingScopes: eventStrings(c.MissingScopes), CreatedAt: &c.CreatedAt,
 	}
 	if c.AdminName != "" || c.AdminEmail != "" {
 		out.ConnectedBy = &model.ZoomAdmin{Name: c.AdminName, Email: c.AdminEmail}

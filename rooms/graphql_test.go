@@ -65,8 +65,7 @@ func (e *env) newGateway(tn tenant, mode cacheMode) *gateway {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res := &resolvers.Resolver{DB: e.db, Keys: auth.NewAPIKeys(e.db, nil), Logger: logger,
 		Connections: e.conns, Rooms: e.svc, Events: e.bus, Bus: e.bus}
-	cfg := graph.Config{Resolvers: res}
-	resolvers.SetComplexity(&cfg.Complexity)
+	cfg := resolvers.Config(res)
 	verifier, err := auth.NewJWTVerifier([]byte(jwtSecret), nil, nil)
 	if err != nil {
 		e.t.Fatal(err)

@@ -63,7 +63,7 @@ func newWSServerWithKeys(t *testing.T, cfg server.Config, keys *auth.APIKeys) *w
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &resolvers.Resolver{Bus: bus, Logger: slog.New(slog.DiscardHandler)}})
+	schema := graph.NewExecutableSchema(resolvers.Config(&resolvers.Resolver{Bus: bus, Logger: slog.New(slog.DiscardHandler)}))
 	srv := server.New(cfg, server.Deps{Schema: schema, Auth: &auth.Authenticator{JWT: verifier, Keys: keys}, Logger: slog.New(slog.DiscardHandler)})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

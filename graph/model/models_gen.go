@@ -394,24 +394,28 @@ type ZoomAdmin struct {
 	Email string `json:"email"`
 }
 
+// A linked Zoom account. Reached through a room (rooms:read), it shows id,
+// kind, label and status; every other field needs connections:read, and is
+// null with a FORBIDDEN error without it (so those fields are nullable: they
+// are never null for a caller with connections:read).
 type ZoomConnection struct {
 	ID            string             `json:"id"`
 	Kind          ZoomConnectionKind `json:"kind"`
-	ZoomAccountID string             `json:"zoomAccountId"`
+	ZoomAccountID *string            `json:"zoomAccountId,omitempty"`
 	Label         string             `json:"label"`
 	// The Zoom admin who connected the account (from /users/me).
 	ConnectedBy          *ZoomAdmin       `json:"connectedBy,omitempty"`
 	Status               ConnectionStatus `json:"status"`
 	StatusReason         *string          `json:"statusReason,omitempty"`
-	GrantedScopes        []string         `json:"grantedScopes"`
-	MissingScopes        []string         `json:"missingScopes"`
-	CreatedAt            time.Time        `json:"createdAt"`
+	GrantedScopes        []string         `json:"grantedScopes,omitempty"`
+	MissingScopes        []string         `json:"missingScopes,omitempty"`
+	CreatedAt            *time.Time       `json:"createdAt,omitempty"`
 	LastSync             *SyncRun         `json:"lastSync,omitempty"`
 	LastSuccessfulSyncAt *time.Time       `json:"lastSuccessfulSyncAt,omitempty"`
-	RoomCount            int              `json:"roomCount"`
+	RoomCount            *int             `json:"roomCount,omitempty"`
 	// Rooms of this connection with our signage activated (any state), each holding a license.
-	ActiveSignageCount int `json:"activeSignageCount"`
-	ActivatedRoomCount int `json:"activatedRoomCount"`
+	ActiveSignageCount *int `json:"activeSignageCount,omitempty"`
+	ActivatedRoomCount *int `json:"activatedRoomCount,omitempty"`
 }
 
 type ConnectionStatus string
