@@ -32,6 +32,21 @@ const (
 	Internal                Code = "INTERNAL"
 )
 
+// The codes of the request limits (README "Security limits"): a document
+// refused by one of them did no work, and the client can shrink it.
+const (
+	TokenLimitExceeded      Code = "TOKEN_LIMIT_EXCEEDED"      // more lexical tokens than GATEWAY_TOKEN_LIMIT
+	RepeatLimitExceeded     Code = "REPEAT_LIMIT_EXCEEDED"     // one response key repeated in one selection set
+	AliasLimitExceeded      Code = "ALIAS_LIMIT_EXCEEDED"      // too many aliases in one document
+	DirectiveLimitExceeded  Code = "DIRECTIVE_LIMIT_EXCEEDED"  // too many directives on one field
+	DepthLimitExceeded      Code = "DEPTH_LIMIT_EXCEEDED"      // nested deeper than GATEWAY_DEPTH_LIMIT
+	FieldLimitExceeded      Code = "FIELD_LIMIT_EXCEEDED"      // too many fields once fragments are expanded
+	ComplexityLimitExceeded Code = "COMPLEXITY_LIMIT_EXCEEDED" // over GATEWAY_COMPLEXITY_LIMIT (gqlgen's own code), or __schema twice
+	ValidationTimeout       Code = "VALIDATION_TIMEOUT"        // validation outlasted the request deadline
+	TooManyErrors           Code = "TOO_MANY_ERRORS"           // the last error of a response whose list was cut at GATEWAY_ERROR_LIMIT
+	IntrospectionDisabled   Code = "INTROSPECTION_DISABLED"    // __schema or __type outside dev mode and GATEWAY_INTROSPECTION
+)
+
 // Error is a client-safe error: its Message is written for the caller and
 // must never contain a secret or an internal detail.
 type Error struct {

@@ -178,6 +178,9 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	cfg.RequestTimeout = a.Config.RequestTimeout
 	cfg.ComplexityLimit = a.Config.ComplexityLimit
 	cfg.DepthLimit = a.Config.DepthLimit
+	cfg.TokenLimit = a.Config.TokenLimit
+	cfg.ErrorLimit = a.Config.ErrorLimit
+	cfg.Introspection = a.Config.Introspection
 	cfg.CORSOrigins = a.Config.CORSOrigins
 	var schema graphql.ExecutableSchema = graph.NewExecutableSchema(schemaCfg)
 	for _, wrap := range w.schema {

@@ -87,6 +87,11 @@ type Config struct {
 	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"30s"`
 	ComplexityLimit int           `env:"GATEWAY_COMPLEXITY_LIMIT" envDefault:"10000"`
 	DepthLimit      int           `env:"GATEWAY_DEPTH_LIMIT" envDefault:"12"`
+	TokenLimit      int           `env:"GATEWAY_TOKEN_LIMIT" envDefault:"10000"` // lexical tokens per document
+	ErrorLimit      int           `env:"GATEWAY_ERROR_LIMIT" envDefault:"50"`    // errors per response
+	// Introspection serves __schema and __type outside dev mode too, for
+	// partners' codegen; dev mode always serves them.
+	Introspection bool `env:"GATEWAY_INTROSPECTION" envDefault:"false"`
 	// CORSOrigins are the exact browser origins allowed to call the API
 	// from another origin and, when any is set, the only ones whose
 	// websockets are accepted (comma-separated).
@@ -159,7 +164,7 @@ func (c *Config) normalize() error {
 	}
 	for key, n := range map[string]int{
 		"DEV_ZOOMSIM_ROOMS": c.ZoomSimulatorRooms, "GATEWAY_COMPLEXITY_LIMIT": c.ComplexityLimit,
-		"GATEWAY_DEPTH_LIMIT": c.DepthLimit,
+		"GATEWAY_DEPTH_LIMIT": c.DepthLimit, "GATEWAY_TOKEN_LIMIT": c.TokenLimit, "GATEWAY_ERROR_LIMIT": c.ErrorLimit,
 	} {
 		if n < 0 {
 			errs = append(errs, fmt.Errorf("%s must be a non-negative integer", key))

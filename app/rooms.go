@@ -20,6 +20,7 @@ import (
 func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	svc, err := rooms.New(rooms.Config{
 		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Events: a.Events,
+		Redis: a.Redis, KeyPrefix: a.Config.RedisPrefix,
 		Logger: a.Logger, SignageBaseURL: a.Config.SignageBaseURL, SyncInterval: a.Config.SyncInterval,
 	})
 	if err != nil {

@@ -112,6 +112,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Events: bus,
 		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1"})
 	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), Events: bus,
+		Redis: rdb, KeyPrefix: prefix,
 		Logger: logger, SignageBaseURL: "https://screens.example.com/s", SyncInterval: o.syncInterval})
 	if err != nil {
 		t.Fatal(err)

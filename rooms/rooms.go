@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
 	"zoomsignage/events"
@@ -45,6 +46,10 @@ type Config struct {
 	DB          *pgxpool.Pool
 	Zoom        *zoom.Client
 	Connections Connections
+	// Redis holds the restart throttle shared by every replica; KeyPrefix
+	// starts its keys.
+	Redis     *redis.Client
+	KeyPrefix string
 	// Events receives room, health, signage and sync events; nil drops them.
 	Events events.Publisher
 	Logger *slog.Logger
@@ -82,8 +87,8 @@ type Service struct {
 // New returns a Service; SetRiver must be called before syncs can be
 // enqueued.
 func New(cfg Config) (*Service, error) {
-	if cfg.DB == nil || cfg.Zoom == nil || cfg.Connections == nil {
-		return nil, errors.New("rooms.New: DB, Zoom and Connections are required")
+	if cfg.DB == nil || cfg.Zoom == nil || cfg.Connections == nil || cfg.Redis == nil {
+		return nil, errors.New("rooms.New: DB, Zoom, Connections and Redis are required")
 	}
 	if cfg.SyncInterval <= 0 {
 		cfg.SyncInterval = 60 * time.Second

@@ -409,9 +409,19 @@ func TestRestart(t *testing.T) {
 	if info, _ := e.sim.RoomInfo(e.ctx, online); info.Restarts != 1 {
 		t.Fatalf("restarts = %d", info.Restarts)
 	}
-	_, err := e.svc.Restart(e.ctx, tn.actor, e.room(tn, offline).ID)
-	if code(err) != apierror.ZoomRoomOffline {
-		t.Fatalf("offline room: %v", err)
+	// A second restart within a minute is refused before Zoom, and a
+	// restart Zoom refused leaves the room free to try again at once.
+	if _, err := e.svc.Restart(e.ctx, tn.actor, e.room(tn, online).ID); code(err) != apierror.RateLimited {
+		t.Fatalf("second restart within a minute: %v", err)
+	}
+	if info, _ := e.sim.RoomInfo(e.ctx, online); info.Restarts != 1 {
+		t.Fatalf("restarts after the refused one = %d", info.Restarts)
+	}
+	for range 2 {
+		_, err := e.svc.Restart(e.ctx, tn.actor, e.room(tn, offline).ID)
+		if code(err) != apierror.ZoomRoomOffline {
+			t.Fatalf("offline room: %v", err)
+		}
 	}
 	if n := scalar[int](t, e.db, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'room.restart'`, tn.id); n != 1 {
 		t.Fatalf("%d restart audit events, want 1 (the refused one is not a restart)", n)

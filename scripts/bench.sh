@@ -9,7 +9,15 @@ cd "$root"
 out=${BENCH_OUT:-$root/bench-results.txt}
 {
   echo "# zoomsignage benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(go version | cut -d' ' -f3)"
-  go test -count=1 -run '^$' -bench "${BENCH:-.}" -benchmem -timeout 30m ./...
+  go test -count=1 -run '^$' -bench "${BENCH:-.}" -benchmem -timeout 30m ./... | tee "$out.go"
+  # Issue 10: what refusing a hostile document costs, as multiples of a
+  # normal query measured in the same run (BenchmarkHostileDocuments).
+  awk '/^BenchmarkHostileDocuments/ {
+    line = "hostile documents refused, cost vs a normal query:"
+    for (i = 3; i < NF; i++) if ($(i+1) ~ /^x-normal\//) { sub(/^x-normal\//, "", $(i+1)); line = line " " $(i+1) "=" $i "x" }
+    print line
+  }' "$out.go"
+  rm -f "$out.go"
   if [ -x scripts/bench-subscriptions.sh ]; then
     echo
     echo "# subscriptions load test"

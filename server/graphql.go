@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"zoomsignage/apierror"
 	"zoomsignage/auth"
@@ -26,7 +27,7 @@ import (
 const websocketReadLimit = 64 << 10
 
 // newGraphQLHandler assembles the gqlgen server: transports (POST, GET,
-// websocket), limits, introspection only in dev, and the error presenter
+// websocket), limits, introspection only in dev (or when configured), and the error presenter
 // that lets only client-safe errors through.
 func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
@@ -43,17 +44,31 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	queries := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(queries)
+	// Validation suggests names ("Did you mean …") only in dev mode, both
+	// in docLimits' validation and in gqlgen's own.
+	srv.SetDisableSuggestion(!s.cfg.Dev)
+	srv.SetValidationRulesFn(func() *rules.Rules { return validationRules(s.cfg.Dev) })
 
-	if s.cfg.Dev {
+	introspection := s.cfg.Dev || s.cfg.Introspection
+	if introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	// The shape limit must come first: it refuses fragment bombs before the
-	// complexity calculation would expand them.
-	srv.Use(shapeLimit{maxDepth: s.cfg.DepthLimit, maxFields: s.cfg.FieldLimit})
+	// After APQ, which turns a hash into its query text, and before gqlgen
+	// parses and validates it.
+	srv.Use(docLimits{
+		tokens: s.cfg.TokenLimit, repeats: s.cfg.RepeatLimit, aliases: s.cfg.AliasLimit, directives: s.cfg.DirectiveLimit,
+		schema: schema.Schema(), cache: queries, suggestions: s.cfg.Dev,
+	})
+	// The shape limit must come before the complexity limit: it refuses
+	// fragment bombs before the complexity calculation would expand them.
+	// It comes after the introspection extension, whose decision it reads.
+	srv.Use(shapeLimit{maxDepth: s.cfg.DepthLimit, maxFields: s.cfg.FieldLimit, maxMutationFields: s.cfg.MutationLimit})
 	srv.Use(extension.FixedComplexityLimit(s.cfg.ComplexityLimit))
 	srv.AroundResponses(s.metrics.observeGraphQL)
+	srv.AroundResponses(errorLimit(s.cfg.ErrorLimit))
 	srv.AroundOperations(refuseLapsedCredentials)
 
 	srv.SetErrorPresenter(s.presentError)

@@ -49,6 +49,26 @@ type Config struct {
 	ComplexityLimit           int
 	DepthLimit                int
 	FieldLimit                int // selections after expanding fragments
+	// TokenLimit bounds a document's lexical tokens; it is counted before
+	// parsing, so no document costs more than a lexer pass over it.
+	TokenLimit int
+	// RepeatLimit bounds how often one response key (or one fragment
+	// spread) appears in one selection set, inline fragments included;
+	// AliasLimit bounds aliases per document and DirectiveLimit directives
+	// per field, fragment or operation. All three are checked before
+	// validation, whose overlap check is quadratic in repeats.
+	RepeatLimit    int
+	AliasLimit     int
+	DirectiveLimit int
+	// MutationLimit bounds the root fields of one mutation operation, so
+	// aliases cannot multiply side effects (bulk mutations exist for bulk
+	// work).
+	MutationLimit int
+	// ErrorLimit caps the errors of one response; the list ends with one
+	// TOO_MANY_ERRORS error past it.
+	ErrorLimit int
+	// Introspection serves __schema and __type outside dev mode too.
+	Introspection bool
 	// CORSOrigins are the exact browser origins (scheme://host[:port])
 	// allowed to call /graphql from another origin; with any set, a
 	// websocket whose Origin is not listed is refused. Empty allows no
@@ -74,6 +94,12 @@ func DefaultConfig() Config {
 		ComplexityLimit:           10_000,
 		DepthLimit:                12,
 		FieldLimit:                2000,
+		TokenLimit:                10_000,
+		RepeatLimit:               10,
+		AliasLimit:                200,
+		DirectiveLimit:            10,
+		MutationLimit:             10,
+		ErrorLimit:                50,
 	}
 }
 
@@ -117,6 +143,12 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.ComplexityLimit = cmpOr(cfg.ComplexityLimit, def.ComplexityLimit)
 	cfg.DepthLimit = cmpOr(cfg.DepthLimit, def.DepthLimit)
 	cfg.FieldLimit = cmpOr(cfg.FieldLimit, def.FieldLimit)
+	cfg.TokenLimit = cmpOr(cfg.TokenLimit, def.TokenLimit)
+	cfg.RepeatLimit = cmpOr(cfg.RepeatLimit, def.RepeatLimit)
+	cfg.AliasLimit = cmpOr(cfg.AliasLimit, def.AliasLimit)
+	cfg.DirectiveLimit = cmpOr(cfg.DirectiveLimit, def.DirectiveLimit)
+	cfg.MutationLimit = cmpOr(cfg.MutationLimit, def.MutationLimit)
+	cfg.ErrorLimit = cmpOr(cfg.ErrorLimit, def.ErrorLimit)
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
