@@ -28,7 +28,7 @@ const (
 	ZoomRoomOffline         Code = "ZOOM_ROOM_OFFLINE"
 	RateLimited             Code = "RATE_LIMITED"
 	IdempotencyKeyReused    Code = "IDEMPOTENCY_KEY_REUSED"
-	ServiceUnavailable      Code = "SERVICE_UNAVAILABLE" // our own Postgres, Redis or Vault is down: the message names the kind, never the address
+	ServiceUnavailable      Code = "SERVICE_UNAVAILABLE"
 	Internal                Code = "INTERNAL"
 )
 

@@ -90,8 +90,8 @@ func TestReadyzTellsARevokedToken(t *testing.T) {
 
 // TestConnectWhenVaultIsDown stops the gateway's own Vault (never the
 // shared one): connecting a Zoom account, which must seal its secret,
-// answers SERVICE_UNAVAILABLE "vault unavailable" without Vault's address
-// and writes nothing; /readyz says vault "unreachable".
+// answers SERVICE_UNAVAILABLE naming Vault (never its address) instead of
+// INTERNAL, and writes nothing; /readyz says vault "unreachable".
 func TestConnectWhenVaultIsDown(t *testing.T) {
 	own := vaulttest.Start(t)
 	w := newZoomWorld(t, 2, func(c *app.Config) { c.VaultAddr, c.VaultToken = own.Addr, own.Token })
@@ -100,7 +100,7 @@ func TestConnectWhenVaultIsDown(t *testing.T) {
 	own.Stop()
 
 	r := w.post(admin, connectS2S, s2sInput(w.seed.AccountID, w.seed.Server))
-	if r.code() != "SERVICE_UNAVAILABLE" || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "vault unavailable") {
+	if r.code() != "SERVICE_UNAVAILABLE" || len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "Vault is unavailable") {
 		t.Fatalf("connect with Vault down = %s", r.Raw)
 	}
 	if strings.Contains(r.Raw, strings.TrimPrefix(own.Addr, "http://")) {

@@ -106,7 +106,7 @@ func (s *Service) ConnectServerApp(ctx context.Context, p *auth.Principal, in Se
 		return s.emitStatusOf(ctx, tx, p.TenantID, id)
 	})
 	if err != nil {
-		return Connection{}, fmt.Errorf("connections.ConnectServerApp: %w", vaultError(ctx, s.log, err))
+		return Connection{}, fmt.Errorf("connections.ConnectServerApp: %w", err)
 	}
 	return s.Get(ctx, p.TenantID, id)
 }
@@ -171,7 +171,7 @@ func (s *Service) UpdateServerAppCredentials(ctx context.Context, p *auth.Princi
 		return s.emitStatusOf(ctx, tx, c.TenantID, c.ID)
 	})
 	if err != nil {
-		return Connection{}, fmt.Errorf("connections.UpdateServerAppCredentials: %w", vaultError(ctx, s.log, err))
+		return Connection{}, fmt.Errorf("connections.UpdateServerAppCredentials: %w", err)
 	}
 	s.zoom.ForgetConnection(c.ID)
 	return s.Get(ctx, p.TenantID, id)

@@ -1,29 +1,12 @@
 package connections
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 
 	"zoomsignage/apierror"
-	"zoomsignage/vault"
 	"zoomsignage/zoom"
 	"zoomsignage/zoomerr"
 )
-
-// vaultError turns a failure of our own Vault (down, or refusing the
-// gateway's token) into SERVICE_UNAVAILABLE "vault unavailable": the client
-// can only retry, and Vault's address and answer stay in the log. Other
-// errors pass unchanged.
-func vaultError(ctx context.Context, log *slog.Logger, err error) error {
-	if !errors.Is(err, vault.ErrUnavailable) && !errors.Is(err, vault.ErrRefused) {
-		return err
-	}
-	if log != nil {
-		log.WarnContext(ctx, "vault failed during a connection change", "error", err.Error())
-	}
-	return apierror.New(apierror.ServiceUnavailable, "vault unavailable; try again shortly")
-}
 
 // connectError turns a Zoom failure met while validating a connect (or a
 // credentials update) into a client-safe error. Most failures read as they

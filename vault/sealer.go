@@ -59,7 +59,8 @@ var ErrOpen = errors.New("vault: ciphertext cannot be opened")
 var ErrRefused = errors.New("vault: Vault refused our token")
 
 // ErrUnavailable is returned (wrapped) when Vault cannot be reached or
-// cannot serve (network error, timeout, 5xx, sealed). Callers answer
-// clients "vault unavailable"; the wrapped detail (with Vault's address) is
-// for logs only.
+// cannot serve (network error, timeout, 5xx, sealed). Transit marks both
+// errors as apierror.Unavailable(apierror.Vault), so clients get
+// SERVICE_UNAVAILABLE naming Vault; the wrapped detail (with Vault's
+// address) is for logs only.
 var ErrUnavailable = errors.New("vault: unavailable")

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"zoomsignage/apierror"
 )
 
 // Transit seals with HashiCorp Vault's transit engine. The key is created
@@ -91,7 +93,7 @@ func (t *Transit) read(ctx context.Context, path string) (*vaultapi.Secret, erro
 		secret, err = t.client.Logical().ReadWithContext(ctx, path)
 		return err
 	})
-	return secret, err
+	return secret, markUnavailable(err)
 }
 
 func (t *Transit) write(ctx context.Context, path string, data map[string]any) (*vaultapi.Secret, error) {
@@ -100,7 +102,19 @@ func (t *Transit) write(ctx context.Context, path string, data map[string]any) (
 		secret, err = t.client.Logical().WriteWithContext(ctx, path, data)
 		return err
 	})
-	return secret, err
+	return secret, markUnavailable(err)
+}
+
+// markUnavailable marks Vault being down or refusing our token as our own
+// dependency's failure (apierror.Unavailable): wherever it surfaces in a
+// request (a connect sealing a secret, a sync opening a token) the client
+// gets SERVICE_UNAVAILABLE naming Vault, never its address, instead of
+// INTERNAL. errors.Is(err, ErrRefused / ErrUnavailable) still holds.
+func markUnavailable(err error) error {
+	if errors.Is(err, ErrRefused) || errors.Is(err, ErrUnavailable) {
+		return apierror.Unavailable(apierror.Vault, err)
+	}
+	return err
 }
 
 // classify marks Vault's answers by what the caller can do about them:
