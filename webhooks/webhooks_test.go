@@ -422,7 +422,9 @@ func TestDeliveriesAreOrderedPerRoom(t *testing.T) {
 	got := r.await(t, 3)
 	var order []string
 	for _, c := range got {
-		var b struct{ Data struct{ Room struct{ Status string } } }
+		var b struct {
+			Data struct{ Room struct{ Status string } }
+		}
 		_ = json.Unmarshal(c.body, &b)
 		order = append(order, b.Data.Room.Status)
 	}
