@@ -73,6 +73,11 @@ type Config struct {
 	PublicBaseURL  string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
 	SignageBaseURL string `env:"SIGNAGE_BASE_URL" envDefault:"http://127.0.0.1:8080/screens/"`
 
+	// WebhooksAllowLoopback lets partner webhook endpoints be plain http on
+	// a loopback address (a local receiver), in dev mode only: outside it
+	// the value is ignored and endpoints must be https on public addresses.
+	WebhooksAllowLoopback bool `env:"WEBHOOKS_ALLOW_LOOPBACK" envDefault:"false"`
+
 	// SyncInterval is how often each connection's rooms are synced (each
 	// connection jittered ±10%).
 	SyncInterval time.Duration `env:"ROOMS_SYNC_INTERVAL" envDefault:"60s"`
@@ -106,6 +111,10 @@ type Config struct {
 	// request comes through that proxy: the header is the client's to forge
 	// otherwise.
 	TrustedProxyHeader string `env:"GATEWAY_TRUSTED_PROXY_HEADER"`
+	// OpsAddr, when set, is a second listen address serving /metrics,
+	// /readyz and /healthz, which then leave the API port (they stay
+	// there when it is empty).
+	OpsAddr string `env:"GATEWAY_OPS_ADDR"`
 }
 
 // Defaults that code outside the tags needs.
