@@ -43,6 +43,9 @@ type App struct {
 	River  *river.Client[pgx.Tx]
 	Events events.Publisher
 	Bus    *events.Bus // the Publisher's concrete bus, for subscriptions
+	// Outbox is where the domains record events, in the transactions that
+	// cause them; its relay publishes them to Bus.
+	Outbox *events.Outbox
 	Server *server.Server
 
 	// DevZoom is the in-process simulator's demo account (dev mode without

@@ -23,7 +23,7 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 		redirect = a.Config.PublicBaseURL + "/oauth/zoom/callback"
 	}
 	svc := connections.New(connections.Deps{
-		DB: a.DB, Redis: a.Redis, Sealer: a.Sealer, Zoom: a.Zoom, Events: a.Events,
+		DB: a.DB, Redis: a.Redis, Sealer: a.Sealer, Zoom: a.Zoom, Outbox: a.Outbox,
 		Logger: a.Logger, KeyPrefix: a.Config.RedisPrefix,
 		MarketplaceApp: zoom.AppCredentials{ClientID: a.Config.ZoomClientID, ClientSecret: a.Config.ZoomClientSecret},
 		RedirectURL:    redirect,

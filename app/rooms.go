@@ -19,7 +19,7 @@ import (
 // fields, and the rooms response cache with its data version listener.
 func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	svc, err := rooms.New(rooms.Config{
-		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Events: a.Events,
+		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Outbox: a.Outbox,
 		Redis: a.Redis, KeyPrefix: a.Config.RedisPrefix,
 		Logger: a.Logger, SignageBaseURL: a.Config.SignageBaseURL, SyncInterval: a.Config.SyncInterval,
 	})

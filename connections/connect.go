@@ -100,17 +100,15 @@ func (s *Service) ConnectServerApp(ctx context.Context, p *auth.Principal, in Se
 		}); err != nil {
 			return err
 		}
-		return s.enqueueSync(ctx, tx, p.TenantID, id, syncjob.TriggerConnect)
+		if err := s.enqueueSync(ctx, tx, p.TenantID, id, syncjob.TriggerConnect); err != nil {
+			return err
+		}
+		return s.emitStatusOf(ctx, tx, p.TenantID, id)
 	})
 	if err != nil {
 		return Connection{}, fmt.Errorf("connections.ConnectServerApp: %w", err)
 	}
-	c, err := s.Get(ctx, p.TenantID, id)
-	if err != nil {
-		return Connection{}, err
-	}
-	s.publishStatus(ctx, c)
-	return c, nil
+	return s.Get(ctx, p.TenantID, id)
 }
 
 // UpdateServerAppCredentials validates new credentials for the
@@ -164,20 +162,19 @@ func (s *Service) UpdateServerAppCredentials(ctx context.Context, p *auth.Princi
 		}); err != nil {
 			return err
 		}
-		return s.enqueueSync(ctx, tx, c.TenantID, c.ID, syncjob.TriggerConnect)
+		if err := s.enqueueSync(ctx, tx, c.TenantID, c.ID, syncjob.TriggerConnect); err != nil {
+			return err
+		}
+		if status == locked.Status {
+			return nil
+		}
+		return s.emitStatusOf(ctx, tx, c.TenantID, c.ID)
 	})
 	if err != nil {
 		return Connection{}, fmt.Errorf("connections.UpdateServerAppCredentials: %w", err)
 	}
 	s.zoom.ForgetConnection(c.ID)
-	updated, err := s.Get(ctx, p.TenantID, id)
-	if err != nil {
-		return Connection{}, err
-	}
-	if updated.Status != c.Status {
-		s.publishStatus(ctx, updated)
-	}
-	return updated, nil
+	return s.Get(ctx, p.TenantID, id)
 }
 
 func checkUpdatable(c Connection) error {

@@ -70,8 +70,10 @@ type Deps struct {
 	Redis  *redis.Client
 	Sealer vault.Sealer
 	Zoom   *zoom.Client
-	// Events receives connectionStatusChanged events; nil publishes nothing.
-	Events events.Publisher
+	// Outbox records connectionStatusChanged events in the transactions that
+	// change a status; nil records them in an outbox that only a relay run
+	// by the caller publishes.
+	Outbox *events.Outbox
 	Logger *slog.Logger
 	// KeyPrefix starts every Redis key the service writes (install state).
 	KeyPrefix string
@@ -107,7 +109,7 @@ type Service struct {
 	prefix string
 	zoom   *zoom.Client
 	tokens *zoom.PGTokenStore
-	events events.Publisher
+	outbox *events.Outbox
 	log    *slog.Logger
 	app    zoom.AppCredentials
 	cfg    Deps
@@ -132,9 +134,12 @@ func New(d Deps) *Service {
 	if d.ZoomCallTimeout <= 0 {
 		d.ZoomCallTimeout = 10 * time.Second
 	}
+	if d.Outbox == nil {
+		d.Outbox = events.NewOutbox(d.DB)
+	}
 	svc := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
-		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), events: d.Events,
+		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), outbox: d.Outbox,
 		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
 		cfg: d, now: d.Now, handlers: map[string]WebhookHandler{},
 	}

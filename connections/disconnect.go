@@ -63,7 +63,6 @@ ON CONFLICT (connection_id) DO NOTHING`
 // second cleanup, and after the cleanup it returns the final report for
 // as long as it is kept.
 func (s *Service) Disconnect(ctx context.Context, p *auth.Principal, id string) (DisconnectReport, error) {
-	var started *Connection
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		c, err := lockConnection(ctx, tx, p.TenantID, id)
 		if err != nil {
@@ -78,21 +77,16 @@ func (s *Service) Disconnect(ctx context.Context, p *auth.Principal, id string) 
 		if err := s.beginDisconnect(ctx, tx, c, reasonDisconnect, p.Actor); err != nil {
 			return err
 		}
-		started = &c
 		return nil
 	})
 	if err != nil {
 		return DisconnectReport{}, fmt.Errorf("connections.Disconnect: %w", err)
 	}
-	if started != nil {
-		started.Status, started.StatusReason = StatusDisconnecting, "disconnect requested"
-		s.publishStatus(ctx, *started)
-	}
 	return s.waitReport(ctx, p.TenantID, id)
 }
 
-// beginDisconnect marks c DISCONNECTING, records the disconnect and its
-// audit event and enqueues the cleanup, all in tx.
+// beginDisconnect marks c DISCONNECTING, records the disconnect, its audit
+// event and status event and enqueues the cleanup, all in tx.
 func (s *Service) beginDisconnect(ctx context.Context, tx pgx.Tx, c Connection, reason, actor string) error {
 	why := "disconnect requested"
 	if reason == reasonDeauthorized {
@@ -114,7 +108,11 @@ func (s *Service) beginDisconnect(ctx context.Context, tx pgx.Tx, c Connection, 
 	}); err != nil {
 		return err
 	}
-	return s.enqueueCleanup(ctx, tx, c.TenantID, c.ID)
+	if err := s.enqueueCleanup(ctx, tx, c.TenantID, c.ID); err != nil {
+		return err
+	}
+	c.Status, c.StatusReason = StatusDisconnecting, why
+	return s.emitStatus(ctx, tx, c)
 }
 
 func lockConnection(ctx context.Context, tx pgx.Tx, tenantID, id string) (Connection, error) {

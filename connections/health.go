@@ -140,7 +140,6 @@ func (s *Service) judge(ctx context.Context, c Connection, err error) (healthRes
 // DISCONNECTING or went away meanwhile is left alone.
 func (s *Service) setHealth(ctx context.Context, c Connection, res healthResult) error {
 	var prevReported Status
-	changed := false
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var status, reason, reported string
 		err := tx.QueryRow(ctx, sqlLockStatus, c.ID, c.TenantID).Scan(&status, &reason, &reported)
@@ -161,22 +160,22 @@ func (s *Service) setHealth(ctx context.Context, c Connection, res healthResult)
 		if prevReported == res.status {
 			return nil
 		}
-		changed = true
-		return audit.Record(ctx, tx, audit.Event{
+		if err := audit.Record(ctx, tx, audit.Event{
 			TenantID: c.TenantID, Actor: "system", Action: "connection.status_changed",
 			TargetType: "zoom_connection", TargetID: c.ID,
 			Details: map[string]any{"from": string(prevReported), "to": string(res.status), "reason": res.reason},
-		})
+		}); err != nil {
+			return err
+		}
+		next := c
+		next.Status, next.StatusReason = res.status, res.reason
+		if res.missing != nil {
+			next.MissingScopes = slices.Clone(res.missing)
+		}
+		return s.emitStatus(ctx, tx, next)
 	})
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", c.ID, err)
-	}
-	if changed {
-		c.Status, c.StatusReason = res.status, res.reason
-		if res.missing != nil {
-			c.MissingScopes = slices.Clone(res.missing)
-		}
-		s.publishStatus(ctx, c)
 	}
 	return nil
 }

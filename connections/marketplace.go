@@ -312,9 +312,6 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 		s.log.ErrorContext(ctx, "storing a Marketplace install failed", "error", err.Error())
 		return "", ReasonInternal
 	}
-	if c, err := s.Get(ctx, st.TenantID, id); err == nil {
-		s.publishStatus(ctx, c)
-	}
 	return id, ""
 }
 
@@ -367,7 +364,7 @@ const (
 )
 
 // storeGrant inserts or reactivates the connection with its sealed grant,
-// audit event and a sync, in one transaction.
+// audit event, status event and a sync, in one transaction.
 func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User, tok *zoom.OAuthToken, optional []string) (string, error) {
 	status, reason := scopeStatus(optional)
 	var id string
@@ -413,7 +410,10 @@ func (s *Service) storeGrant(ctx context.Context, st installState, me *zoom.User
 		}); err != nil {
 			return err
 		}
-		return s.enqueueSync(ctx, tx, st.TenantID, id, syncjob.TriggerConnect)
+		if err := s.enqueueSync(ctx, tx, st.TenantID, id, syncjob.TriggerConnect); err != nil {
+			return err
+		}
+		return s.emitStatusOf(ctx, tx, st.TenantID, id)
 	})
 	if err == nil {
 		s.zoom.ForgetConnection(id)

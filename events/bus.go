@@ -40,7 +40,24 @@ type BusOptions struct {
 	// ReadyTimeout bounds how long Subscribe waits for Redis to confirm a
 	// new tenant subscription (default DefaultReadyTimeout).
 	ReadyTimeout time.Duration
+	// Replay, when set, is where events are read back after the pub/sub
+	// connection to Redis was lost and restored: anything published while
+	// it was down would otherwise never reach this replica's subscribers.
+	// Normally the Outbox.
+	Replay Replayer
 }
+
+// Replayer reads a tenant's recorded events back (the Outbox does).
+type Replayer interface {
+	// Since returns up to limit of the tenant's events with ids above
+	// afterID, oldest first.
+	Since(ctx context.Context, tenantID string, afterID int64, limit int) ([]Event, error)
+	// Latest is the id of the tenant's newest event.
+	Latest(ctx context.Context, tenantID string) (int64, error)
+}
+
+// replayLimit bounds one catch-up after a reconnect.
+const replayLimit = 10_000
 
 // Bus is the Redis-backed Publisher plus the in-process fan-out that
 // subscriptions read from. A replica holds one Redis subscription (on one
@@ -212,6 +229,7 @@ func (b *Bus) attach(ctx context.Context, s subscriber) error {
 	defer cancel()
 	select {
 	case <-h.ready:
+		b.initCursor(ctx, tenant, h)
 		return nil
 	case <-wait.Done():
 		b.detach(s)
@@ -265,9 +283,54 @@ func (b *Bus) confirmed(channel string) {
 		b.pending[channel] = n - 1
 		return
 	}
+	_, sent := b.pending[channel]
 	delete(b.pending, channel)
-	if h := b.hubs[strings.TrimPrefix(channel, b.prefix)]; h != nil {
-		h.markReady()
+	tenant := strings.TrimPrefix(channel, b.prefix)
+	h := b.hubs[tenant]
+	if h == nil {
+		return
+	}
+	if !sent && h.isReady() && b.opts.Replay != nil {
+		// Nobody asked for this confirmation: go-redis resubscribed after
+		// reconnecting, and events published meanwhile were lost to us.
+		go b.replay(tenant, h)
+	}
+	h.markReady()
+}
+
+// initCursor records, when the hub does not know it yet, the newest event
+// id of the tenant: a catch-up after a reconnect starts there.
+func (b *Bus) initCursor(ctx context.Context, tenant string, h *hub) {
+	if b.opts.Replay == nil || h.cursorKnown() {
+		return
+	}
+	id, err := b.opts.Replay.Latest(ctx, tenant)
+	if err != nil {
+		b.log.Warn("reading the latest event id failed; no catch-up after a Redis reconnect", "tenant_id", tenant, "error", err.Error())
+		return
+	}
+	h.raiseCursor(id)
+}
+
+// replay delivers the tenant's events recorded after the newest one the hub
+// saw. Those that did arrive are dropped as duplicates.
+func (b *Bus) replay(tenant string, h *hub) {
+	after, known := h.cursor()
+	if !known {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.opts.ReadyTimeout)
+	defer cancel()
+	evs, err := b.opts.Replay.Since(ctx, tenant, after, replayLimit)
+	if err != nil {
+		b.log.Warn("catching up after a Redis reconnect failed", "tenant_id", tenant, "error", err.Error())
+		return
+	}
+	b.m.replayed.Add(float64(len(evs)))
+	for i := range evs {
+		if evs[i].TenantID == tenant {
+			b.deliver(tenant, h, &evs[i])
+		}
 	}
 }
 
@@ -298,12 +361,22 @@ func (b *Bus) dispatch(channel, payload string) {
 			continue
 		}
 		b.m.received.Inc()
-		for _, s := range h.offer(ev) {
-			if b.detach(s) {
-				b.m.slowDropped.Inc()
-				b.log.Info("dropping a slow subscriber", "tenant_id", tenant, "buffer", b.opts.Buffer)
-				s.end(ErrSlowConsumer)
-			}
+		b.deliver(tenant, h, ev)
+	}
+}
+
+// deliver offers one event to the tenant's subscribers unless the hub saw
+// its id already. Subscribers that cannot keep up are dropped.
+func (b *Bus) deliver(tenant string, h *hub, ev *Event) {
+	if ev.ID != 0 && !h.firstSight(ev.ID) {
+		b.m.duplicates.Inc()
+		return
+	}
+	for _, s := range h.offer(ev) {
+		if b.detach(s) {
+			b.m.slowDropped.Inc()
+			b.log.Info("dropping a slow subscriber", "tenant_id", tenant, "buffer", b.opts.Buffer)
+			s.end(ErrSlowConsumer)
 		}
 	}
 }

@@ -39,7 +39,7 @@ func ofConnection(id string) func(*events.Event) (*events.Event, bool) {
 	}
 }
 
-func subscribe(t *testing.T, b *events.Bus, tenant string, convert func(*events.Event) (*events.Event, bool)) *events.Stream[*events.Event] {
+func subscribe(t testing.TB, b *events.Bus, tenant string, convert func(*events.Event) (*events.Event, bool)) *events.Stream[*events.Event] {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -56,7 +56,7 @@ func statusEvent(tenant, connection, room string) events.Event {
 }
 
 // next receives one event or fails.
-func next(t *testing.T, s *events.Stream[*events.Event]) *events.Event {
+func next(t testing.TB, s *events.Stream[*events.Event]) *events.Event {
 	t.Helper()
 	select {
 	case ev, ok := <-s.C():

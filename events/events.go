@@ -1,7 +1,9 @@
 // Package events carries what the rooms and connections packages observe
 // (room status, health and signage changes, sync progress, connection
-// status) to GraphQL subscriptions on every replica: published to Redis
-// pub/sub per tenant, fanned out in process to each subscriber.
+// status) to GraphQL subscriptions on every replica: recorded in the
+// Postgres outbox in the transaction of the change, relayed from there to
+// Redis pub/sub per tenant (retried while Redis is down), and fanned out in
+// process to each subscriber, deduplicated by event id.
 //
 // An event carries everything a subscription needs to answer without
 // touching Postgres (a snapshot of the room or connection), because one
@@ -33,6 +35,11 @@ const (
 // to subscribers of the same tenant. At is when the gateway detected the
 // change (the start of the latency a subscriber sees).
 type Event struct {
+	// ID is the event's outbox id, set when it is relayed: subscribers
+	// drop an id they already saw (a relay retried after a lost commit, a
+	// catch-up after a Redis reconnect). Zero for events published
+	// directly, which are never deduplicated.
+	ID           int64     `json:"id,omitempty"`
 	Kind         Kind      `json:"kind"`
 	TenantID     string    `json:"tenantId"`
 	ConnectionID string    `json:"connectionId"`
@@ -127,9 +134,10 @@ type ConnectionSnapshot struct {
 }
 
 // Publisher sends events to every replica's subscribers. Publishing is
-// best effort and never blocks the caller's work for long: a change is
-// already committed in Postgres when it is published, and a subscriber that
-// misses an event sees the state on its next query.
+// best effort and never blocks the caller's work for long. Domain code does
+// not publish directly: it adds events to the Outbox in the transaction of
+// the change, and the outbox's relay publishes them (retrying while Redis
+// is down).
 type Publisher interface {
 	Publish(ctx context.Context, events ...Event) error
 }

@@ -14,6 +14,8 @@ type metrics struct {
 	received           prometheus.Counter
 	malformed          prometheus.Counter
 	slowDropped        prometheus.Counter
+	duplicates         prometheus.Counter
+	replayed           prometheus.Counter
 	subscribers        prometheus.Gauge
 	redisSubscriptions prometheus.Gauge
 }
@@ -35,6 +37,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		slowDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_event_subscribers_dropped_total", Help: "Subscribers dropped because they fell a whole buffer behind.",
 		}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_events_duplicates_dropped_total", Help: "Events dropped because this replica had delivered their id already.",
+		}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_events_replayed_total", Help: "Events read back from the outbox after a Redis pub/sub reconnect.",
+		}),
 		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gateway_event_subscribers", Help: "Live event streams on this replica.",
 		}),
@@ -45,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.published, m.publishErrors, m.received, m.malformed, m.slowDropped, m.subscribers, m.redisSubscriptions} {
+	for _, c := range []prometheus.Collector{m.published, m.publishErrors, m.received, m.malformed, m.slowDropped, m.duplicates, m.replayed, m.subscribers, m.redisSubscriptions} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("events: metrics: %w", err)
 		}

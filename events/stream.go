@@ -99,14 +99,94 @@ type hub struct {
 
 	mu   sync.RWMutex
 	subs map[subscriber]struct{}
+
+	// seen dedupes by event id for every subscriber of the tenant on this
+	// replica (one set per tenant, not per stream, so a thousand streams
+	// cost one); last is the newest id delivered, where a catch-up after a
+	// reconnect starts.
+	seenMu sync.Mutex
+	seen   *idSet
+	last   int64
+	known  bool
 }
 
 func newHub() *hub {
-	return &hub{ready: make(chan struct{}), subs: make(map[subscriber]struct{})}
+	return &hub{ready: make(chan struct{}), subs: make(map[subscriber]struct{}), seen: newIDSet(dedupeWindow)}
 }
 
 func (h *hub) markReady() { h.readyOnce.Do(func() { close(h.ready) }) }
 
+func (h *hub) isReady() bool {
+	select {
+	case <-h.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// firstSight records id and reports whether it was new.
+func (h *hub) firstSight(id int64) bool {
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	if !h.seen.add(id) {
+		return false
+	}
+	if id > h.last {
+		h.last = id
+	}
+	h.known = true
+	return true
+}
+
+func (h *hub) raiseCursor(id int64) {
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	h.last, h.known = max(h.last, id), true
+}
+
+func (h *hub) cursorKnown() bool {
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	return h.known
+}
+
+func (h *hub) cursor() (int64, bool) {
+	h.seenMu.Lock()
+	defer h.seenMu.Unlock()
+	return h.last, h.known
+}
+
+// dedupeWindow is how many recent event ids a hub remembers: more than a
+// relay batch and a catch-up's overlap with live delivery.
+const dedupeWindow = 4096
+
+// idSet remembers the last n ids added (oldest forgotten first). It grows
+// as ids arrive, so a quiet tenant's hub costs next to nothing.
+type idSet struct {
+	n    int
+	ring []int64
+	next int
+	in   map[int64]struct{}
+}
+
+func newIDSet(n int) *idSet { return &idSet{n: n, in: make(map[int64]struct{})} }
+
+// add reports whether id was new, remembering it.
+func (s *idSet) add(id int64) bool {
+	if _, ok := s.in[id]; ok {
+		return false
+	}
+	s.in[id] = struct{}{}
+	if len(s.ring) < s.n {
+		s.ring = append(s.ring, id)
+		return true
+	}
+	delete(s.in, s.ring[s.next])
+	s.ring[s.next] = id
+	s.next = (s.next + 1) % s.n
+	return true
+}
 func (h *hub) add(s subscriber) {
 	h.mu.Lock()
 	h.subs[s] = struct{}{}

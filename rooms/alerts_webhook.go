@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"zoomsignage/events"
 	"zoomsignage/zoom"
 )
 
@@ -14,30 +15,23 @@ import (
 const EventAlert = "zoomroom.alert"
 
 // AlertWebhookHandler handles a zoomroom.alert delivery inside the
-// transaction that records it (connections' webhook route): the alert state
-// and the room's health commit with the delivery's idempotency key. The
-// health event is published by a job enqueued in the same transaction, so
-// it is sent only once the change is committed.
+// transaction that records it (connections' webhook route): the alert state,
+// the room's health and its health event commit with the delivery's
+// idempotency key.
 func (s *Service) AlertWebhookHandler(ctx context.Context, tx pgx.Tx, ev *zoom.WebhookEvent) error {
 	tenant, touched, err := s.applyAlert(ctx, tx, ev.Payload)
 	if err != nil {
 		return fmt.Errorf("rooms.AlertWebhookHandler: %w", err)
 	}
-	if len(touched) == 0 {
-		return nil
-	}
-	c := s.river.Load()
-	if c == nil {
-		return errNoRiver
-	}
-	if _, err := c.InsertTx(ctx, tx, HealthEventArgs{TenantID: tenant, RoomIDs: touched}, nil); err != nil {
+	if err := s.emitRoomHealth(ctx, tx, tenant, touched); err != nil {
 		return fmt.Errorf("rooms.AlertWebhookHandler: %w", err)
 	}
 	return nil
 }
 
-// HealthEventArgs is the job that publishes rooms' health after a webhook
-// changed it.
+// HealthEventArgs is the job that published rooms' health after a webhook
+// changed it, before the outbox. It is still worked so that jobs enqueued
+// by an older replica are not left failing; nothing enqueues it now.
 type HealthEventArgs struct {
 	TenantID string   `json:"tenant_id"`
 	RoomIDs  []string `json:"room_ids"`
@@ -57,6 +51,7 @@ type HealthEventWorker struct {
 
 // Work implements river.Worker.
 func (w *HealthEventWorker) Work(ctx context.Context, job *river.Job[HealthEventArgs]) error {
-	w.Service.publishRoomHealth(ctx, job.Args.TenantID, job.Args.RoomIDs)
-	return nil
+	return w.Service.inTxEmit(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		return w.Service.roomHealthEvents(ctx, tx, job.Args.TenantID, job.Args.RoomIDs)
+	})
 }

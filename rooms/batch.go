@@ -50,7 +50,12 @@ func scanDevice(row pgx.CollectableRow) (Device, error) {
 // AlertsByRoom returns the latest alert states of the given rooms, current
 // (triggered) ones first.
 func (s *Service) AlertsByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string][]Alert, error) {
-	rows, err := s.db.Query(ctx, sqlAlertsByRoom, tenantID, validIDs(roomIDs))
+	return alertsByRoom(ctx, s.db, tenantID, roomIDs)
+}
+
+// alertsByRoom is AlertsByRoom on any queryer (a transaction's view).
+func alertsByRoom(ctx context.Context, q queryer, tenantID string, roomIDs []string) (map[string][]Alert, error) {
+	rows, err := q.Query(ctx, sqlAlertsByRoom, tenantID, validIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.AlertsByRoom: %w", err)
 	}
@@ -91,7 +96,12 @@ func (s *Service) SignageByRoom(ctx context.Context, tenantID string, roomIDs []
 // RoomsByID returns the given rooms of the tenant by id (for rooms built
 // from event snapshots, whose connection is looked up through them).
 func (s *Service) RoomsByID(ctx context.Context, tenantID string, roomIDs []string) (map[string]Room, error) {
-	rows, err := s.db.Query(ctx, sqlRoomsByID, tenantID, validIDs(roomIDs))
+	return roomsByID(ctx, s.db, tenantID, roomIDs)
+}
+
+// roomsByID is RoomsByID on any queryer (a transaction's view).
+func roomsByID(ctx context.Context, q queryer, tenantID string, roomIDs []string) (map[string]Room, error) {
+	rows, err := q.Query(ctx, sqlRoomsByID, tenantID, validIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.RoomsByID: %w", err)
 	}

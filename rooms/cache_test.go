@@ -292,7 +292,10 @@ func TestDataVersionsReconnectRereadsVersions(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tn := e.connect("acme", 3, 0)
 	e.sync(tn)
-	cached, page := versionsGateway(t, e, tn, time.Millisecond)
+	// The listener stays down long enough for the write to commit before
+	// its replacement connects: a write that lands after the re-read comes
+	// by notification instead, which is not what this test is about.
+	cached, page := versionsGateway(t, e, tn, 300*time.Millisecond)
 	fresh := e.uncachedGateway(tn)
 	for range 3 {
 		before := page(cached)

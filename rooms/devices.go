@@ -122,12 +122,11 @@ func (s *Service) RefreshDevices(ctx context.Context, tenantID, connectionID str
 		return 0, fmt.Errorf("rooms.RefreshDevices: %w", err)
 	}
 	refreshed, calls := 0, 0
-	var changed []string
 	for _, r := range stale {
 		if calls >= budget {
 			break
 		}
-		n, healthChanged, err := s.refreshRoom(ctx, ac, r)
+		n, err := s.refreshRoom(ctx, ac, r)
 		calls += n
 		if zoom.IsRateLimited(err) || errors.Is(err, context.DeadlineExceeded) {
 			break
@@ -147,12 +146,6 @@ func (s *Service) RefreshDevices(ctx context.Context, tenantID, connectionID str
 			}
 		}
 		refreshed++
-		if healthChanged {
-			changed = append(changed, r.ID)
-		}
-	}
-	if len(changed) > 0 {
-		s.publishRoomHealth(ctx, tenantID, changed)
 	}
 	return refreshed, nil
 }
@@ -175,40 +168,36 @@ func (s *Service) RefreshRoomDevices(ctx context.Context, r Room) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	_, healthChanged, err := s.refreshRoom(ctx, ac, r)
-	if err != nil {
+	if _, err := s.refreshRoom(ctx, ac, r); err != nil {
 		return false, err
-	}
-	if healthChanged {
-		s.publishRoomHealth(ctx, r.TenantID, []string{r.ID})
 	}
 	return true, nil
 }
 
 // refreshRoom reads one room's devices (and, when its type is not known
 // yet, its profile) and writes them. It returns the Zoom calls made.
-func (s *Service) refreshRoom(ctx context.Context, ac *zoom.AccountClient, r Room) (calls int, healthChanged bool, err error) {
+func (s *Service) refreshRoom(ctx context.Context, ac *zoom.AccountClient, r Room) (calls int, err error) {
 	roomType := ""
 	if r.Type == "" {
 		calls++
 		p, err := ac.GetRoom(ctx, r.ZoomRoomID)
 		if err != nil {
-			return calls, false, err
+			return calls, err
 		}
 		roomType = p.Basic.ZoomRoomType
 	}
 	calls++
 	devices, err := ac.ListDevices(ctx, r.ZoomRoomID)
 	if err != nil {
-		return calls, false, err
+		return calls, err
 	}
-	healthChanged, err = s.writeDevices(ctx, r, roomType, devices)
-	return calls, healthChanged, err
+	return calls, s.writeDevices(ctx, r, roomType, devices)
 }
 
 // writeDevices replaces a room's stored devices with what Zoom listed,
-// touching only rows that changed, and recomputes health when any did.
-func (s *Service) writeDevices(ctx context.Context, r Room, roomType string, devices []zoom.Device) (bool, error) {
+// touching only rows that changed, and recomputes health when any did (its
+// health event in the same transaction).
+func (s *Service) writeDevices(ctx context.Context, r Room, roomType string, devices []zoom.Device) error {
 	n := len(devices)
 	cols := make([][]string, 9)
 	for i := range cols {
@@ -219,9 +208,7 @@ func (s *Service) writeDevices(ctx context.Context, r Room, roomType string, dev
 		cols[0][i], cols[1][i], cols[2][i], cols[3][i] = d.ID, d.DeviceType, d.DeviceModel, d.DeviceManufacturer
 		cols[4][i], cols[5][i], cols[6][i], cols[7][i], cols[8][i] = d.DeviceSystem, d.AppVersion, d.DeviceFirmware, d.Status, d.DeviceHostname
 	}
-	healthChanged := false
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		healthChanged = false
 		var id string
 		if err := tx.QueryRow(ctx, sqlLockRoom, r.TenantID, r.ID).Scan(&id); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -245,11 +232,13 @@ func (s *Service) writeDevices(ctx context.Context, r Room, roomType string, dev
 			return nil
 		}
 		hc, err := recomputeHealth(ctx, tx, r.TenantID, []string{r.ID})
-		healthChanged = len(hc) > 0
-		return err
+		if err != nil || len(hc) == 0 {
+			return err
+		}
+		return s.emitRoomHealth(ctx, tx, r.TenantID, []string{r.ID})
 	})
 	if err != nil {
-		return false, fmt.Errorf("rooms.writeDevices: %w", err)
+		return fmt.Errorf("rooms.writeDevices: %w", err)
 	}
-	return healthChanged, nil
+	return nil
 }

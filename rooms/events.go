@@ -2,44 +2,58 @@ package rooms
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"zoomsignage/events"
+	"zoomsignage/store"
 )
 
-// publishChunk bounds one Publish call; a first sync of 10,000 rooms
-// publishes its "new room" events in chunks of this size.
-const publishChunk = 500
-
-// publish sends events best effort: the change is committed already, and a
-// subscriber that misses an event sees the state on its next query. The
-// caller's cancellation does not stop it.
-func (s *Service) publish(ctx context.Context, evs []events.Event) {
-	if len(evs) == 0 {
-		return
+// emit records events in tx's outbox: they are relayed to subscribers (and
+// partner webhooks) once tx commits, and never if it rolls back, so a Redis
+// outage at commit time loses nothing.
+func (s *Service) emit(ctx context.Context, tx pgx.Tx, evs ...events.Event) error {
+	if err := s.cfg.Outbox.Add(ctx, tx, evs...); err != nil {
+		return fmt.Errorf("rooms.emit: %w", err)
 	}
+	return nil
+}
+
+// inTxEmit runs fn in a transaction and records the events it returns in
+// the same transaction.
+func (s *Service) inTxEmit(ctx context.Context, fn func(tx pgx.Tx) ([]events.Event, error)) error {
+	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		evs, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, evs...)
+	})
+}
+
+func (s *Service) syncEvent(run SyncRun) events.Event {
+	return events.Event{Kind: events.SyncProgress, TenantID: run.TenantID, ConnectionID: run.ConnectionID, At: s.cfg.Now(),
+		Sync: syncSnapshot(run)}
+}
+
+// emitProgress records a sync's progress, which reports counters held in
+// memory rather than a write, in a transaction of its own. Progress is
+// informational: a failure is logged, never fails the sync.
+func (s *Service) emitProgress(ctx context.Context, run SyncRun) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	for start := 0; start < len(evs); start += publishChunk {
-		end := min(start+publishChunk, len(evs))
-		if err := s.cfg.Events.Publish(ctx, evs[start:end]...); err != nil {
-			s.log.WarnContext(ctx, "publishing events failed", "count", end-start, "error", err.Error())
-			return
-		}
+	if err := s.cfg.Outbox.AddNow(ctx, s.syncEvent(run)); err != nil {
+		s.log.WarnContext(ctx, "recording sync progress failed", "run_id", run.ID, "error", err.Error())
 	}
 }
 
-func (s *Service) publishSync(ctx context.Context, run SyncRun) {
-	s.publish(ctx, []events.Event{{
-		Kind: events.SyncProgress, TenantID: run.TenantID, ConnectionID: run.ConnectionID, At: s.cfg.Now(),
-		Sync: syncSnapshot(run),
-	}})
-}
-
-// publishInventory publishes a sync's status and health changes.
-func (s *Service) publishInventory(ctx context.Context, connectionID string, ch inventoryChanges) {
+// inventoryEvents are a page's status changes and the health of the rooms
+// whose health it recomputed, read in tx.
+func (s *Service) inventoryEvents(ctx context.Context, tx pgx.Tx, connectionID string, ch inventoryChanges) ([]events.Event, error) {
 	now := s.cfg.Now()
-	evs := make([]events.Event, 0, len(ch.statusEvents))
+	evs := make([]events.Event, 0, len(ch.statusEvents)+len(ch.health))
 	healthByRoom := make(map[string]string, len(ch.health))
 	for _, h := range ch.health {
 		healthByRoom[h.room.ID] = h.room.Health
@@ -52,30 +66,29 @@ func (s *Service) publishInventory(ctx context.Context, connectionID string, ch 
 		evs = append(evs, events.Event{Kind: events.RoomStatusChanged, TenantID: room.TenantID, ConnectionID: connectionID,
 			At: now, Room: roomSnapshot(room), PreviousStatus: c.previous})
 	}
-	s.publish(ctx, evs)
 	if len(ch.health) > 0 {
 		ids := make([]string, len(ch.health))
 		for i, h := range ch.health {
 			ids[i] = h.room.ID
 		}
-		s.publishRoomHealth(ctx, ch.health[0].room.TenantID, ids)
+		health, err := s.roomHealthEvents(ctx, tx, ch.health[0].room.TenantID, ids)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, health...)
 	}
+	return evs, nil
 }
 
-// publishRoomHealth publishes the health and alerts of rooms as they are
-// now.
-func (s *Service) publishRoomHealth(ctx context.Context, tenantID string, roomIDs []string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	rooms, err := s.RoomsByID(ctx, tenantID, roomIDs)
+// roomHealthEvents are the health and alerts of rooms as q sees them.
+func (s *Service) roomHealthEvents(ctx context.Context, q queryer, tenantID string, roomIDs []string) ([]events.Event, error) {
+	rooms, err := roomsByID(ctx, q, tenantID, roomIDs)
 	if err != nil {
-		s.log.WarnContext(ctx, "health event: reading rooms failed", "error", err.Error())
-		return
+		return nil, fmt.Errorf("rooms.roomHealthEvents: %w", err)
 	}
-	alerts, err := s.AlertsByRoom(ctx, tenantID, roomIDs)
+	alerts, err := alertsByRoom(ctx, q, tenantID, roomIDs)
 	if err != nil {
-		s.log.WarnContext(ctx, "health event: reading alerts failed", "error", err.Error())
-		return
+		return nil, fmt.Errorf("rooms.roomHealthEvents: %w", err)
 	}
 	now := s.cfg.Now()
 	evs := make([]events.Event, 0, len(rooms))
@@ -91,17 +104,29 @@ func (s *Service) publishRoomHealth(ctx context.Context, tenantID string, roomID
 		evs = append(evs, events.Event{Kind: events.RoomHealthChanged, TenantID: tenantID, ConnectionID: r.ConnectionID,
 			At: now, Room: roomSnapshot(r), Alerts: snaps})
 	}
-	s.publish(ctx, evs)
+	return evs, nil
 }
 
-// publishSignage publishes a room's signage state (a nil assignment: removed).
-func (s *Service) publishSignage(ctx context.Context, room Room, a *Assignment) {
+// emitRoomHealth records rooms' health events in tx.
+func (s *Service) emitRoomHealth(ctx context.Context, tx pgx.Tx, tenantID string, roomIDs []string) error {
+	if len(roomIDs) == 0 {
+		return nil
+	}
+	evs, err := s.roomHealthEvents(ctx, tx, tenantID, roomIDs)
+	if err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, evs...)
+}
+
+// signageEvent is a room's signage state (a nil assignment: removed).
+func (s *Service) signageEvent(room Room, a *Assignment) events.Event {
 	ev := events.Event{Kind: events.SignageStateChanged, TenantID: room.TenantID, ConnectionID: room.ConnectionID,
 		At: s.cfg.Now(), Room: roomSnapshot(room)}
 	if a != nil {
 		ev.Signage = signageSnapshot(*a)
 	}
-	s.publish(ctx, []events.Event{ev})
+	return ev
 }
 
 func roomSnapshot(r Room) *events.RoomSnapshot {

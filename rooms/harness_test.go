@@ -60,13 +60,17 @@ type envOptions struct {
 	// wrap, when set, wraps the Zoom client's HTTP transport (tests that
 	// hold a call to interleave work deterministically).
 	wrap func(http.RoundTripper) http.RoundTripper
+	// eventsRedis, when set, carries the event bus instead of the shared
+	// Redis (tests that stop it; Zoom's limiter and cache stay on the
+	// shared one).
+	eventsRedis *redistest.Server
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	db := tracedDB(ctx, t, o.tracer)
+	db, relayDB := tracedDB(ctx, t, o.tracer)
 	rdb, prefix := redistest.New(t)
 	sim := zoomsim.New(zoomsim.Options{DisableRateLimits: !o.zoomLimits})
 	srv := httptest.NewServer(sim)
@@ -104,14 +108,20 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus, err := events.NewBus(events.BusOptions{Redis: rdb, Prefix: prefix, Logger: logger, Buffer: 100_000})
+	outbox := events.NewOutbox(relayDB)
+	busRedis := rdb
+	if o.eventsRedis != nil {
+		busRedis = o.eventsRedis.Client()
+	}
+	bus, err := events.NewBus(events.BusOptions{Redis: busRedis, Prefix: prefix, PublishTimeout: 500 * time.Millisecond, Logger: logger, Buffer: 100_000, Replay: outbox})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(bus.Close)
-	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Events: bus,
+	runRelay(t, outbox.Relay(events.ConsumerSubscriptions, events.PublishTo(bus), events.RelayOptions{Logger: logger}))
+	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Outbox: outbox,
 		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1"})
-	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), Events: bus,
+	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), Outbox: outbox,
 		Redis: rdb, KeyPrefix: prefix,
 		Logger: logger, SignageBaseURL: "https://screens.example.com/s", SyncInterval: o.syncInterval})
 	if err != nil {
@@ -126,14 +136,27 @@ func newEnv(t testing.TB, o envOptions) *env {
 	return &env{t: t, ctx: ctx, db: db, sim: sim, simURL: srv.URL, zoom: zc, conns: conns, bus: bus, svc: svc, river: rc}
 }
 
+// runRelay runs the outbox relay until the test ends.
+func runRelay(t testing.TB, r *events.Relay) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 // tracedDB is a fresh database; with a tracer, through a pool of its own
-// that reports every statement.
-func tracedDB(ctx context.Context, t testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+// that reports every statement. The second pool is untraced: the outbox
+// relay's background statements are nobody's request.
+func tracedDB(ctx context.Context, t testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *pgxpool.Pool) {
 	t.Helper()
 	if tracer == nil {
-		return storetest.New(t)
+		db := storetest.New(t)
+		return db, db
 	}
-	_, url := storetest.NewWithURL(t)
+	plain, url := storetest.NewWithURL(t)
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +167,7 @@ func tracedDB(ctx context.Context, t testing.TB, tracer pgx.QueryTracer) *pgxpoo
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	return db
+	return db, plain
 }
 
 // tenant is one customer with a connected Zoom account of n rooms.
@@ -186,7 +209,22 @@ func (e *env) sync(tn tenant) rooms.SyncRun {
 	if run.State != rooms.SyncSucceeded {
 		e.t.Fatalf("sync state %s: %s", run.State, run.Error)
 	}
+	e.settle()
 	return run
+}
+
+// settle waits until the outbox relay has published every committed event,
+// so a subscription opened next sees only what happens after it (events
+// reach subscribers after their commit, not before the call returns).
+func (e *env) settle() {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for scalar[int](e.t, e.db, `SELECT count(*) FROM event_outbox_pending WHERE consumer = 'subscriptions'`) > 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatal("the outbox relay did not publish the pending events")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // rooms lists every room of the tenant, by Zoom id.

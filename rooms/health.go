@@ -114,7 +114,7 @@ WHERE room_alerts.triggered_at <= EXCLUDED.cleared_at AND coalesce(room_alerts.c
 )
 
 // HandleAlert applies a zoomroom.alert webhook payload in its own
-// transaction and publishes the room's health and alerts. The webhook route
+// transaction, with the room's health and alerts event. The webhook route
 // uses AlertWebhookHandler instead, which applies it in the delivery's
 // transaction.
 func (s *Service) HandleAlert(ctx context.Context, payload json.RawMessage) error {
@@ -123,13 +123,13 @@ func (s *Service) HandleAlert(ctx context.Context, payload json.RawMessage) erro
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		tenant, touched, err = s.applyAlert(ctx, tx, payload)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emitRoomHealth(ctx, tx, tenant, touched)
 	})
 	if err != nil {
 		return fmt.Errorf("rooms.HandleAlert: %w", err)
-	}
-	if len(touched) > 0 {
-		s.publishRoomHealth(ctx, tenant, touched)
 	}
 	return nil
 }

@@ -114,7 +114,7 @@ func (s *Service) newInventory(ctx context.Context, tenantID, connectionID strin
 	return inv, nil
 }
 
-// page writes what one page changed and publishes it.
+// page writes what one page changed, with its events.
 func (inv *inventory) page(ctx context.Context, listed []zoom.Room) error {
 	var upserts []zoom.Room
 	for _, z := range listed {
@@ -143,14 +143,20 @@ func (inv *inventory) page(ctx context.Context, listed []zoom.Room) error {
 		}
 		var err error
 		ch.health, err = recomputeHealth(ctx, tx, inv.tenantID, changed)
+		if err != nil {
+			return err
+		}
 		ch.rowsWritten += int64(len(ch.health))
-		return err
+		evs, err := inv.s.inventoryEvents(ctx, tx, inv.connectionID, ch)
+		if err != nil {
+			return err
+		}
+		return inv.s.emit(ctx, tx, evs...)
 	})
 	if err != nil {
 		return fmt.Errorf("rooms.inventory.page: %w: %w", errInternal, err)
 	}
 	inv.merge(ch)
-	inv.s.publishInventory(ctx, inv.connectionID, ch)
 	return nil
 }
 

@@ -50,8 +50,10 @@ type Config struct {
 	// starts its keys.
 	Redis     *redis.Client
 	KeyPrefix string
-	// Events receives room, health, signage and sync events; nil drops them.
-	Events events.Publisher
+	// Outbox records room, health, signage and sync events in the
+	// transactions that cause them; nil records them in an outbox that only
+	// a relay run by the caller publishes.
+	Outbox *events.Outbox
 	Logger *slog.Logger
 	// SignageBaseURL starts every screen URL; a per-room token follows.
 	SignageBaseURL string
@@ -111,8 +113,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Events == nil {
-		cfg.Events = discard{}
+	if cfg.Outbox == nil {
+		cfg.Outbox = events.NewOutbox(cfg.DB)
 	}
 	if cfg.SignageBaseURL != "" && !strings.HasSuffix(cfg.SignageBaseURL, "/") {
 		cfg.SignageBaseURL += "/"
@@ -126,8 +128,3 @@ func (s *Service) SetRiver(c *river.Client[pgx.Tx]) { s.river.Store(c) }
 
 // Interval is the configured sync interval.
 func (s *Service) Interval() time.Duration { return s.cfg.SyncInterval }
-
-// discard is the publisher used when none is configured.
-type discard struct{}
-
-func (discard) Publish(context.Context, ...events.Event) error { return nil }

@@ -152,7 +152,6 @@ func (s *Service) Activate(ctx context.Context, actor Actor, roomIDs []string, s
 			results[i].Err = err
 			continue
 		}
-		s.publishSignage(ctx, room, &a)
 		work = append(work, pushJob{i: i, room: room, a: a, ac: ac, fresh: true})
 	}
 	s.runPushes(ctx, work, s.activateOne(actor), results)
@@ -228,12 +227,8 @@ func (s *Service) finishRollback(ctx context.Context, actor Actor, room Room, a 
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	released, err := s.release(dctx, actor.Name, "signage.activation_failed", room, "",
+	return s.release(dctx, actor.Name, "signage.activation_failed", room, "",
 		[]string{SignagePushing, SignageFailed, SignagePending, SignageActive}, map[string]any{"reason": a.LastError})
-	if released {
-		s.publishSignage(ctx, room, nil)
-	}
-	return released, err
 }
 
 // Deactivate removes our signage from rooms: marked REMOVING (audited),
@@ -273,7 +268,6 @@ func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string)
 		if err != nil {
 			return nil, err
 		}
-		s.publishSignage(ctx, room, &a)
 		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
 	}
 	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result {
@@ -300,8 +294,11 @@ func (s *Service) markRemoving(ctx context.Context, actor Actor, room Room) (Ass
 		if a, err = oneAssignment(ctx, tx, sqlMarkRemoving, room.TenantID, room.ID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor.Name, Action: "signage.deactivate",
-			TargetType: "room", TargetID: room.ID, Details: map[string]any{"room": room.Name, "zoomRoomId": room.ZoomRoomID}})
+		if err := audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor.Name, Action: "signage.deactivate",
+			TargetType: "room", TargetID: room.ID, Details: map[string]any{"room": room.Name, "zoomRoomId": room.ZoomRoomID}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.signageEvent(room, &a))
 	})
 	if err != nil {
 		return Assignment{}, fmt.Errorf("rooms.markRemoving: %w", err)
@@ -392,8 +389,13 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{TenantID: j.room.TenantID, Actor: actor.Name, Action: "signage.update_settings",
-			TargetType: "room", TargetID: j.room.ID, Details: next.details(j.room)})
+		if err := audit.Record(ctx, tx, audit.Event{TenantID: j.room.TenantID, Actor: actor.Name, Action: "signage.update_settings",
+			TargetType: "room", TargetID: j.room.ID, Details: next.details(j.room)}); err != nil {
+			return err
+		}
+		// Recorded on every saved change, not only a new state: the event
+		// carries layout and mute, and the room's screen plays by them.
+		return s.emit(ctx, tx, s.signageEvent(j.room, &a))
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Result{RoomID: j.room.ID, Err: apierror.NotFoundf("signage is not activated on room %q", j.room.ID)}
@@ -402,8 +404,5 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 		s.log.ErrorContext(ctx, "saving signage settings failed", "room_id", j.room.ID, "error", err.Error())
 		return Result{RoomID: j.room.ID, Err: apierror.New(apierror.Internal, "saving the settings failed; try again")}
 	}
-	// Published on every saved change, not only a new state: the event
-	// carries layout and mute, and the room's screen plays by them.
-	s.publishSignage(ctx, j.room, &a)
 	return Result{RoomID: j.room.ID, Assignment: &a}
 }

@@ -58,15 +58,15 @@ func (s *Service) abandon(ctx context.Context, actor string, room Room) (bool, e
 			"deactivated while Zoom refused the connection's authorization"); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.deactivate",
+		if err := audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.deactivate",
 			TargetType: "room", TargetID: room.ID, Details: map[string]any{"room": room.Name, "zoomRoomId": room.ZoomRoomID,
-				"reason": "Zoom refused the connection's authorization; left on Zoom for removal later"}})
+				"reason": "Zoom refused the connection's authorization; left on Zoom for removal later"}}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.signageEvent(room, nil))
 	})
 	if err != nil {
 		return false, fmt.Errorf("rooms.abandon: %w", err)
-	}
-	if found {
-		s.publishSignage(ctx, room, nil)
 	}
 	return found, nil
 }

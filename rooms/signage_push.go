@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"zoomsignage/events"
 	"zoomsignage/zoom"
 )
 
@@ -218,7 +219,15 @@ func (s *Service) pushAndRecord(ctx context.Context, ac *zoom.AccountClient, roo
 	}
 	recCtx, cancelRec := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancelRec()
-	out, err := oneAssignment(recCtx, s.db, sqlRecordPush, a.TenantID, a.RoomID, state, msg, res.listID, owner)
+	var out Assignment
+	err = s.inTxEmit(recCtx, func(tx pgx.Tx) ([]events.Event, error) {
+		var err error
+		out, err = oneAssignment(recCtx, tx, sqlRecordPush, a.TenantID, a.RoomID, state, msg, res.listID, owner)
+		if err != nil || out.State == SignageRemoving || (out.State == a.State && state != SignageActive) {
+			return nil, err
+		}
+		return []events.Event{s.signageEvent(room, &out)}, nil
+	})
 	if err != nil {
 		// The lease was lost (the row deleted or taken over), or Postgres
 		// failed: the push error, if any, is what the caller needs.
@@ -228,9 +237,6 @@ func (s *Service) pushAndRecord(ctx context.Context, ac *zoom.AccountClient, roo
 		// Deactivated during the push: undo it now that our calls are done.
 		n, _, rerr := s.finishRemoval(ctx, ac, SystemActor, room)
 		return out, res.calls + n, errors.Join(errRemovalRequested, rerr)
-	}
-	if out.State != a.State || state == SignageActive {
-		s.publishSignage(ctx, room, &out)
 	}
 	return out, res.calls, pushErr
 }
@@ -313,12 +319,8 @@ func (s *Service) finishRemoval(ctx context.Context, ac *zoom.AccountClient, act
 		}
 		return calls, false, err
 	}
-	released, err := s.release(dctx, actor, "signage.removed", room, owner, []string{SignageRemoving}, nil)
-	if err != nil {
+	if _, err := s.release(dctx, actor, "signage.removed", room, owner, []string{SignageRemoving}, nil); err != nil {
 		return calls, false, err
-	}
-	if released {
-		s.publishSignage(ctx, room, nil)
 	}
 	return calls, true, nil
 }

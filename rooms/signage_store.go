@@ -140,8 +140,11 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.activate",
-			TargetType: "room", TargetID: room.ID, Details: st.details(room)})
+		if err := audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: "signage.activate",
+			TargetType: "room", TargetID: room.ID, Details: st.details(room)}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.signageEvent(room, &a))
 	})
 	if err != nil {
 		return Assignment{}, fmt.Errorf("rooms.reserve: %w", tenants.LimitReached(ctx, s.db, room.TenantID, err))
@@ -167,8 +170,11 @@ func (s *Service) release(ctx context.Context, actor, action string, room Room, 
 			details = map[string]any{}
 		}
 		details["room"], details["zoomRoomId"] = room.Name, room.ZoomRoomID
-		return audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: action,
-			TargetType: "room", TargetID: room.ID, Details: details})
+		if err := audit.Record(ctx, tx, audit.Event{TenantID: room.TenantID, Actor: actor, Action: action,
+			TargetType: "room", TargetID: room.ID, Details: details}); err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.signageEvent(room, nil))
 	})
 	if err != nil {
 		return false, fmt.Errorf("rooms.release: %w", err)

@@ -17,8 +17,8 @@ var ErrNotSyncable = errors.New("rooms: connection cannot be synced")
 const progressEvery = 5
 
 // Sync runs one sync of a connection: list every room page (room status
-// comes from the list alone), write what changed in one transaction, publish
-// the changes, retry pending signage pushes within their budget, and record
+// comes from the list alone), write what changed with its events in one
+// transaction, retry pending signage pushes within their budget, and record
 // the run. Devices are refreshed by a separate job (DevicesWorker) so a
 // sync's duration is the list calls' alone.
 //
@@ -36,17 +36,14 @@ func (s *Service) Sync(ctx context.Context, tenantID, connectionID, trigger stri
 	if err != nil {
 		return SyncRun{}, fmt.Errorf("rooms.Sync: %w", err)
 	}
-	s.publishSync(ctx, run)
 	if err := s.cfg.Connections.Check(ctx, tenantID, connectionID); err != nil {
 		run, ferr := s.finishRun(ctx, run, err)
-		s.publishSync(ctx, run)
 		return run, fmt.Errorf("rooms.Sync: %w", errors.Join(fmt.Errorf("%w: %w", ErrNotSyncable, err), ferr))
 	}
 	runErr := s.syncOnce(ctx, &run)
 	written := run.RowsWritten
 	run, err = s.finishRun(ctx, run, runErr)
 	run.RowsWritten = written
-	s.publishSync(ctx, run)
 	if runErr != nil {
 		s.log.WarnContext(ctx, "sync failed", "connection_id", connectionID, "trigger", trigger, "error", runErr.Error())
 		return run, fmt.Errorf("rooms.Sync: %w", runErr)
@@ -137,7 +134,7 @@ func (s *Service) listAll(ctx context.Context, ac *zoom.AccountClient, run *Sync
 		seen[p.NextPageToken] = true
 		token = p.NextPageToken
 		if page%progressEvery == 0 {
-			s.publishSync(ctx, *run)
+			s.emitProgress(ctx, *run)
 		}
 	}
 	return fmt.Errorf("rooms.listAll: more than %d pages: %w", maxListPages, errListLoops)

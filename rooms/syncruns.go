@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"zoomsignage/apierror"
+	"zoomsignage/events"
 	"zoomsignage/store"
 	"zoomsignage/syncjob"
 )
@@ -86,7 +87,12 @@ var errNotOwned = errors.New("rooms: the tenant does not own the connection")
 
 // startRun records the start of a run (or adopts the running one).
 func (s *Service) startRun(ctx context.Context, tenantID, connectionID, trigger string) (SyncRun, error) {
-	run, err := oneRun(ctx, s.db, sqlStartRun, tenantID, connectionID, trigger)
+	var run SyncRun
+	err := s.inTxEmit(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		var err error
+		run, err = oneRun(ctx, tx, sqlStartRun, tenantID, connectionID, trigger)
+		return []events.Event{s.syncEvent(run)}, err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return SyncRun{}, fmt.Errorf("rooms.startRun: %w", errNotOwned)
 	}
@@ -108,8 +114,13 @@ func (s *Service) finishRun(ctx context.Context, run SyncRun, runErr error) (Syn
 	// or timed-out sync still says it failed).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	out, err := oneRun(ctx, s.db, sqlFinishRun, run.TenantID, run.ID, state, run.RoomsSeen, run.RoomsAdded,
-		run.RoomsRemoved, run.StatusChanges, run.ZoomCalls, msg)
+	var out SyncRun
+	err := s.inTxEmit(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+		var err error
+		out, err = oneRun(ctx, tx, sqlFinishRun, run.TenantID, run.ID, state, run.RoomsSeen, run.RoomsAdded,
+			run.RoomsRemoved, run.StatusChanges, run.ZoomCalls, msg)
+		return []events.Event{s.syncEvent(out)}, err
+	})
 	if err != nil {
 		return run, fmt.Errorf("rooms.finishRun: %w", err)
 	}
@@ -146,12 +157,14 @@ func (s *Service) RequestSync(ctx context.Context, tenantID, connectionID string
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		run, err = s.requestSyncTx(ctx, tx, tenantID, connectionID)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, s.syncEvent(run))
 	})
 	if err != nil {
 		return SyncRun{}, fmt.Errorf("rooms.RequestSync: %w", err)
 	}
-	s.publishSync(ctx, run)
 	return run, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	eventsmigrations "zoomsignage/events/migrations"
 	screensmigrations "zoomsignage/screens/migrations"
 )
 
@@ -34,6 +35,7 @@ func migrationSets() []migrationSet {
 	return []migrationSet{
 		{prefix: "", files: own},
 		{prefix: "screens/", files: screensmigrations.Files},
+		{prefix: "events/", files: eventsmigrations.Files},
 	}
 }
 
