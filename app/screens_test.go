@@ -1,9 +1,14 @@
 package app_test
 
 import (
+	"bytes"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,12 +21,12 @@ const roomScreen = `query($id: ID!){room(id: $id){name signage{screenUrl} screen
 // room, the screen's path on the test gateway and the room's name.
 type screenWorld struct {
 	*zoomWorld
-	admin, roomID, roomName, screenURL, path string
+	tenant, admin, roomID, roomName, screenURL, path string
 }
 
 func newScreenWorld(t *testing.T) *screenWorld {
 	t.Helper()
-	w, _, admin, _ := roomsWorld(t, 2, nil)
+	w, tenant, admin, _ := roomsWorld(t, 2, nil)
 	// Open event streams end before the test server waits for its requests.
 	t.Cleanup(w.app.Screens.CloseStreams)
 	room := nodes(t, w.post(admin, roomsPage, map[string]any{"first": 1}))[0]
@@ -38,7 +43,7 @@ func newScreenWorld(t *testing.T) *screenWorld {
 	screenURL := signage["screenUrl"].(string)
 	// The screen URL is SIGNAGE_BASE_URL + token; the token is served here.
 	token := screenURL[strings.LastIndex(screenURL, "/")+1:]
-	return &screenWorld{zoomWorld: w, admin: admin, roomID: roomID, roomName: room["name"].(string), screenURL: screenURL,
+	return &screenWorld{zoomWorld: w, tenant: tenant, admin: admin, roomID: roomID, roomName: room["name"].(string), screenURL: screenURL,
 		path: "/screens/" + token}
 }
 
@@ -157,6 +162,157 @@ func TestScreenTokenRevokedOnDisconnect(t *testing.T) {
 	for _, suffix := range []string{"", "/program", "/events"} {
 		if code, _, body := getScreen(t, w.url+w.path+suffix); code != http.StatusNotFound || body != "404 page not found\n" {
 			t.Fatalf("%s after the disconnect: %d %q", suffix, code, body)
+		}
+	}
+}
+
+const (
+	createContent  = `mutation($in: ContentInput!){createContent(input: $in){id name kind url durationSeconds createdAt}}`
+	createPlaylist = `mutation($in: PlaylistInput!){createPlaylist(input: $in){id name timezone roomCount items{durationSeconds content{id}} schedule{days start end}}}`
+	updatePlaylist = `mutation($id: ID!, $in: PlaylistInput!){updatePlaylist(id: $id, input: $in){id items{content{id}}}}`
+	assignPlaylist = `mutation($id: ID, $target: TargetInput!){assignPlaylist(playlistId: $id, target: $target){roomId ok error{code} room{id screen{playlist{name}}}}}`
+)
+
+// mediaServer serves a 2×2 PNG and a web page, and remembers what was
+// asked of it (what the browser really loaded).
+func mediaServer(t *testing.T) (*httptest.Server, func(string) bool) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = true
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/a.png":
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(buf.Bytes())
+		case "/page.html":
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<!DOCTYPE html><title>menu</title><h1>Today's menu</h1>")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func(path string) bool { mu.Lock(); defer mu.Unlock(); return seen[path] }
+}
+
+func id(t *testing.T, r gqlResponse, field string) string {
+	t.Helper()
+	m, _ := r.Data[field].(map[string]any)
+	if r.code() != "" || m == nil {
+		t.Fatalf("%s: %s", field, r.Raw)
+	}
+	return m["id"].(string)
+}
+
+// TestScreenPlaysPlaylistsInChromium: content and a playlist made through
+// the API, assigned to the room, play on its screen in Chromium (the
+// image really loaded, under the player's CSP); a playlist update shows
+// within 2 s, and a schedule that excludes now leaves the screen idle.
+// Bad input is refused with BAD_USER_INPUT and writes nothing; content in
+// use cannot be deleted and the refusal names the playlist.
+func TestScreenPlaysPlaylistsInChromium(t *testing.T) {
+	w := newScreenWorld(t)
+	media, loaded := mediaServer(t)
+	viewer := userJWT(t, w.tenant, "viewer", time.Hour)
+
+	for name, in := range map[string]map[string]any{
+		"ftp URL":      {"name": "x", "kind": "IMAGE", "url": "ftp://example.com/a.png"},
+		"relative URL": {"name": "x", "kind": "IMAGE", "url": "/a.png"},
+		"too long":     {"name": "x", "kind": "IMAGE", "url": "https://example.com/" + strings.Repeat("a", 2048)},
+		"credentials":  {"name": "x", "kind": "WEB_PAGE", "url": "https://user:pw@example.com/"},
+		"no name":      {"name": " ", "kind": "IMAGE", "url": "https://example.com/a.png"},
+		"duration 0":   {"name": "x", "kind": "IMAGE", "url": "https://example.com/a.png", "durationSeconds": 0},
+	} {
+		if r := w.post(w.admin, createContent, map[string]any{"in": in}); r.code() != "BAD_USER_INPUT" {
+			t.Errorf("%s: %s", name, r.Raw)
+		}
+	}
+	if r := w.post(viewer, createContent, map[string]any{"in": map[string]any{"name": "x", "kind": "IMAGE", "url": "https://example.com/a.png"}}); r.code() != "FORBIDDEN" {
+		t.Fatalf("viewer createContent: %s", r.Raw)
+	}
+	if n := w.count(t, `SELECT count(*) FROM contents`); n != 0 {
+		t.Fatalf("%d contents after refusals", n)
+	}
+
+	img := id(t, w.post(w.admin, createContent, map[string]any{"in": map[string]any{"name": "Logo", "kind": "IMAGE", "url": media.URL + "/a.png"}}), "createContent")
+	web := id(t, w.post(w.admin, createContent, map[string]any{"in": map[string]any{"name": "Menu", "kind": "WEB_PAGE", "url": media.URL + "/page.html", "durationSeconds": 20}}), "createContent")
+	if r := w.post(w.admin, createPlaylist, map[string]any{"in": map[string]any{"name": "Bad", "items": []any{map[string]any{"contentId": img}}, "timezone": "Mars/Olympus"}}); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("bad timezone: %s", r.Raw)
+	}
+	created := w.post(w.admin, createPlaylist, map[string]any{"in": map[string]any{"name": "Lobby", "timezone": "Europe/Paris",
+		"items": []any{map[string]any{"contentId": img, "durationSeconds": 30}}}})
+	pl := id(t, created, "createPlaylist")
+	if p := created.Data["createPlaylist"].(map[string]any); p["timezone"] != "Europe/Paris" || p["items"].([]any)[0].(map[string]any)["durationSeconds"] != float64(30) {
+		t.Fatalf("created playlist: %s", created.Raw)
+	}
+	if r := w.post(w.admin, assignPlaylist, map[string]any{"id": pl, "target": map[string]any{"locationIds": []string{"l1"}}}); r.code() != "BAD_USER_INPUT" {
+		t.Fatalf("location target: %s", r.Raw)
+	}
+	as := w.post(w.admin, assignPlaylist, map[string]any{"id": pl, "target": map[string]any{"roomIds": []string{w.roomID}}})
+	if as.code() != "" || as.Data["assignPlaylist"].([]any)[0].(map[string]any)["room"].(map[string]any)["screen"].(map[string]any)["playlist"].(map[string]any)["name"] != "Lobby" {
+		t.Fatalf("assign: %s", as.Raw)
+	}
+
+	browser := browsertest.Start(t)
+	page := browser.NewPage()
+	page.Navigate(w.url + w.path)
+	if _, got, err := page.WaitString(`document.body.getAttribute('data-now-playing') + ' ' + (document.querySelector('#stage img') || {}).naturalWidth`,
+		img+" 2", 10*time.Second); err != nil {
+		t.Fatalf("screen shows %q: %v\n%s", got, err, strings.Join(browser.Logs(), "\n"))
+	}
+	if _, got, err := page.WaitString(`document.body.getAttribute('data-stream')`, "open", 10*time.Second); err != nil {
+		t.Fatalf("stream %q: %v", got, err)
+	}
+
+	// A playlist update shows within 2 s; the page really loads.
+	if r := w.post(w.admin, updatePlaylist, map[string]any{"id": pl, "in": map[string]any{"name": "Lobby", "items": []any{map[string]any{"contentId": web}}}}); r.code() != "" {
+		t.Fatalf("update: %s", r.Raw)
+	}
+	took, got, err := page.WaitString(`document.body.getAttribute('data-now-playing') + ' ' + document.querySelector('#stage .item').tagName`, web+" IFRAME", 2*time.Second)
+	if err != nil {
+		t.Fatalf("after the update the screen shows %q (%v): %v", got, took, err)
+	}
+	t.Logf("playlist change on screen %v after its commit", took)
+	waitFor(t, "the browser to load the web page", func() bool { return loaded("/page.html") })
+
+	// Content in use is not deleted; the refusal names the playlist.
+	r := w.post(w.admin, `mutation($id: ID!){deleteContent(id: $id){id}}`, map[string]any{"id": web})
+	if r.code() != "BAD_USER_INPUT" || !strings.Contains(r.Raw, `\"Lobby\"`) {
+		t.Fatalf("delete content in use: %s", r.Raw)
+	}
+	if r := w.post(w.admin, `mutation($id: ID!){deleteContent(id: $id){id}}`, map[string]any{"id": img}); r.code() != "" {
+		t.Fatalf("delete unused content: %s", r.Raw)
+	}
+	lists := w.post(viewer, `{contents{totalCount edges{node{id}}} playlists{name roomCount}}`, nil)
+	if lists.code() != "" || lists.Data["contents"].(map[string]any)["totalCount"] != float64(1) ||
+		lists.Data["playlists"].([]any)[0].(map[string]any)["roomCount"] != float64(1) {
+		t.Fatalf("lists: %s", lists.Raw)
+	}
+
+	// A schedule that excludes now (only tomorrow) leaves the screen idle.
+	tomorrow := strings.ToUpper(time.Now().UTC().AddDate(0, 0, 1).Weekday().String()[:3])
+	if r := w.post(w.admin, updatePlaylist, map[string]any{"id": pl, "in": map[string]any{"name": "Lobby", "timezone": "UTC",
+		"items": []any{map[string]any{"contentId": web}}, "schedule": []any{map[string]any{"days": []string{tomorrow}, "start": "00:00", "end": "24:00"}}}}); r.code() != "" {
+		t.Fatalf("schedule: %s", r.Raw)
+	}
+	if _, got, err := page.WaitString(`String(document.body.getAttribute('data-idle'))`, "true", 2*time.Second); err != nil {
+		t.Fatalf("outside the schedule the screen shows %q: %v", got, err)
+	}
+	_, _, body := getScreen(t, w.url+w.path+"/program")
+	if !strings.Contains(body, `"items":[]`) || !strings.Contains(body, `"validUntil":"`) {
+		t.Fatalf("program outside the schedule: %s", body)
+	}
+	for _, line := range browser.Logs() {
+		if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "exception") {
+			t.Errorf("the player broke its CSP or threw: %s", line)
 		}
 	}
 }

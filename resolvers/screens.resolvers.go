@@ -11,6 +11,114 @@ import (
 	"zoomsignage/graph/model"
 )
 
+// CreateContent is the resolver for the createContent field.
+func (r *mutationResolver) CreateContent(ctx context.Context, input model.ContentInput) (*model.Content, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Screens.CreateContent(ctx, actorOf(p), contentInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return contentModel(c), nil
+}
+
+// DeleteContent is the resolver for the deleteContent field.
+func (r *mutationResolver) DeleteContent(ctx context.Context, id string) (*model.Content, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Screens.DeleteContent(ctx, actorOf(p), id)
+	if err != nil {
+		return nil, err
+	}
+	return contentModel(c), nil
+}
+
+// CreatePlaylist is the resolver for the createPlaylist field.
+func (r *mutationResolver) CreatePlaylist(ctx context.Context, input model.PlaylistInput) (*model.Playlist, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := r.Screens.CreatePlaylist(ctx, actorOf(p), playlistInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return playlistModel(pl), nil
+}
+
+// UpdatePlaylist is the resolver for the updatePlaylist field.
+func (r *mutationResolver) UpdatePlaylist(ctx context.Context, id string, input model.PlaylistInput) (*model.Playlist, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := r.Screens.UpdatePlaylist(ctx, actorOf(p), id, playlistInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return playlistModel(pl), nil
+}
+
+// DeletePlaylist is the resolver for the deletePlaylist field.
+func (r *mutationResolver) DeletePlaylist(ctx context.Context, id string) (*model.Playlist, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := r.Screens.DeletePlaylist(ctx, actorOf(p), id)
+	if err != nil {
+		return nil, err
+	}
+	return playlistModel(pl), nil
+}
+
+// AssignPlaylist is the resolver for the assignPlaylist field.
+func (r *mutationResolver) AssignPlaylist(ctx context.Context, playlistID *string, target model.TargetInput) ([]*model.SignageResult, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.Screens.AssignPlaylist(ctx, actorOf(p), playlistID, targetInput(target))
+	if err != nil {
+		return nil, err
+	}
+	return r.withRooms(ctx, p.TenantID, signageResults(res))
+}
+
+// Contents is the resolver for the contents field.
+func (r *queryResolver) Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Screens.Contents(ctx, p.TenantID, deref(first, 50), deref(after, ""))
+	if err != nil {
+		return nil, err
+	}
+	return contentConnectionModel(page), nil
+}
+
+// Playlists is the resolver for the playlists field.
+func (r *queryResolver) Playlists(ctx context.Context) ([]*model.Playlist, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.Screens.Playlists(ctx, p.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Playlist, len(list))
+	for i, pl := range list {
+		out[i] = playlistModel(pl)
+	}
+	return out, nil
+}
+
 // Screen is the resolver for the screen field.
 func (r *roomResolver) Screen(ctx context.Context, obj *model.Room) (*model.Screen, error) {
 	p, err := auth.Require(ctx, auth.ScopeRoomsRead)

@@ -53,3 +53,20 @@ func (s *Service) ScreenByToken(ctx context.Context, token string) (Screen, erro
 	}
 	return sc, nil
 }
+
+// sqlActivatedRooms lists the rooms of a tenant with signage, for targets
+// that name no rooms ("every activated room").
+const sqlActivatedRooms = `SELECT room_id FROM signage_assignments WHERE tenant_id = $1 AND state <> 'REMOVING' ORDER BY room_id`
+
+// ActivatedRoomIDs returns the ids of the tenant's rooms with signage.
+func (s *Service) ActivatedRoomIDs(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := s.db.Query(ctx, sqlActivatedRooms, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.ActivatedRoomIDs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("rooms.ActivatedRoomIDs: %w", err)
+	}
+	return ids, nil
+}

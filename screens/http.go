@@ -197,11 +197,21 @@ func (h *handlers) events(w http.ResponseWriter, r *http.Request) {
 	if !send("retry: 2000\n\n") || !h.sendProgram(send, p) {
 		return
 	}
-	version := p.Version
+	version, until := p.Version, p.ValidUntil
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
+		// The schedule's next change wakes the stream like an event does.
+		var wake <-chan time.Time
+		if until != nil {
+			d := time.Until(*until) + 100*time.Millisecond
+			if d < 100*time.Millisecond {
+				d = time.Second // passed already (a failed read): no busy loop
+			}
+			wake = time.After(d)
+		}
 		select {
+		case <-wake:
 		case <-ctx.Done():
 			return
 		case <-h.closing:
@@ -225,7 +235,11 @@ func (h *handlers) events(w http.ResponseWriter, r *http.Request) {
 			continue // the player keeps its program; the next change or heartbeat tries again
 		}
 		h.s.recordSeen(ctx, current)
-		if p, err = h.s.program(ctx, current); err != nil || p.Version == version {
+		if p, err = h.s.program(ctx, current); err != nil {
+			continue
+		}
+		until = p.ValidUntil
+		if p.Version == version {
 			continue
 		}
 		if !h.sendProgram(send, p) {

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"zoomsignage/rooms"
 )
@@ -20,6 +23,9 @@ type Program struct {
 	Muted     bool          `json:"muted"`
 	Items     []ProgramItem `json:"items"`
 	Broadcast *ProgramCast  `json:"broadcast"`
+	// ValidUntil is when the schedule next changes what plays (null:
+	// never); a player fetches the program again then.
+	ValidUntil *time.Time `json:"validUntil"`
 }
 
 // ProgramRoom names the room a screen belongs to.
@@ -42,9 +48,55 @@ type ProgramCast struct {
 	Severity string `json:"severity"`
 }
 
-// program builds the screen's program as it is now.
-func (s *Service) program(_ context.Context, sc rooms.Screen) (Program, error) {
+// sqlRoomProgram is a room's playlist with its items in order (one row
+// without content when the playlist is empty; none without a playlist).
+const sqlRoomProgram = `SELECT p.timezone, p.schedule, c.id, c.kind, c.url, coalesce(i.duration_seconds, c.duration_seconds)
+FROM room_playlists rp
+JOIN playlists p ON p.id = rp.playlist_id AND p.tenant_id = rp.tenant_id
+LEFT JOIN playlist_items i ON i.playlist_id = p.id
+LEFT JOIN contents c ON c.id = i.content_id
+WHERE rp.tenant_id = $1 AND rp.room_id = $2
+ORDER BY i.position`
+
+// program builds the screen's program as it is now: the room's playlist
+// while its schedule plays, nothing otherwise.
+func (s *Service) program(ctx context.Context, sc rooms.Screen) (Program, error) {
 	p := Program{Room: ProgramRoom{Name: sc.RoomName}, Layout: sc.Layout, Muted: sc.Muted, Items: []ProgramItem{}}
+	rows, err := s.db.Query(ctx, sqlRoomProgram, sc.TenantID, sc.RoomID)
+	if err != nil {
+		return Program{}, fmt.Errorf("screens.program: %w", err)
+	}
+	var timezone string
+	var schedule []byte
+	var items []ProgramItem
+	var id, kind, url *string
+	var duration *int
+	_, err = pgx.ForEachRow(rows, []any{&timezone, &schedule, &id, &kind, &url, &duration}, func() error {
+		if id != nil {
+			items = append(items, ProgramItem{ContentID: *id, Kind: *kind, URL: *url, DurationSeconds: *duration})
+		}
+		return nil
+	})
+	if err != nil {
+		return Program{}, fmt.Errorf("screens.program: %w", err)
+	}
+	if schedule != nil {
+		var sch Schedule
+		if err := json.Unmarshal(schedule, &sch.Windows); err != nil {
+			return Program{}, fmt.Errorf("screens.program: schedule: %w", err)
+		}
+		if sch.Location, err = LoadLocation(timezone); err != nil {
+			sch.Location = time.UTC
+		}
+		active, next := sch.At(s.cfg.Now())
+		if active && items != nil {
+			p.Items = items
+		}
+		if !next.IsZero() {
+			next = next.UTC()
+			p.ValidUntil = &next
+		}
+	}
 	if err := p.seal(); err != nil {
 		return Program{}, fmt.Errorf("screens.program: %w", err)
 	}

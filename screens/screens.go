@@ -37,9 +37,13 @@ const (
 	seenEvery = 20 * time.Second
 )
 
-// ScreenSource finds the live screen of a token (rooms.Service).
-type ScreenSource interface {
+// RoomSource is what screens reads of rooms (rooms.Service): the live
+// screen of a token, the tenant's rooms and their signage.
+type RoomSource interface {
 	ScreenByToken(ctx context.Context, token string) (rooms.Screen, error)
+	RoomsByID(ctx context.Context, tenantID string, roomIDs []string) (map[string]rooms.Room, error)
+	SignageByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string]rooms.Assignment, error)
+	ActivatedRoomIDs(ctx context.Context, tenantID string) ([]string, error)
 }
 
 // Config is what the service needs.
@@ -51,7 +55,7 @@ type Config struct {
 	// where this package publishes them (the same bus in the app).
 	Bus    *events.Bus
 	Events events.Publisher
-	Rooms  ScreenSource
+	Rooms  RoomSource
 	Logger *slog.Logger
 	// RateLimit is requests per token per minute (DefaultRateLimit when 0).
 	RateLimit int
@@ -132,9 +136,11 @@ func (s *Service) StatusByRoom(ctx context.Context, tenantID string, roomIDs []s
 func validIDs(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if uuid.Validate(id) == nil {
+		if validUUID(id) {
 			out = append(out, id)
 		}
 	}
 	return out
 }
+
+func validUUID(id string) bool { return uuid.Validate(id) == nil }

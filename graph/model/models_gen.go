@@ -63,6 +63,35 @@ type ConnectServerAppInput struct {
 	Plan *string `json:"plan,omitempty"`
 }
 
+type Content struct {
+	ID   string      `json:"id"`
+	Name string      `json:"name"`
+	Kind ContentKind `json:"kind"`
+	URL  string      `json:"url"`
+	// How long it shows; 0 is a video that plays to its end.
+	DurationSeconds int       `json:"durationSeconds"`
+	CreatedAt       time.Time `json:"createdAt"`
+}
+
+type ContentConnection struct {
+	Edges      []*ContentEdge `json:"edges"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+type ContentEdge struct {
+	Cursor string   `json:"cursor"`
+	Node   *Content `json:"node"`
+}
+
+// durationSeconds defaults to 10, or for a video to its length.
+type ContentInput struct {
+	Name            string      `json:"name"`
+	Kind            ContentKind `json:"kind"`
+	URL             string      `json:"url"`
+	DurationSeconds *int        `json:"durationSeconds,omitempty"`
+}
+
 type CreateAPIKeyInput struct {
 	Name string `json:"name"`
 	// Any of rooms:read, rooms:write, connections:read, connections:write, admin.
@@ -135,6 +164,36 @@ type PageInfo struct {
 	HasPreviousPage bool    `json:"hasPreviousPage"`
 	StartCursor     *string `json:"startCursor,omitempty"`
 	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
+type Playlist struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Items    []*PlaylistItem   `json:"items"`
+	Timezone string            `json:"timezone"`
+	Schedule []*ScheduleWindow `json:"schedule"`
+	// Rooms the playlist is assigned to.
+	RoomCount int `json:"roomCount"`
+}
+
+// No schedule: always. Outside every window the room plays nothing. timezone defaults to UTC (IANA names).
+type PlaylistInput struct {
+	Name     string                 `json:"name"`
+	Items    []*PlaylistItemInput   `json:"items"`
+	Timezone *string                `json:"timezone,omitempty"`
+	Schedule []*ScheduleWindowInput `json:"schedule,omitempty"`
+}
+
+type PlaylistItem struct {
+	Content *Content `json:"content"`
+	// How long the item shows (its own, else the content's).
+	DurationSeconds int `json:"durationSeconds"`
+}
+
+// durationSeconds overrides the content's own.
+type PlaylistItemInput struct {
+	ContentID       string `json:"contentId"`
+	DurationSeconds *int   `json:"durationSeconds,omitempty"`
 }
 
 type Query struct {
@@ -220,6 +279,19 @@ type RoomStatusEvent struct {
 	At             time.Time   `json:"at"`
 }
 
+type ScheduleWindow struct {
+	Days  []Weekday `json:"days"`
+	Start string    `json:"start"`
+	End   string    `json:"end"`
+}
+
+// A weekly window, wall-clock HH:MM in the playlist's timezone; end 24:00 is midnight, an end before the start runs past midnight.
+type ScheduleWindowInput struct {
+	Days  []Weekday `json:"days"`
+	Start string    `json:"start"`
+	End   string    `json:"end"`
+}
+
 // A room's screen: the player at the screen URL pushed to Zoom.
 type Screen struct {
 	// The screen URL (its token is the screen's only credential).
@@ -228,6 +300,10 @@ type Screen struct {
 	Online bool `json:"online"`
 	// When the player last fetched its program or held its event stream.
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+	// The room's playlist (whether or not its schedule plays now).
+	Playlist *Playlist `json:"playlist,omitempty"`
+	// What the screen shows now; null until screens report what they play.
+	NowPlaying *Content `json:"nowPlaying,omitempty"`
 }
 
 type ServerAppCredentialsInput struct {
@@ -286,6 +362,13 @@ type SyncRun struct {
 	StatusChanges int        `json:"statusChanges"`
 	ZoomCalls     int        `json:"zoomCalls"`
 	Error         *string    `json:"error,omitempty"`
+}
+
+// Rooms to act on: the union of the lists; all empty is every activated room of the tenant. locationIds and tagIds are not yet supported.
+type TargetInput struct {
+	RoomIds     []string `json:"roomIds,omitempty"`
+	LocationIds []string `json:"locationIds,omitempty"`
+	TagIds      []string `json:"tagIds,omitempty"`
 }
 
 type Tenant struct {
@@ -391,6 +474,63 @@ func (e *ConnectionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ConnectionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ContentKind string
+
+const (
+	ContentKindWebPage ContentKind = "WEB_PAGE"
+	ContentKindImage   ContentKind = "IMAGE"
+	ContentKindVideo   ContentKind = "VIDEO"
+)
+
+var AllContentKind = []ContentKind{
+	ContentKindWebPage,
+	ContentKindImage,
+	ContentKindVideo,
+}
+
+func (e ContentKind) IsValid() bool {
+	switch e {
+	case ContentKindWebPage, ContentKindImage, ContentKindVideo:
+		return true
+	}
+	return false
+}
+
+func (e ContentKind) String() string {
+	return string(e)
+}
+
+func (e *ContentKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ContentKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ContentKind", str)
+	}
+	return nil
+}
+
+func (e ContentKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ContentKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ContentKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -739,6 +879,71 @@ func (e *SyncState) UnmarshalJSON(b []byte) error {
 }
 
 func (e SyncState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Weekday string
+
+const (
+	WeekdayMon Weekday = "MON"
+	WeekdayTue Weekday = "TUE"
+	WeekdayWed Weekday = "WED"
+	WeekdayThu Weekday = "THU"
+	WeekdayFri Weekday = "FRI"
+	WeekdaySat Weekday = "SAT"
+	WeekdaySun Weekday = "SUN"
+)
+
+var AllWeekday = []Weekday{
+	WeekdayMon,
+	WeekdayTue,
+	WeekdayWed,
+	WeekdayThu,
+	WeekdayFri,
+	WeekdaySat,
+	WeekdaySun,
+}
+
+func (e Weekday) IsValid() bool {
+	switch e {
+	case WeekdayMon, WeekdayTue, WeekdayWed, WeekdayThu, WeekdayFri, WeekdaySat, WeekdaySun:
+		return true
+	}
+	return false
+}
+
+func (e Weekday) String() string {
+	return string(e)
+}
+
+func (e *Weekday) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Weekday(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Weekday", str)
+	}
+	return nil
+}
+
+func (e Weekday) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Weekday) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Weekday) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
