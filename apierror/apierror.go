@@ -28,6 +28,7 @@ const (
 	ZoomRoomOffline         Code = "ZOOM_ROOM_OFFLINE"
 	RateLimited             Code = "RATE_LIMITED"
 	IdempotencyKeyReused    Code = "IDEMPOTENCY_KEY_REUSED"
+	ServiceUnavailable      Code = "SERVICE_UNAVAILABLE"
 	Internal                Code = "INTERNAL"
 )
 

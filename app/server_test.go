@@ -20,6 +20,7 @@ import (
 	"zoomsignage/app"
 	"zoomsignage/audit"
 	"zoomsignage/auth"
+	"zoomsignage/internal/testutil/faultproxy"
 )
 
 func TestViewerCannotCallAdminMutations(t *testing.T) {
@@ -409,4 +410,47 @@ func waitForPort(t *testing.T, port int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on port %d", port)
+}
+
+// TestOurDatabaseDownIsNotBlamedOnAnyoneElse is issue 11 item 8: with
+// Postgres unreachable, requests were answered INTERNAL (or
+// ZOOM_UNAVAILABLE). They are answered SERVICE_UNAVAILABLE naming the kind
+// of dependency, never its address, and recover when it is back. Postgres
+// is cut off by a proxy in front of the shared server, which keeps running.
+func TestOurDatabaseDownIsNotBlamedOnAnyoneElse(t *testing.T) {
+	cfg := testConfig(t)
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.New(t, u.Host)
+	u.Host = proxy.Addr()
+	cfg.DatabaseURL = u.String()
+	g := newGateway(t, &cfg)
+	tenant := g.tenant("Acme", 1)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	key := g.apiKey(tenant, auth.ScopeConnectionsRead)
+	const q = `{zoomConnections{id}}`
+	if r := g.post(admin, q, nil); r.code() != "" {
+		t.Fatalf("with the database up: %s", r.Raw)
+	}
+
+	proxy.Down()
+	for name, credential := range map[string]string{"JWT": admin, "API key": key} {
+		r := g.post(credential, q, nil)
+		if r.code() != "SERVICE_UNAVAILABLE" {
+			t.Fatalf("%s with the database down: %s, want SERVICE_UNAVAILABLE", name, r.Raw)
+		}
+		if strings.Contains(r.Raw, "127.0.0.1") || strings.Contains(r.Raw, proxy.Addr()) {
+			t.Fatalf("%s: the error names an address: %s", name, r.Raw)
+		}
+	}
+	if r := g.post(admin, q, nil); !strings.Contains(r.Errors[0].Message, "database") {
+		t.Fatalf("the error does not say which kind of dependency failed: %s", r.Raw)
+	}
+
+	proxy.Up()
+	waitFor(t, "requests to succeed once the database is back", func() bool {
+		return g.post(admin, q, nil).code() == ""
+	})
 }

@@ -26,6 +26,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/auth"
+	"zoomsignage/store"
 )
 
 // Header is the request header that carries the key.
@@ -189,7 +190,11 @@ func (s *Store) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	s.logger.Error("idempotency: key store failed", "error", err.Error())
-	writeError(w, http.StatusServiceUnavailable, apierror.Internal, "idempotency keys are unavailable; try again")
+	code := apierror.Internal
+	if store.IsUnavailable(err) {
+		code = apierror.ServiceUnavailable
+	}
+	writeError(w, http.StatusServiceUnavailable, code, "idempotency keys are unavailable; try again")
 }
 
 // isMutation reports whether the POSTed document's selected operation is a

@@ -18,6 +18,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/auth"
+	"zoomsignage/store"
 )
 
 // websocketReadLimit bounds one client message on a websocket: init,
@@ -88,6 +89,19 @@ func refuseLapsedCredentials(ctx context.Context, next graphql.OperationHandler)
 	return next(ctx)
 }
 
+// dependencyOf names the dependency whose failure err is: one marked where
+// it was called (Redis, Vault), or Postgres failing to serve a statement,
+// which every domain reaches through pgx without marking it.
+func dependencyOf(err error) (apierror.Dependency, bool) {
+	if dep, ok := apierror.UnavailableOf(err); ok {
+		return dep, true
+	}
+	if store.IsUnavailable(err) {
+		return apierror.Database, true
+	}
+	return "", false
+}
+
 // websocketInit authenticates a websocket on connection_init with the same
 // credentials as HTTP. A bad or missing credential closes with 4403.
 func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
@@ -137,6 +151,12 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		return out
 	}
 	id := requestID(ctx)
+	if dep, ok := dependencyOf(err); ok {
+		s.log(ctx).Error("graphql: a dependency is unavailable", "dependency", string(dep), "error", err.Error(), "path", out.Path.String())
+		out.Message = dep.Client().Message + " (request id " + id + ")"
+		out.Extensions = map[string]any{"code": string(apierror.ServiceUnavailable), "requestId": id}
+		return out
+	}
 	s.log(ctx).Error("graphql: internal error", "error", err.Error(), "path", out.Path.String())
 	out.Message = fmt.Sprintf("internal error (request id %s)", id)
 	out.Extensions = map[string]any{"code": string(apierror.Internal), "requestId": id}

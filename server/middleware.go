@@ -166,7 +166,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if err != nil {
 			if !errors.Is(err, auth.ErrInvalidCredentials) {
 				s.log(r.Context()).Error("authentication failed", "error", err.Error())
-				writeError(w, http.StatusServiceUnavailable, apierror.Internal, "authentication is unavailable; try again (request id "+requestID(r.Context())+")")
+				code := apierror.Internal
+				if _, ok := dependencyOf(err); ok {
+					code = apierror.ServiceUnavailable
+				}
+				writeError(w, http.StatusServiceUnavailable, code, "authentication is unavailable; try again (request id "+requestID(r.Context())+")")
 				return
 			}
 			s.log(r.Context()).Info("authentication refused", "reason", err.Error())

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -121,4 +123,35 @@ func CreateDatabase(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("store.CreateDatabase: %w", err)
 	}
 	return nil
+}
+
+// IsUnavailable reports whether err says Postgres itself could not serve
+// the statement (no connection, the server shutting down or refusing
+// connections, a pool that is closed) rather than refusing the statement.
+// Callers report such a failure as our database being unavailable, never
+// as an internal error or as Zoom's.
+func IsUnavailable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"): // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03": // admin/crash shutdown, cannot connect now
+			return true
+		case pgErr.Code == "53300": // too many connections
+			return true
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false // the caller gave up (context errors are net.Errors too)
+	}
+	// A connection lost mid-statement surfaces as a network error or an
+	// unexpected EOF from pgconn.
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }

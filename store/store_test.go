@@ -68,3 +68,35 @@ func TestConstraintError(t *testing.T) {
 		t.Fatalf("IsInvalidText(%v) = false, want true", err)
 	}
 }
+
+// TestIsUnavailable tells Postgres being unreachable from Postgres refusing
+// a statement, with real errors of both kinds.
+func TestIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	_, syntaxErr := pool.Exec(ctx, `SELEC 1`)
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, canceledErr := pool.Exec(canceled, `SELECT 1`)
+	_, connectErr := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no server to connect to", connectErr, true},
+		{"a statement Postgres refused", syntaxErr, false},
+		{"the caller gave up", canceledErr, false},
+		{"no error", nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.err == nil && c.want {
+				t.Fatal("no error to classify")
+			}
+			if got := store.IsUnavailable(c.err); got != c.want {
+				t.Fatalf("IsUnavailable(%v) = %v, want %v", c.err, got, c.want)
+			}
+		})
+	}
+}

@@ -69,13 +69,13 @@ func (a *AccountClient) cachedGet(ctx context.Context, r request, spec cacheSpec
 	if a.acc.NoCache {
 		return a.send(ctx, r)
 	}
-	useRedis := c.rdb != nil && spec.ttl > 0
+	useRedis := c.rdb != nil && spec.ttl > 0 && !c.redisResting()
 	if useRedis {
 		if b, err := c.rdb.Get(ctx, key).Bytes(); err == nil {
 			c.metrics.cache.WithLabelValues(spec.resource, "hit").Inc()
 			return b, nil
 		} else if !errors.Is(err, redis.Nil) {
-			c.log.WarnContext(ctx, "zoom: cache read failed", "resource", spec.resource, "error", err)
+			c.redisFailed(ctx, err)
 			useRedis = false
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -82,6 +83,10 @@ type Options struct {
 	// RateShare is the share of the account plan's limit this gateway
 	// allows itself across all replicas; 0.5 when zero.
 	RateShare float64
+	// LocalRateFraction is the part of RateShare one replica allows itself
+	// while Redis is unreachable (DefaultLocalRateFraction when zero): the
+	// in-process fallback limiter's rate.
+	LocalRateFraction float64
 	// RateLimits overrides the plan table (requests per second by plan and
 	// label); nil uses DefaultRateLimits.
 	RateLimits map[Plan]map[RateLabel]float64
@@ -128,6 +133,9 @@ type Client struct {
 	rdb                *redis.Client
 	prefix             string
 	limiter            *redis_rate.Limiter
+	local              *localLimiters // while limiter's Redis is down
+	redisDown          atomic.Bool
+	redisProbeAt       atomic.Int64 // unix nanos: when to try an unreachable Redis again
 	share              float64
 	limits             map[Plan]map[RateLabel]float64
 	ttls               CacheTTLs
@@ -171,6 +179,7 @@ func New(opts Options) (*Client, error) {
 		sleep:          opts.Sleep,
 		userAgent:      opts.UserAgent,
 		sources:        map[string]TokenSource{},
+		local:          newLocalLimiters(opts.LocalRateFraction),
 	}
 	if c.apiBase == "" {
 		c.apiBase = DefaultAPIBaseURL

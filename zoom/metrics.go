@@ -11,12 +11,13 @@ import (
 // several clients in one process do not collide. No label ever carries an
 // account id, token or secret: only operation names, statuses and kinds.
 type metrics struct {
-	calls        *prometheus.CounterVec   // operation, status
-	callDuration *prometheus.HistogramVec // operation
-	cache        *prometheus.CounterVec   // resource, result (hit|miss)
-	limiterWait  *prometheus.HistogramVec // label
-	tokens       *prometheus.CounterVec   // grant, result
-	retries      *prometheus.CounterVec   // operation, reason
+	calls           *prometheus.CounterVec   // operation, status
+	callDuration    *prometheus.HistogramVec // operation
+	cache           *prometheus.CounterVec   // resource, result (hit|miss)
+	limiterWait     *prometheus.HistogramVec // label
+	limiterFallback *prometheus.CounterVec   // label
+	tokens          *prometheus.CounterVec   // grant, result
+	retries         *prometheus.CounterVec   // operation, reason
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -51,7 +52,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.callDuration, m.cache, m.limiterWait, m.tokens, m.retries} {
+	m.limiterFallback = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "zoom_client_limiter_fallback_total",
+		Help: "Calls paced by the in-process fallback limiter because the shared Redis limiter was unreachable, by rate label.",
+	}, []string{"label"})
+	for _, c := range []prometheus.Collector{m.calls, m.callDuration, m.cache, m.limiterWait, m.limiterFallback, m.tokens, m.retries} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("zoom.newMetrics: %w", err)
 		}

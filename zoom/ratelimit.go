@@ -28,15 +28,25 @@ func DefaultRateLimits() map[Plan]map[RateLabel]float64 {
 // with a burst of one, so the gateway's traffic is smooth and its aggregate
 // across replicas never exceeds the share even for an instant.
 func (c *Client) rateLimit(plan Plan, label RateLabel) (redis_rate.Limit, bool) {
+	rate, ok := c.sharedRate(plan, label)
+	if !ok {
+		return redis_rate.Limit{}, false
+	}
+	return redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Duration(float64(time.Second) / rate)}, true
+}
+
+// sharedRate is the requests per second all replicas together allow
+// themselves for the plan and label: the configured share of Zoom's limit.
+func (c *Client) sharedRate(plan Plan, label RateLabel) (float64, bool) {
 	perSec := c.limits[plan][label]
 	if perSec <= 0 {
 		perSec = c.limits[PlanPro][label]
 	}
 	rate := perSec * c.share
 	if rate <= 0 || math.IsInf(rate, 0) || math.IsNaN(rate) {
-		return redis_rate.Limit{}, false
+		return 0, false
 	}
-	return redis_rate.Limit{Rate: 1, Burst: 1, Period: time.Duration(float64(time.Second) / rate)}, true
+	return rate, true
 }
 
 // waitForSlot takes one slot of the Redis GCRA bucket of (Zoom account,
@@ -55,11 +65,14 @@ func (c *Client) waitForSlot(ctx context.Context, acc Account, label RateLabel) 
 	if !ok {
 		return nil
 	}
+	if c.redisResting() {
+		return c.waitLocally(ctx, acc, label, nil)
+	}
 	if until, err := c.rdb.Get(ctx, c.blockKey(acc, label)).Time(); err == nil && until.After(c.now()) {
 		return &Error{HTTPStatus: 429, Code: CodeRateLimited, Daily: true, Local: true, RetryAt: until,
 			Message: "daily rate limit of the Zoom account reached"}
 	} else if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("%w: rate limiter: %w", ErrUnavailable, err)
+		return c.waitLocally(ctx, acc, label, err)
 	}
 	start := time.Now()
 	defer func() { c.metrics.limiterWait.WithLabelValues(string(label)).Observe(time.Since(start).Seconds()) }()
@@ -70,8 +83,9 @@ func (c *Client) waitForSlot(ctx context.Context, acc Account, label RateLabel) 
 			if ctx.Err() != nil {
 				return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 			}
-			return fmt.Errorf("%w: rate limiter: %w", ErrUnavailable, err)
+			return c.waitLocally(ctx, acc, label, err)
 		}
+		c.redisBack(ctx)
 		if res.Allowed > 0 {
 			return nil
 		}
@@ -84,6 +98,30 @@ func (c *Client) waitForSlot(ctx context.Context, acc Account, label RateLabel) 
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
+}
+
+// waitLocally paces a call by the in-process fallback limiter because the
+// shared one could not be reached (redisErr). The daily-limit blocks other
+// replicas recorded are unreadable too; Zoom's own 429s still stop the
+// call, and are honoured by the retry loop.
+func (c *Client) waitLocally(ctx context.Context, acc Account, label RateLabel, redisErr error) error {
+	if redisErr != nil {
+		c.redisFailed(ctx, redisErr)
+	}
+	c.metrics.limiterFallback.WithLabelValues(string(label)).Inc()
+	rate, ok := c.sharedRate(acc.Plan, label)
+	if !ok {
+		return nil
+	}
+	delay, ok := c.local.wait(ctx, acc.ZoomAccountID+"/"+string(label), rate)
+	if ok {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+	return &Error{HTTPStatus: 429, Code: CodeRateLimited, Local: true, RetryAt: c.now().Add(delay),
+		Message: "no slot of the local fallback rate limiter before the deadline"}
 }
 
 // blockUntil records, for every replica, that Zoom's daily limit of (account,

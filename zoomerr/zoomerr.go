@@ -23,6 +23,9 @@ func APIError(err error) error {
 	if _, ok := apierror.As(err); ok {
 		return err
 	}
+	if dep, ok := apierror.UnavailableOf(err); ok {
+		return dep.Client() // our side failed, not Zoom
+	}
 	switch {
 	case zoom.IsRoomOffline(err):
 		return apierror.New(apierror.ZoomRoomOffline, "the Zoom Room is offline; try again when it is back online")
