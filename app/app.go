@@ -185,17 +185,23 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	cfg.ErrorLimit = a.Config.ErrorLimit
 	cfg.Introspection = a.Config.Introspection
 	cfg.CORSOrigins = a.Config.CORSOrigins
+	cfg.TrustedProxyHeader = a.Config.TrustedProxyHeader
+	var throttle server.AuthThrottle
+	if a.Config.AuthFailureLimit > 0 {
+		throttle = auth.NewFailureThrottle(a.Redis, a.Config.RedisPrefix, a.Config.AuthFailureLimit, time.Minute)
+	}
 	var schema graphql.ExecutableSchema = graph.NewExecutableSchema(schemaCfg)
 	for _, wrap := range w.schema {
 		schema = wrap(schema)
 	}
 	srv := server.New(cfg, server.Deps{
-		Schema:      schema,
-		Auth:        authn,
-		Logger:      a.Logger,
-		Registry:    w.registry,
-		Cache:       w.responseCache,
-		Idempotency: w.idempotency,
+		Schema:       schema,
+		Auth:         authn,
+		Logger:       a.Logger,
+		Registry:     w.registry,
+		Cache:        w.responseCache,
+		Idempotency:  w.idempotency,
+		AuthThrottle: throttle,
 		Checks: []server.Check{
 			{Name: "postgres", Ping: a.DB.Ping},
 			{Name: "redis", Ping: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

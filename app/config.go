@@ -96,6 +96,16 @@ type Config struct {
 	// from another origin and, when any is set, the only ones whose
 	// websockets are accepted (comma-separated).
 	CORSOrigins []string `env:"GATEWAY_CORS_ORIGINS"`
+	// AuthFailureLimit is how many failed authentications one client
+	// address may make per minute, across replicas, before it is refused
+	// with 429 until the minute ends; 0 turns the throttle off.
+	AuthFailureLimit int `env:"GATEWAY_AUTH_FAILURE_LIMIT" envDefault:"20"`
+	// TrustedProxyHeader names the header whose last address is the
+	// client's (e.g. X-Forwarded-For behind a load balancer that appends
+	// it); empty uses the connection's peer address. Set it only when every
+	// request comes through that proxy: the header is the client's to forge
+	// otherwise.
+	TrustedProxyHeader string `env:"GATEWAY_TRUSTED_PROXY_HEADER"`
 }
 
 // Defaults that code outside the tags needs.

@@ -38,7 +38,7 @@ func TestFromEnv(t *testing.T) {
 				PublicBaseURL: "http://127.0.0.1:8080", SignageBaseURL: "http://127.0.0.1:8080/screens/",
 				SyncInterval: time.Minute, Workers: true, LogLevel: slog.LevelInfo,
 				RequestTimeout: 30 * time.Second, ComplexityLimit: 10_000, DepthLimit: 12,
-				TokenLimit: 10_000, ErrorLimit: 50,
+				TokenLimit: 10_000, ErrorLimit: 50, AuthFailureLimit: 20,
 			}
 			if !reflect.DeepEqual(c, want) {
 				t.Fatalf("got  %+v\nwant %+v", c, want)

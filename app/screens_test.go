@@ -15,6 +15,8 @@ import (
 	"zoomsignage/internal/testutil/browsertest"
 )
 
+const startBroadcast = `mutation($in: BroadcastInput!){startBroadcast(input: $in){id message severity startedBy endsAt endedAt roomCount zoomAlertRooms}}`
+
 const roomScreen = `query($id: ID!){room(id: $id){name signage{screenUrl} screen{url online lastSeenAt}}}`
 
 // screenWorld is a connected tenant with activated signage on its first
@@ -99,6 +101,57 @@ func TestScreenPlayerInChromium(t *testing.T) {
 		t.Fatalf("layout after the change = %q after %v: %v", got, took, err)
 	}
 	t.Logf("change on screen %v after its commit", took)
+
+	// A broadcast to every activated room replaces the program within 2 s,
+	// until it is ended; both are audited with who did them.
+	viewer := userJWT(t, w.tenant, "viewer", time.Hour)
+	for name, in := range map[string]map[string]any{
+		"empty message": {"message": "", "severity": "EMERGENCY"},
+		"endsAt past":   {"message": "x", "severity": "INFO", "endsAt": time.Now().Add(-time.Minute).Format(time.RFC3339)},
+		"by location":   {"message": "x", "severity": "INFO", "target": map[string]any{"locationIds": []string{"l1"}}},
+	} {
+		if r := w.post(w.admin, startBroadcast, map[string]any{"in": in}); r.code() != "BAD_USER_INPUT" {
+			t.Errorf("%s: %s", name, r.Raw)
+		}
+	}
+	if r := w.post(viewer, startBroadcast, map[string]any{"in": map[string]any{"message": "x", "severity": "INFO"}}); r.code() != "FORBIDDEN" {
+		t.Fatalf("viewer broadcast: %s", r.Raw)
+	}
+	started := w.post(w.admin, startBroadcast, map[string]any{"in": map[string]any{"message": "Fire drill: leave by the stairs", "severity": "EMERGENCY"}})
+	castID := id(t, started, "startBroadcast")
+	if b := started.Data["startBroadcast"].(map[string]any); b["roomCount"] != float64(1) || b["startedBy"] == "" || b["endedAt"] != nil {
+		t.Fatalf("started: %s", started.Raw)
+	}
+	took, got, err = page.WaitString(`document.body.getAttribute('data-broadcast') + ' ' + document.getElementById('broadcast').textContent`,
+		castID+" Fire drill: leave by the stairs", 2*time.Second)
+	if err != nil {
+		t.Fatalf("broadcast on screen = %q after %v: %v", got, took, err)
+	}
+	t.Logf("broadcast on screen %v after its commit", took)
+	r = w.post(viewer, `query($id: ID!){room(id: $id){screen{broadcast{id severity}}} broadcasts(active: true){id}}`, map[string]any{"id": w.roomID})
+	if r.code() != "" || !strings.Contains(r.Raw, `"broadcast":{"id":"`+castID+`","severity":"EMERGENCY"}`) || !strings.Contains(r.Raw, `"broadcasts":[{"id":"`+castID+`"}]`) {
+		t.Fatalf("live broadcast: %s", r.Raw)
+	}
+	ended := w.post(w.admin, `mutation($id: ID!){endBroadcast(id: $id){id endedAt}}`, map[string]any{"id": castID})
+	if ended.code() != "" || ended.Data["endBroadcast"].(map[string]any)["endedAt"] == nil {
+		t.Fatalf("end: %s", ended.Raw)
+	}
+	if took, got, err := page.WaitString(`String(document.body.getAttribute('data-broadcast'))`, "null", 2*time.Second); err != nil {
+		t.Fatalf("after the end the screen shows broadcast %q (%v): %v", got, took, err)
+	}
+	if n := w.count(t, `SELECT count(*) FROM audit_events WHERE target_id = $1 AND action IN ('broadcast.start', 'broadcast.end') AND actor <> ''`, castID); n != 2 {
+		t.Fatalf("%d audit events for the broadcast, want 2", n)
+	}
+	// One that ends by itself (endsAt) leaves the screen when it passes.
+	endsAt := time.Now().Add(2 * time.Second)
+	short := id(t, w.post(w.admin, startBroadcast, map[string]any{"in": map[string]any{"message": "Back in 2 s", "severity": "INFO",
+		"target": map[string]any{"roomIds": []string{w.roomID}}, "endsAt": endsAt.Format(time.RFC3339Nano)}}), "startBroadcast")
+	if _, got, err := page.WaitString(`String(document.body.getAttribute('data-broadcast'))`, short, 2*time.Second); err != nil {
+		t.Fatalf("short broadcast on screen: %q: %v", got, err)
+	}
+	if _, got, err := page.WaitString(`String(document.body.getAttribute('data-broadcast'))`, "null", time.Until(endsAt)+2*time.Second); err != nil {
+		t.Fatalf("after endsAt the screen shows broadcast %q: %v", got, err)
+	}
 
 	// The program JSON, with its version as ETag.
 	code, hdr, body := getScreen(t, w.url+w.path+"/program")

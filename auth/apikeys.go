@@ -30,6 +30,12 @@ const lookupLen = len(keyPrefix) + 8
 // that cached it: revocation is honoured within a minute, as promised.
 const cacheTTL = 30 * time.Second
 
+// negativeTTL is how long a replica remembers a presented key that does
+// not exist (or is revoked): a client hammering wrong keys costs a map
+// lookup each, not a Postgres statement. Keys are random, so no key made
+// later can be one remembered as unknown.
+const negativeTTL = 10 * time.Second
+
 // cacheMax bounds the in-process cache; when full it is simply emptied.
 const cacheMax = 10_000
 
@@ -166,6 +172,9 @@ func (k *APIKeys) Verify(ctx context.Context, presented string) (*Principal, err
 	}
 	hash := sha256.Sum256([]byte(presented))
 	if p, ok := k.cached(hash); ok {
+		if p == nil {
+			return nil, fmt.Errorf("%w: unknown API key", ErrInvalidCredentials)
+		}
 		return p, nil
 	}
 	var (
@@ -176,15 +185,18 @@ func (k *APIKeys) Verify(ctx context.Context, presented string) (*Principal, err
 	)
 	err := k.db.QueryRow(ctx, sqlAPIKeyByPrefix, presented[:lookupLen]).Scan(&id, &tenantID, &stored, &scopes, &revokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
+		k.remember(hash, nil)
 		return nil, fmt.Errorf("%w: unknown API key", ErrInvalidCredentials)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth.APIKeys.Verify: %w", err)
 	}
 	if subtle.ConstantTimeCompare(stored, hash[:]) != 1 {
+		k.remember(hash, nil)
 		return nil, fmt.Errorf("%w: unknown API key", ErrInvalidCredentials)
 	}
 	if revokedAt != nil {
+		k.remember(hash, nil)
 		return nil, fmt.Errorf("%w: revoked API key", ErrInvalidCredentials)
 	}
 	p := &Principal{TenantID: tenantID, Actor: "apikey:" + id, Scopes: toScopes(scopes), Kind: KindAPIKey, KeyID: id}
@@ -202,13 +214,19 @@ func (k *APIKeys) cached(hash [32]byte) (*Principal, bool) {
 	return e.principal, true
 }
 
+// remember caches a verified key's principal, or (p nil) a key found
+// unknown or revoked, for negativeTTL.
 func (k *APIKeys) remember(hash [32]byte, p *Principal) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if len(k.cache) >= cacheMax {
 		clear(k.cache)
 	}
-	k.cache[hash] = cachedKey{principal: p, expires: k.now().Add(cacheTTL)}
+	ttl := cacheTTL
+	if p == nil {
+		ttl = negativeTTL
+	}
+	k.cache[hash] = cachedKey{principal: p, expires: k.now().Add(ttl)}
 }
 
 // forget drops a revoked key from this replica's cache at once.
@@ -216,7 +234,7 @@ func (k *APIKeys) forget(id string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for h, e := range k.cache {
-		if e.principal.KeyID == id {
+		if e.principal != nil && e.principal.KeyID == id {
 			delete(k.cache, h)
 		}
 	}

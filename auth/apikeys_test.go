@@ -71,3 +71,20 @@ func TestKeysAreStoredHashed(t *testing.T) {
 		t.Fatalf("key %d chars: want 32 random bytes", len(secret))
 	}
 }
+
+// TestUnknownKeysAreAnsweredFromTheNegativeCache: a key found unknown is
+// remembered for a while, so hammering wrong keys costs no statement: with
+// the pool closed, the same wrong key is still refused as invalid (not as a
+// database failure).
+func TestUnknownKeysAreAnsweredFromTheNegativeCache(t *testing.T) {
+	pool := storetest.New(t)
+	keys := auth.NewAPIKeys(pool, nil)
+	wrong := "zsk_" + strings.Repeat("n", 43)
+	if _, err := keys.Verify(context.Background(), wrong); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("first try: %v, want invalid credentials", err)
+	}
+	pool.Close()
+	if _, err := keys.Verify(context.Background(), wrong); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatalf("second try with Postgres gone: %v, want invalid credentials from the cache", err)
+	}
+}

@@ -79,6 +79,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Broadcast struct {
+		EndedAt        func(childComplexity int) int
+		EndsAt         func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Message        func(childComplexity int) int
+		RoomCount      func(childComplexity int) int
+		Severity       func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		StartedBy      func(childComplexity int) int
+		ZoomAlertRooms func(childComplexity int) int
+	}
+
 	Content struct {
 		CreatedAt       func(childComplexity int) int
 		DurationSeconds func(childComplexity int) int
@@ -159,9 +171,11 @@ type ComplexityRoot struct {
 		DeleteContent                  func(childComplexity int, id string) int
 		DeletePlaylist                 func(childComplexity int, id string) int
 		DisconnectZoom                 func(childComplexity int, id string) int
+		EndBroadcast                   func(childComplexity int, id string) int
 		RestartZoomRoom                func(childComplexity int, roomID string) int
 		RevokeAPIKey                   func(childComplexity int, id string) int
 		SetLicenseLimit                func(childComplexity int, limit int) int
+		StartBroadcast                 func(childComplexity int, input model.BroadcastInput) int
 		SyncZoomConnection             func(childComplexity int, id string) int
 		UpdatePlaylist                 func(childComplexity int, id string, input model.PlaylistInput) int
 		UpdateSignageSettings          func(childComplexity int, roomIds []string, settings model.SignageSettingsInput) int
@@ -192,6 +206,7 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys         func(childComplexity int) int
 		AuditEvents     func(childComplexity int, first *int, after *string, filter *model.AuditFilter) int
+		Broadcasts      func(childComplexity int, active *bool) int
 		Contents        func(childComplexity int, first *int, after *string) int
 		LicenseUsage    func(childComplexity int) int
 		Playlists       func(childComplexity int) int
@@ -272,6 +287,7 @@ type ComplexityRoot struct {
 	}
 
 	Screen struct {
+		Broadcast  func(childComplexity int) int
 		LastSeenAt func(childComplexity int) int
 		NowPlaying func(childComplexity int) int
 		Online     func(childComplexity int) int
@@ -388,6 +404,8 @@ type MutationResolver interface {
 	UpdatePlaylist(ctx context.Context, id string, input model.PlaylistInput) (*model.Playlist, error)
 	DeletePlaylist(ctx context.Context, id string) (*model.Playlist, error)
 	AssignPlaylist(ctx context.Context, playlistID *string, target model.TargetInput) ([]*model.SignageResult, error)
+	StartBroadcast(ctx context.Context, input model.BroadcastInput) (*model.Broadcast, error)
+	EndBroadcast(ctx context.Context, id string) (*model.Broadcast, error)
 	ActivateSignage(ctx context.Context, roomIds []string, settings *model.SignageSettingsInput) ([]*model.SignageResult, error)
 	DeactivateSignage(ctx context.Context, roomIds []string) ([]*model.SignageResult, error)
 	UpdateSignageSettings(ctx context.Context, roomIds []string, settings model.SignageSettingsInput) ([]*model.SignageResult, error)
@@ -403,6 +421,7 @@ type QueryResolver interface {
 	Room(ctx context.Context, id string) (*model.Room, error)
 	Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error)
 	Playlists(ctx context.Context) ([]*model.Playlist, error)
+	Broadcasts(ctx context.Context, active *bool) ([]*model.Broadcast, error)
 }
 type RoomResolver interface {
 	Screen(ctx context.Context, obj *model.Room) (*model.Screen, error)
@@ -581,6 +600,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEventEdge.Node(childComplexity), true
+
+	case "Broadcast.endedAt":
+		if e.ComplexityRoot.Broadcast.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.EndedAt(childComplexity), true
+	case "Broadcast.endsAt":
+		if e.ComplexityRoot.Broadcast.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.EndsAt(childComplexity), true
+	case "Broadcast.id":
+		if e.ComplexityRoot.Broadcast.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ID(childComplexity), true
+	case "Broadcast.message":
+		if e.ComplexityRoot.Broadcast.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Message(childComplexity), true
+	case "Broadcast.roomCount":
+		if e.ComplexityRoot.Broadcast.RoomCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.RoomCount(childComplexity), true
+	case "Broadcast.severity":
+		if e.ComplexityRoot.Broadcast.Severity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Severity(childComplexity), true
+	case "Broadcast.startedAt":
+		if e.ComplexityRoot.Broadcast.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.StartedAt(childComplexity), true
+	case "Broadcast.startedBy":
+		if e.ComplexityRoot.Broadcast.StartedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.StartedBy(childComplexity), true
+	case "Broadcast.zoomAlertRooms":
+		if e.ComplexityRoot.Broadcast.ZoomAlertRooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ZoomAlertRooms(childComplexity), true
 
 	case "Content.createdAt":
 		if e.ComplexityRoot.Content.CreatedAt == nil {
@@ -941,6 +1015,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisconnectZoom(childComplexity, args["id"].(string)), true
+	case "Mutation.endBroadcast":
+		if e.ComplexityRoot.Mutation.EndBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndBroadcast(childComplexity, args["id"].(string)), true
 	case "Mutation.restartZoomRoom":
 		if e.ComplexityRoot.Mutation.RestartZoomRoom == nil {
 			break
@@ -974,6 +1059,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetLicenseLimit(childComplexity, args["limit"].(int)), true
+	case "Mutation.startBroadcast":
+		if e.ComplexityRoot.Mutation.StartBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartBroadcast(childComplexity, args["input"].(model.BroadcastInput)), true
 	case "Mutation.syncZoomConnection":
 		if e.ComplexityRoot.Mutation.SyncZoomConnection == nil {
 			break
@@ -1111,6 +1207,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.AuditFilter)), true
+	case "Query.broadcasts":
+		if e.ComplexityRoot.Query.Broadcasts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_broadcasts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Broadcasts(childComplexity, args["active"].(*bool)), true
 	case "Query.contents":
 		if e.ComplexityRoot.Query.Contents == nil {
 			break
@@ -1442,6 +1549,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScheduleWindow.Start(childComplexity), true
 
+	case "Screen.broadcast":
+		if e.ComplexityRoot.Screen.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Screen.Broadcast(childComplexity), true
 	case "Screen.lastSeenAt":
 		if e.ComplexityRoot.Screen.LastSeenAt == nil {
 			break
@@ -1878,6 +1991,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditFilter", ec.unmarshalInputAuditFilter),
+			graphql.NewInputUnmarshaler("BroadcastInput", ec.unmarshalInputBroadcastInput),
 			graphql.NewInputUnmarshaler("ConnectServerAppInput", ec.unmarshalInputConnectServerAppInput),
 			graphql.NewInputUnmarshaler("ContentInput", ec.unmarshalInputContentInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
@@ -2457,6 +2571,51 @@ type ScheduleWindow {
   start: String!
   end: String!
 }
+
+extend type Screen {
+  "The broadcast the screen shows instead of its program, if any."
+  broadcast: Broadcast
+}
+
+extend type Query {
+  "The tenant's broadcasts, newest first; active filters live (true) or ended (false) ones (rooms:read)."
+  broadcasts(active: Boolean): [Broadcast!]!
+}
+
+extend type Mutation {
+  "Shows a message instead of the program on the targeted screens (every activated room by default) until endBroadcast or endsAt (rooms:write, audited)."
+  startBroadcast(input: BroadcastInput!): Broadcast!
+  "Ends a broadcast (rooms:write, audited); an ended one is returned as it is."
+  endBroadcast(id: ID!): Broadcast!
+}
+
+enum BroadcastSeverity {
+  INFO
+  WARNING
+  EMERGENCY
+}
+
+"message is 1 to 500 characters; endsAt, when given, is in the future."
+input BroadcastInput {
+  message: String!
+  severity: BroadcastSeverity!
+  target: TargetInput
+  endsAt: Time
+}
+
+type Broadcast {
+  id: ID!
+  message: String!
+  severity: BroadcastSeverity!
+  startedAt: Time!
+  startedBy: String!
+  endsAt: Time
+  endedAt: Time
+  "Rooms targeted when it started."
+  roomCount: Int!
+  "Rooms where Zoom's own emergency signage was raised too (not yet: always 0)."
+  zoomAlertRooms: Int!
+}
 `, BuiltIn: false},
 	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
   "Activates signage on rooms, one license each (rooms:write). One result per room: one failing room never fails the others."
@@ -2655,6 +2814,30 @@ func (ec *executionContext) childFields_AuditEventEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEventEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Broadcast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Broadcast_id(ctx, field)
+	case "message":
+		return ec.fieldContext_Broadcast_message(ctx, field)
+	case "severity":
+		return ec.fieldContext_Broadcast_severity(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Broadcast_startedAt(ctx, field)
+	case "startedBy":
+		return ec.fieldContext_Broadcast_startedBy(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_Broadcast_endsAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Broadcast_endedAt(ctx, field)
+	case "roomCount":
+		return ec.fieldContext_Broadcast_roomCount(ctx, field)
+	case "zoomAlertRooms":
+		return ec.fieldContext_Broadcast_zoomAlertRooms(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Broadcast", field.Name)
 }
 
 func (ec *executionContext) childFields_Content(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2985,6 +3168,8 @@ func (ec *executionContext) childFields_Screen(ctx context.Context, field graphq
 		return ec.fieldContext_Screen_playlist(ctx, field)
 	case "nowPlaying":
 		return ec.fieldContext_Screen_nowPlaying(ctx, field)
+	case "broadcast":
+		return ec.fieldContext_Screen_broadcast(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Screen", field.Name)
 }
@@ -3449,6 +3634,20 @@ func (ec *executionContext) field_Mutation_disconnectZoom_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_endBroadcast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_restartZoomRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3488,6 +3687,20 @@ func (ec *executionContext) field_Mutation_setLicenseLimit_args(ctx context.Cont
 		return nil, err
 	}
 	args["limit"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_startBroadcast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BroadcastInput, error) {
+			return ec.unmarshalNBroadcastInput2zoomsignageᚋgraphᚋmodelᚐBroadcastInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -3612,6 +3825,20 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["filter"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_broadcasts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "active",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["active"] = arg0
 	return args, nil
 }
 
@@ -4341,6 +4568,213 @@ func (ec *executionContext) fieldContext_AuditEventEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Broadcast_id(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Broadcast_message(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "String")
+}
+
+func (ec *executionContext) _Broadcast_severity(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_severity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Severity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.BroadcastSeverity) graphql.Marshaler {
+			return ec.marshalNBroadcastSeverity2zoomsignageᚋgraphᚋmodelᚐBroadcastSeverity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_severity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "BroadcastSeverity")
+}
+
+func (ec *executionContext) _Broadcast_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Broadcast_startedBy(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_startedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_startedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "String")
+}
+
+func (ec *executionContext) _Broadcast_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Broadcast_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Broadcast_roomCount(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_roomCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RoomCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_roomCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Broadcast_zoomAlertRooms(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_zoomAlertRooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomAlertRooms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_zoomAlertRooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Content_id(ctx context.Context, field graphql.CollectedField, obj *model.Content) (ret graphql.Marshaler) {
@@ -5922,6 +6356,94 @@ func (ec *executionContext) fieldContext_Mutation_assignPlaylist(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startBroadcast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startBroadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().StartBroadcast(ctx, fc.Args["input"].(model.BroadcastInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+			return ec.marshalNBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startBroadcast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_startBroadcast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_endBroadcast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endBroadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndBroadcast(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+			return ec.marshalNBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endBroadcast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endBroadcast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_activateSignage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6733,6 +7255,50 @@ func (ec *executionContext) fieldContext_Query_playlists(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Playlist(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_broadcasts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_broadcasts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Broadcasts(ctx, fc.Args["active"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Broadcast) graphql.Marshaler {
+			return ec.marshalNBroadcast2ᚕᚖzoomsignageᚋgraphᚋmodelᚐBroadcastᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_broadcasts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_broadcasts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -8015,6 +8581,38 @@ func (ec *executionContext) fieldContext_Screen_nowPlaying(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Content(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Screen_broadcast(ctx context.Context, field graphql.CollectedField, obj *model.Screen) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Screen_broadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Broadcast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+			return ec.marshalOBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Screen_broadcast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Screen",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10945,6 +11543,69 @@ func UnmarshalAuditFilter(ctx context.Context, raw any) (model.AuditFilter, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBroadcastInput(ctx context.Context, obj any) (model.BroadcastInput, error) {
+	var it model.BroadcastInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"message", "severity", "target", "endsAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
+		case "severity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("severity"))
+			data, err := ec.unmarshalNBroadcastSeverity2zoomsignageᚋgraphᚋmodelᚐBroadcastSeverity(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Severity = data
+		case "target":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+			data, err := ec.unmarshalOTargetInput2ᚖzoomsignageᚋgraphᚋmodelᚐTargetInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Target = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBroadcastInput unmarshals raw into the BroadcastInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBroadcastInput(ctx context.Context, raw any) (model.BroadcastInput, error) {
+	var out model.BroadcastInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BroadcastInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConnectServerAppInput(ctx context.Context, obj any) (model.ConnectServerAppInput, error) {
 	var it model.ConnectServerAppInput
 	if obj == nil {
@@ -11807,6 +12468,79 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var broadcastImplementors = []string{"Broadcast"}
+
+func (ec *executionContext) _Broadcast(ctx context.Context, sel ast.SelectionSet, obj *model.Broadcast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Broadcast")
+		case "id":
+			out.Values[i] = ec._Broadcast_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._Broadcast_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "severity":
+			out.Values[i] = ec._Broadcast_severity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._Broadcast_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedBy":
+			out.Values[i] = ec._Broadcast_startedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._Broadcast_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endedAt":
+			out.Values[i] = ec._Broadcast_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "roomCount":
+			out.Values[i] = ec._Broadcast_roomCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zoomAlertRooms":
+			out.Values[i] = ec._Broadcast_zoomAlertRooms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var contentImplementors = []string{"Content"}
 
 func (ec *executionContext) _Content(ctx context.Context, sel ast.SelectionSet, obj *model.Content) graphql.Marshaler {
@@ -12401,6 +13135,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startBroadcast":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startBroadcast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endBroadcast":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endBroadcast(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "activateSignage":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_activateSignage(ctx, field)
@@ -12661,6 +13409,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_playlists(ctx, field)
+				})
+		case "broadcasts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_broadcasts(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -13191,6 +13945,11 @@ func (ec *executionContext) _Screen(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "nowPlaying":
 			out.Values[i] = ec._Screen_nowPlaying(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "broadcast":
+			out.Values[i] = ec._Screen_broadcast(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -14190,6 +14949,45 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBroadcast2ᚕᚖzoomsignageᚋgraphᚋmodelᚐBroadcastᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Broadcast) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx context.Context, sel ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Broadcast!")
+		return graphql.Null
+	}
+	return ec._Broadcast(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBroadcastInput2zoomsignageᚋgraphᚋmodelᚐBroadcastInput(ctx context.Context, v any) (model.BroadcastInput, error) {
+	res, err := ec.unmarshalInputBroadcastInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBroadcastSeverity2zoomsignageᚋgraphᚋmodelᚐBroadcastSeverity(ctx context.Context, v any) (model.BroadcastSeverity, error) {
+	var res model.BroadcastSeverity
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBroadcastSeverity2zoomsignageᚋgraphᚋmodelᚐBroadcastSeverity(ctx context.Context, sel ast.SelectionSet, v model.BroadcastSeverity) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNConnectServerAppInput2zoomsignageᚋgraphᚋmodelᚐConnectServerAppInput(ctx context.Context, v any) (model.ConnectServerAppInput, error) {
 	res, err := ec.unmarshalInputConnectServerAppInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15067,6 +15865,13 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx context.Context, sel ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Broadcast(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOContent2ᚖzoomsignageᚋgraphᚋmodelᚐContent(ctx context.Context, sel ast.SelectionSet, v *model.Content) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15383,6 +16188,14 @@ func (ec *executionContext) marshalOSyncRun2ᚖzoomsignageᚋgraphᚋmodelᚐSyn
 		return graphql.Null
 	}
 	return ec._SyncRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTargetInput2ᚖzoomsignageᚋgraphᚋmodelᚐTargetInput(ctx context.Context, v any) (*model.TargetInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTargetInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

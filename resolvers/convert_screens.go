@@ -49,7 +49,28 @@ func (r *Resolver) screenOf(ctx context.Context, tenantID string, room *model.Ro
 			out.Playlist = playlistModel(pl)
 		}
 	}
+	b, err := r.Screens.LiveBroadcast(ctx, tenantID, room.ID)
+	if err != nil {
+		return nil, err
+	}
+	if b != nil {
+		out.Broadcast = broadcastModel(*b)
+	}
 	return out, nil
+}
+
+func broadcastInput(in model.BroadcastInput) screens.BroadcastInput {
+	out := screens.BroadcastInput{Message: in.Message, Severity: string(in.Severity), EndsAt: in.EndsAt}
+	if in.Target != nil {
+		out.Target = targetInput(*in.Target)
+	}
+	return out
+}
+
+func broadcastModel(b screens.Broadcast) *model.Broadcast {
+	return &model.Broadcast{ID: b.ID, Message: b.Message, Severity: model.BroadcastSeverity(b.Severity),
+		StartedAt: b.StartedAt, StartedBy: b.StartedBy, EndsAt: b.EndsAt, EndedAt: b.EndedAt,
+		RoomCount: b.RoomCount, ZoomAlertRooms: b.ZoomAlertRooms}
 }
 
 func contentInput(in model.ContentInput) screens.ContentInput {

@@ -89,6 +89,32 @@ func (r *mutationResolver) AssignPlaylist(ctx context.Context, playlistID *strin
 	return r.withRooms(ctx, p.TenantID, signageResults(res))
 }
 
+// StartBroadcast is the resolver for the startBroadcast field.
+func (r *mutationResolver) StartBroadcast(ctx context.Context, input model.BroadcastInput) (*model.Broadcast, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Screens.StartBroadcast(ctx, actorOf(p), broadcastInput(input))
+	if err != nil {
+		return nil, err
+	}
+	return broadcastModel(b), nil
+}
+
+// EndBroadcast is the resolver for the endBroadcast field.
+func (r *mutationResolver) EndBroadcast(ctx context.Context, id string) (*model.Broadcast, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsWrite)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.Screens.EndBroadcast(ctx, actorOf(p), id)
+	if err != nil {
+		return nil, err
+	}
+	return broadcastModel(b), nil
+}
+
 // Contents is the resolver for the contents field.
 func (r *queryResolver) Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error) {
 	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
@@ -115,6 +141,23 @@ func (r *queryResolver) Playlists(ctx context.Context) ([]*model.Playlist, error
 	out := make([]*model.Playlist, len(list))
 	for i, pl := range list {
 		out[i] = playlistModel(pl)
+	}
+	return out, nil
+}
+
+// Broadcasts is the resolver for the broadcasts field.
+func (r *queryResolver) Broadcasts(ctx context.Context, active *bool) ([]*model.Broadcast, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	list, err := r.Screens.Broadcasts(ctx, p.TenantID, active)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Broadcast, len(list))
+	for i, b := range list {
+		out[i] = broadcastModel(b)
 	}
 	return out, nil
 }

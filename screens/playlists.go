@@ -370,3 +370,12 @@ func (s *Service) publishRooms(ctx context.Context, tenantID string, roomIDs []s
 		}
 	}
 }
+
+// publishTenant tells every screen of the tenant to reload (one event).
+func (s *Service) publishTenant(ctx context.Context, tenantID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.cfg.Events.Publish(ctx, events.Event{Kind: events.ScreenProgramChanged, TenantID: tenantID, At: s.cfg.Now()}); err != nil {
+		s.log.WarnContext(ctx, "publishing a tenant-wide screen change failed", "error", err.Error())
+	}
+}

@@ -97,6 +97,17 @@ func (s *Service) program(ctx context.Context, sc rooms.Screen) (Program, error)
 			p.ValidUntil = &next
 		}
 	}
+	b, err := s.LiveBroadcast(ctx, sc.TenantID, sc.RoomID)
+	if err != nil {
+		return Program{}, fmt.Errorf("screens.program: %w", err)
+	}
+	if b != nil {
+		p.Broadcast = &ProgramCast{ID: b.ID, Message: b.Message, Severity: b.Severity}
+		if b.EndsAt != nil && (p.ValidUntil == nil || b.EndsAt.Before(*p.ValidUntil)) {
+			until := b.EndsAt.UTC()
+			p.ValidUntil = &until
+		}
+	}
 	if err := p.seal(); err != nil {
 		return Program{}, fmt.Errorf("screens.program: %w", err)
 	}

@@ -113,13 +113,20 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 		}
 		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden: connection_init must carry credentials")
 	}
+	addr := clientAddrOf(ctx)
+	if s.deps.AuthThrottle != nil {
+		if _, refused, terr := s.deps.AuthThrottle.Refused(ctx, addr); terr == nil && refused {
+			s.log(ctx).Warn("websocket authentication refused: too many failed attempts from this client", "client", addr)
+			return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("too many failed authentication attempts")
+		}
+	}
 	p, err := s.deps.Auth.Authenticate(ctx, credential)
 	if err != nil {
 		if !errors.Is(err, auth.ErrInvalidCredentials) {
 			s.log(ctx).Error("websocket authentication unavailable", "error", err.Error())
 			return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeInternal), "Internal server error"), nil, errors.New("authentication is unavailable; try again")
 		}
-		s.log(ctx).Info("websocket authentication failed", "reason", err.Error())
+		s.authFailed(ctx, addr, err.Error())
 		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden")
 	}
 	s.watchCredential(ctx, credential)

@@ -157,9 +157,14 @@ func isJSON(r *http.Request) bool {
 // request with a bad credential is refused at once with 401.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := s.clientAddr(r)
+		r = r.WithContext(withClientAddr(r.Context(), addr))
 		credential, ok := auth.FromRequest(r)
 		if !ok {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if s.refusedForFailures(w, r, addr) {
 			return
 		}
 		p, err := s.deps.Auth.Authenticate(r.Context(), credential)
@@ -173,7 +178,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				writeError(w, http.StatusServiceUnavailable, code, "authentication is unavailable; try again (request id "+requestID(r.Context())+")")
 				return
 			}
-			s.log(r.Context()).Info("authentication refused", "reason", err.Error())
+			s.authFailed(r.Context(), addr, err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, "invalid, expired or revoked credentials")
 			return

@@ -74,6 +74,10 @@ type Config struct {
 	// websocket whose Origin is not listed is refused. Empty allows no
 	// cross-origin HTTP call and every websocket origin.
 	CORSOrigins []string
+	// TrustedProxyHeader names the header (e.g. X-Forwarded-For) whose last
+	// address is the client's, for counting failed authentications; empty
+	// uses the connection's peer address.
+	TrustedProxyHeader string
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
@@ -115,6 +119,9 @@ type Deps struct {
 	// retried mutations under an Idempotency-Key replay their first
 	// response (package idempotency).
 	Idempotency func(http.Handler) http.Handler
+	// AuthThrottle, when set, refuses clients with too many failed
+	// authentications (429) and counts each failure.
+	AuthThrottle AuthThrottle
 }
 
 // Server is the gateway's HTTP server.

@@ -53,6 +53,28 @@ type AuditFilter struct {
 	Until      *time.Time `json:"until,omitempty"`
 }
 
+type Broadcast struct {
+	ID        string            `json:"id"`
+	Message   string            `json:"message"`
+	Severity  BroadcastSeverity `json:"severity"`
+	StartedAt time.Time         `json:"startedAt"`
+	StartedBy string            `json:"startedBy"`
+	EndsAt    *time.Time        `json:"endsAt,omitempty"`
+	EndedAt   *time.Time        `json:"endedAt,omitempty"`
+	// Rooms targeted when it started.
+	RoomCount int `json:"roomCount"`
+	// Rooms where Zoom's own emergency signage was raised too (not yet: always 0).
+	ZoomAlertRooms int `json:"zoomAlertRooms"`
+}
+
+// message is 1 to 500 characters; endsAt, when given, is in the future.
+type BroadcastInput struct {
+	Message  string            `json:"message"`
+	Severity BroadcastSeverity `json:"severity"`
+	Target   *TargetInput      `json:"target,omitempty"`
+	EndsAt   *time.Time        `json:"endsAt,omitempty"`
+}
+
 type ConnectServerAppInput struct {
 	AccountID string `json:"accountId"`
 	ClientID  string `json:"clientId"`
@@ -304,6 +326,8 @@ type Screen struct {
 	Playlist *Playlist `json:"playlist,omitempty"`
 	// What the screen shows now; null until screens report what they play.
 	NowPlaying *Content `json:"nowPlaying,omitempty"`
+	// The broadcast the screen shows instead of its program, if any.
+	Broadcast *Broadcast `json:"broadcast,omitempty"`
 }
 
 type ServerAppCredentialsInput struct {
@@ -416,6 +440,63 @@ type ZoomConnection struct {
 	// Rooms of this connection with our signage activated (any state), each holding a license.
 	ActiveSignageCount *int `json:"activeSignageCount,omitempty"`
 	ActivatedRoomCount *int `json:"activatedRoomCount,omitempty"`
+}
+
+type BroadcastSeverity string
+
+const (
+	BroadcastSeverityInfo      BroadcastSeverity = "INFO"
+	BroadcastSeverityWarning   BroadcastSeverity = "WARNING"
+	BroadcastSeverityEmergency BroadcastSeverity = "EMERGENCY"
+)
+
+var AllBroadcastSeverity = []BroadcastSeverity{
+	BroadcastSeverityInfo,
+	BroadcastSeverityWarning,
+	BroadcastSeverityEmergency,
+}
+
+func (e BroadcastSeverity) IsValid() bool {
+	switch e {
+	case BroadcastSeverityInfo, BroadcastSeverityWarning, BroadcastSeverityEmergency:
+		return true
+	}
+	return false
+}
+
+func (e BroadcastSeverity) String() string {
+	return string(e)
+}
+
+func (e *BroadcastSeverity) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BroadcastSeverity(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BroadcastSeverity", str)
+	}
+	return nil
+}
+
+func (e BroadcastSeverity) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BroadcastSeverity) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BroadcastSeverity) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type ConnectionStatus string
