@@ -186,6 +186,7 @@ func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	cfg.Introspection = a.Config.Introspection
 	cfg.CORSOrigins = a.Config.CORSOrigins
 	cfg.TrustedProxyHeader = a.Config.TrustedProxyHeader
+	cfg.OpsAddr = a.Config.OpsAddr
 	var throttle server.AuthThrottle
 	if a.Config.AuthFailureLimit > 0 {
 		throttle = auth.NewFailureThrottle(a.Redis, a.Config.RedisPrefix, a.Config.AuthFailureLimit, time.Minute)

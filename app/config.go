@@ -106,6 +106,10 @@ type Config struct {
 	// request comes through that proxy: the header is the client's to forge
 	// otherwise.
 	TrustedProxyHeader string `env:"GATEWAY_TRUSTED_PROXY_HEADER"`
+	// OpsAddr, when set, is a second listen address serving /metrics,
+	// /readyz and /healthz, which then leave the API port (they stay
+	// there when it is empty).
+	OpsAddr string `env:"GATEWAY_OPS_ADDR"`
 }
 
 // Defaults that code outside the tags needs.

@@ -454,3 +454,25 @@ func TestOurDatabaseDownIsNotBlamedOnAnyoneElse(t *testing.T) {
 		return g.post(admin, q, nil).code() == ""
 	})
 }
+
+// TestOpsEndpointsMoveToTheirOwnAddress is issue 10 item 11: with
+// GATEWAY_OPS_ADDR set, /metrics and /readyz are served there and no longer
+// on the public API port, which keeps serving the API.
+func TestOpsEndpointsMoveToTheirOwnAddress(t *testing.T) {
+	bin := buildGateway(t)
+	ops := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := startGatewayProcess(t, bin, testConfig(t), "GATEWAY_OPS_ADDR="+ops)
+	for _, path := range []string{"/metrics", "/readyz", "/healthz"} {
+		if code, _ := get(t, "http://"+ops+path); code != 200 {
+			t.Fatalf("ops %s = %d, want 200", path, code)
+		}
+	}
+	for _, path := range []string{"/metrics", "/readyz"} {
+		if code, _ := get(t, p.url+path); code != 404 {
+			t.Fatalf("API port %s = %d, want 404", path, code)
+		}
+	}
+	if code, _ := get(t, p.url+"/healthz"); code != 200 {
+		t.Fatalf("API port /healthz = %d, want 200 (liveness stays)", code)
+	}
+}

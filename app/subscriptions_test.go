@@ -340,8 +340,9 @@ func buildGateway(t *testing.T) string {
 
 // gatewayProcess is a gateway running as its own process.
 type gatewayProcess struct {
-	url  string
-	logs *syncBuffer
+	url    string
+	opsURL string // where /readyz and /metrics are: url unless GATEWAY_OPS_ADDR is given
+	logs   *syncBuffer
 }
 
 // startGatewayProcess runs bin serve with cfg's services in production
@@ -359,7 +360,12 @@ func startGatewayProcess(t *testing.T, bin string, cfg app.Config, extraEnv ...s
 		"ZOOM_API_BASE_URL="+cfg.ZoomAPIBaseURL, "ZOOM_OAUTH_BASE_URL="+cfg.ZoomOAuthBaseURL,
 	)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	p := &gatewayProcess{url: "http://" + addr, logs: &syncBuffer{}}
+	p := &gatewayProcess{url: "http://" + addr, opsURL: "http://" + addr, logs: &syncBuffer{}}
+	for _, kv := range extraEnv {
+		if ops, ok := strings.CutPrefix(kv, "GATEWAY_OPS_ADDR="); ok {
+			p.opsURL = "http://" + ops
+		}
+	}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -384,7 +390,7 @@ func startGatewayProcess(t *testing.T, bin string, cfg app.Config, extraEnv ...s
 			t.Fatalf("gateway exited at start:\n%s", p.logs.String())
 		default:
 		}
-		if resp, err := http.Get(p.url + "/readyz"); err == nil {
+		if resp, err := http.Get(p.opsURL + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p

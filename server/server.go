@@ -78,6 +78,10 @@ type Config struct {
 	// address is the client's, for counting failed authentications; empty
 	// uses the connection's peer address.
 	TrustedProxyHeader string
+	// OpsAddr, when set, is a second listen address that alone serves
+	// /metrics and /readyz (and /healthz), so they need not be exposed on
+	// the public API port; empty serves them on Addr.
+	OpsAddr string
 }
 
 // DefaultConfig is what the gateway runs with unless told otherwise.
@@ -129,6 +133,7 @@ type Server struct {
 	cfg     Config
 	deps    Deps
 	mux     *http.ServeMux
+	ops     *http.ServeMux // OpsAddr's routes; mux itself when OpsAddr is empty
 	ws      *wsTracker
 	metrics *metrics
 	gql     http.Handler
@@ -159,7 +164,10 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ws: newWSTracker(cfg), metrics: newMetrics(deps.Registry), cors: corsOrigins(cfg.CORSOrigins)}
+	s := &Server{cfg: cfg, deps: deps, mux: http.NewServeMux(), ops: http.NewServeMux(), ws: newWSTracker(cfg), metrics: newMetrics(deps.Registry), cors: corsOrigins(cfg.CORSOrigins)}
+	if cfg.OpsAddr == "" {
+		s.ops = s.mux
+	}
 	s.gql = detachWebsockets(s.newGraphQLHandler(deps.Schema))
 	s.routes()
 	return s
@@ -177,8 +185,11 @@ func (s *Server) routes() {
 	graphqlChain := s.withCORS(s.withTimeout(s.limitBody(s.authenticate(s.idempotent(s.cachedResponses(withCookies(s.gql)))))))
 	s.Handle("/graphql", "graphql", graphqlChain)
 	s.Handle("GET /healthz", "healthz", http.HandlerFunc(healthz))
-	s.Handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
-	s.Handle("GET /metrics", "metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	s.handleOps("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	s.handleOps("GET /metrics", "metrics", promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{}))
+	if s.ops != s.mux {
+		s.handleOps("GET /healthz", "healthz", http.HandlerFunc(healthz))
+	}
 	if s.cfg.Dev {
 		s.Handle("GET /{$}", "graphiql", playground.Handler("zoomsignage", "/graphql"))
 	}
@@ -198,6 +209,16 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 func (s *Server) Handle(pattern, route string, h http.Handler) {
 	s.mux.Handle(pattern, withRequestID(s.instrument(route, h)))
 }
+
+// handleOps mounts an operations route: on the ops listener when OpsAddr is
+// set, on the API's otherwise.
+func (s *Server) handleOps(pattern, route string, h http.Handler) {
+	s.ops.Handle(pattern, withRequestID(s.instrument(route, h)))
+}
+
+// OpsHandler returns the operations routes' handler (the root handler when
+// OpsAddr is empty), for httptest.
+func (s *Server) OpsHandler() http.Handler { return s.ops }
 
 // Handler returns the server's root handler, for httptest.
 func (s *Server) Handler() http.Handler { return s.mux }
@@ -225,9 +246,14 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.deps.Logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	s.deps.Logger.Info("gateway listening", "addr", ln.Addr().String(), "dev", s.cfg.Dev)
+	ops, err := s.serveOps(errc)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
 
 	select {
 	case err := <-errc:
@@ -238,6 +264,9 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.ws.CloseAll("server shutting down")
+	if ops != nil {
+		_ = ops.Shutdown(shutdownCtx)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("server.Serve: shutdown: %w", err)
 	}
@@ -245,4 +274,24 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("server.Serve: %w", err)
 	}
 	return nil
+}
+
+// serveOps starts the operations listener when OpsAddr is set; its serve
+// error goes to errc.
+func (s *Server) serveOps(errc chan<- error) (*http.Server, error) {
+	if s.cfg.OpsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.OpsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("server.Serve: ops listener: %w", err)
+	}
+	srv := &http.Server{Handler: s.ops, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	s.deps.Logger.Info("operations endpoints listening", "addr", ln.Addr().String())
+	return srv, nil
 }
