@@ -27,6 +27,7 @@ import (
 	"zoomsignage/server"
 	"zoomsignage/store"
 	"zoomsignage/vault"
+	"zoomsignage/webhooks"
 	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
 )
@@ -56,6 +57,7 @@ type App struct {
 	Connections *connections.Service
 	Rooms       *rooms.Service
 	Screens     *screens.Service
+	Webhooks    *webhooks.Service
 
 	closers []func()
 }
@@ -102,7 +104,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.Zoom, err = a.newZoomClient(w.registry); err != nil {
 		return nil, err
 	}
-	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms, a.wireScreens} {
+	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms, a.wireScreens, a.wireWebhooks} {
 		if err := wire(ctx, w); err != nil {
 			return nil, err
 		}
@@ -172,7 +174,7 @@ func (a *App) newAuthenticator(ctx context.Context) (*auth.Authenticator, error)
 func (a *App) newServer(authn *auth.Authenticator, w *wiring) *server.Server {
 	resolver := &resolvers.Resolver{
 		DB: a.DB, Keys: a.Keys, Logger: a.Logger,
-		Connections: a.Connections, Rooms: a.Rooms, Screens: a.Screens, Events: a.Events, Bus: a.Bus,
+		Connections: a.Connections, Rooms: a.Rooms, Webhooks: a.Webhooks, Screens: a.Screens, Events: a.Events, Bus: a.Bus,
 	}
 	schemaCfg := resolvers.Config(resolver)
 	cfg := server.DefaultConfig()

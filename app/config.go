@@ -73,6 +73,11 @@ type Config struct {
 	PublicBaseURL  string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
 	SignageBaseURL string `env:"SIGNAGE_BASE_URL" envDefault:"http://127.0.0.1:8080/screens/"`
 
+	// WebhooksAllowLoopback lets partner webhook endpoints be plain http on
+	// a loopback address (a local receiver), in dev mode only: outside it
+	// the value is ignored and endpoints must be https on public addresses.
+	WebhooksAllowLoopback bool `env:"WEBHOOKS_ALLOW_LOOPBACK" envDefault:"false"`
+
 	// SyncInterval is how often each connection's rooms are synced (each
 	// connection jittered ±10%).
 	SyncInterval time.Duration `env:"ROOMS_SYNC_INTERVAL" envDefault:"60s"`

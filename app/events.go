@@ -15,7 +15,7 @@ import (
 // before the bus closes, the bus before Redis, so every stream ends
 // cleanly first.
 func (a *App) wireEvents(_ context.Context, w *wiring) error {
-	a.Outbox = events.NewOutbox(a.DB, events.ConsumerSubscriptions)
+	a.Outbox = events.NewOutbox(a.DB, events.ConsumerSubscriptions, events.ConsumerWebhooks)
 	bus, err := events.NewBus(events.BusOptions{
 		Redis:      a.Redis,
 		Prefix:     a.Config.RedisPrefix,
@@ -32,7 +32,13 @@ func (a *App) wireEvents(_ context.Context, w *wiring) error {
 	a.Outbox.AddWorkers(w.workers)
 	w.periodic = append(w.periodic, a.Outbox.PeriodicJobs()...)
 
-	relay := a.Outbox.Relay(events.ConsumerSubscriptions, events.PublishTo(bus), events.RelayOptions{Logger: a.Logger})
+	a.runRelay(events.ConsumerSubscriptions, events.PublishTo(bus))
+	return nil
+}
+
+// runRelay runs one outbox consumer's relay for the app's lifetime.
+func (a *App) runRelay(consumer string, handle events.Handler) {
+	relay := a.Outbox.Relay(consumer, handle, events.RelayOptions{Logger: a.Logger})
 	ctx, stop := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() {
@@ -40,5 +46,4 @@ func (a *App) wireEvents(_ context.Context, w *wiring) error {
 		relay.Run(ctx)
 	}()
 	a.closers = append(a.closers, func() { stop(); <-stopped })
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"zoomsignage/graph"
 	"zoomsignage/graph/model"
 	"zoomsignage/rooms"
+	"zoomsignage/webhooks"
 )
 
 // SetComplexity gives list fields a cost proportional to the page they ask
@@ -19,6 +20,9 @@ func SetComplexity(c *graph.ComplexityRoot) {
 	}
 	c.Query.Rooms = func(child int, _ *string, _ *model.RoomFilter, first *int, _ *string) int {
 		return pagedCost(child, pageCost(first, 50, rooms.MaxPageSize))
+	}
+	c.Query.WebhookDeliveries = func(child int, _ string, first *int, _ *string) int {
+		return pagedCost(child, pageCost(first, 50, webhooks.MaxPageSize))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"zoomsignage/events"
 	"zoomsignage/rooms"
 	"zoomsignage/screens"
+	"zoomsignage/webhooks"
 )
 
 // Resolver holds the dependencies the resolvers share. It is built once per
@@ -26,6 +27,7 @@ type Resolver struct {
 	Connections *connections.Service
 	Rooms       *rooms.Service
 	Screens     *screens.Service
+	Webhooks    *webhooks.Service
 	Events      events.Publisher
 	// Bus is the concrete event bus that subscriptions read from.
 	Bus *events.Bus

@@ -267,7 +267,9 @@ func TestWebsocketPingPong(t *testing.T) {
 }
 
 func TestWebsocketKeepAliveDropsSilentClients(t *testing.T) {
-	s := newWSServer(t, server.Config{WebsocketPingInterval: 50 * time.Millisecond})
+	// 250 ms leaves a loaded machine (race detector, parallel packages) time
+	// to answer each ping before the next: 50 ms made the first case flaky.
+	s := newWSServer(t, server.Config{WebsocketPingInterval: 250 * time.Millisecond})
 
 	t.Run("a client that answers pings stays", func(t *testing.T) {
 		c := s.ack(t, tenantA)

@@ -15,6 +15,7 @@ import (
 
 	eventsmigrations "zoomsignage/events/migrations"
 	screensmigrations "zoomsignage/screens/migrations"
+	webhooksmigrations "zoomsignage/webhooks/migrations"
 )
 
 //go:embed migrations/*.sql
@@ -36,6 +37,7 @@ func migrationSets() []migrationSet {
 		{prefix: "", files: own},
 		{prefix: "screens/", files: screensmigrations.Files},
 		{prefix: "events/", files: eventsmigrations.Files},
+		{prefix: "webhooks/", files: webhooksmigrations.Files},
 	}
 }
 

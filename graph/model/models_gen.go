@@ -126,6 +126,12 @@ type CreatedAPIKey struct {
 	Key string `json:"key"`
 }
 
+type CreatedWebhookEndpoint struct {
+	Endpoint *WebhookEndpoint `json:"endpoint"`
+	// whsec_ + base64 of 32 random bytes. Store it now: it cannot be read again.
+	Secret string `json:"secret"`
+}
+
 type Device struct {
 	ID           string    `json:"id"`
 	Type         string    `json:"type"`
@@ -411,6 +417,49 @@ type Viewer struct {
 	Scopes []string      `json:"scopes"`
 	Email  *string       `json:"email,omitempty"`
 	Role   *string       `json:"role,omitempty"`
+}
+
+type WebhookDelivery struct {
+	ID string `json:"id"`
+	// The webhook-id header: the same for every attempt and redelivery of the message.
+	WebhookID string `json:"webhookId"`
+	EventType string `json:"eventType"`
+	// Attempts made so far.
+	Attempt int `json:"attempt"`
+	// PENDING, RETRYING, SUCCEEDED or FAILED.
+	Status       string `json:"status"`
+	ResponseCode *int   `json:"responseCode,omitempty"`
+	// Why the latest attempt failed (never the response body beyond a short excerpt kept server-side).
+	LastError     *string    `json:"lastError,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges      []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo   *PageInfo              `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *WebhookDelivery `json:"node"`
+}
+
+type WebhookEndpoint struct {
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Description *string  `json:"description,omitempty"`
+	// False once every delivery failed for 24 hours straight (audited).
+	Enabled   bool      `json:"enabled"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+type WebhookEndpointInput struct {
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Description *string  `json:"description,omitempty"`
 }
 
 type ZoomAdmin struct {
