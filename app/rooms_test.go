@@ -280,3 +280,30 @@ func TestRoomsReadShowsOnlyTheConnectionsOutline(t *testing.T) {
 		t.Fatalf("an email leaked: %s", outline.Raw)
 	}
 }
+
+// TestActivationLeftInFlightIsNotOK is issue 11 item 9: activateSignage
+// answered ok: true for a room whose push had not reached Zoom (PUSHING).
+// ok is now true only once Zoom holds the signage; a push Zoom failed
+// transiently is ok: false with state PUSHING and no error, and ok once a
+// retry gets through.
+func TestActivationLeftInFlightIsNotOK(t *testing.T) {
+	w, _, admin, _ := roomsWorld(t, 1, nil)
+	id := nodes(t, w.post(admin, roomsPage, nil))[0]["id"].(string)
+	fault, err := w.sim.AddFault(context.Background(), zoomsim.Fault{Route: zoomsim.RoutePatchSettings, Status: 503, Count: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.post(admin, activate, map[string]any{"ids": []string{id}})
+	res := r.Data["activateSignage"].([]any)[0].(map[string]any)
+	if r.code() != "" || res["ok"] != false || res["signage"].(map[string]any)["state"] != "PUSHING" || res["error"] != nil {
+		t.Fatalf("activation Zoom failed transiently: %s, want ok false, PUSHING, no error", r.Raw)
+	}
+	if err := w.sim.RemoveFault(context.Background(), fault); err != nil {
+		t.Fatal(err)
+	}
+	r = w.post(admin, activate, map[string]any{"ids": []string{id}})
+	res = r.Data["activateSignage"].([]any)[0].(map[string]any)
+	if r.code() != "" || res["ok"] != true || res["signage"].(map[string]any)["state"] != "ACTIVE" {
+		t.Fatalf("activating again once Zoom answers: %s, want ok and ACTIVE", r.Raw)
+	}
+}

@@ -2907,6 +2907,7 @@ input DisplayPeriodInput {
 
 type SignageResult {
   roomId: ID!
+  "True only when the change reached Zoom: signage ACTIVE or PENDING_ZOOM_ENABLE, or removed. A push still in flight is false with signage.state PUSHING (retried at the next sync) and no error."
   ok: Boolean!
   signage: SignageAssignment
   error: ResultError

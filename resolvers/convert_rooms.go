@@ -76,7 +76,7 @@ func syncModel(r rooms.SyncRun) *model.SyncRun {
 func signageResults(rs []rooms.Result) []*model.SignageResult {
 	out := make([]*model.SignageResult, len(rs))
 	for i, r := range rs {
-		res := &model.SignageResult{RoomID: r.RoomID, Ok: r.Err == nil, Signage: signageModel(r.Assignment)}
+		res := &model.SignageResult{RoomID: r.RoomID, Ok: r.Done(), Signage: signageModel(r.Assignment)}
 		if r.Err != nil {
 			e, ok := apierror.As(r.Err)
 			if !ok {

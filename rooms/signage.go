@@ -35,6 +35,18 @@ type Result struct {
 	Err        error
 }
 
+// Done reports whether the call's change reached Zoom: no error, and the
+// room's signage (if it still has any) ACTIVE or waiting only for Zoom to
+// enable Digital Signage on the room. A push still in flight (PUSHING, to
+// be retried), a failed one and a removal still owed to Zoom are not done,
+// so an API client is never told "ok" for a room that shows nothing.
+func (r Result) Done() bool {
+	if r.Err != nil {
+		return false
+	}
+	return r.Assignment == nil || r.Assignment.State == SignageActive || r.Assignment.State == SignagePending
+}
+
 // Actor is who calls: the tenant scopes every read and write, the actor is
 // what the audit log records.
 type Actor struct {
@@ -127,7 +139,10 @@ func (s *Service) Activate(ctx context.Context, actor Actor, roomIDs []string, s
 		}
 		if a, ok := b.signage[id]; ok {
 			results[i].Assignment = &a
-			if a.State == SignageFailed || a.State == SignagePending {
+			// Activating again pushes what has not reached Zoom: a failed
+			// push, a room Zoom had not enabled, and a push left in flight
+			// (one still running holds the lease and is left alone).
+			if a.State == SignageFailed || a.State == SignagePending || a.State == SignagePushing {
 				work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
 			} else if a.State == SignageRemoving {
 				results[i].Assignment, results[i].Err = nil, apierror.Invalid("roomIds", "signage is being removed from room %q; try again shortly", id)

@@ -354,7 +354,8 @@ type SignageAssignment struct {
 }
 
 type SignageResult struct {
-	RoomID  string             `json:"roomId"`
+	RoomID string `json:"roomId"`
+	// True only when the change reached Zoom: signage ACTIVE or PENDING_ZOOM_ENABLE, or removed. A push still in flight is false with signage.state PUSHING (retried at the next sync) and no error.
 	Ok      bool               `json:"ok"`
 	Signage *SignageAssignment `json:"signage,omitempty"`
 	Error   *ResultError       `json:"error,omitempty"`
