@@ -139,6 +139,9 @@ func TestScreenPlayerInChromium(t *testing.T) {
 	if took, got, err := page.WaitString(`String(document.body.getAttribute('data-broadcast'))`, "null", 2*time.Second); err != nil {
 		t.Fatalf("after the end the screen shows broadcast %q (%v): %v", got, took, err)
 	}
+	waitFor(t, "the broadcast's proof of play", func() bool {
+		return w.count(t, `SELECT count(*) FROM plays WHERE broadcast_id = $1 AND room_id = $2 AND ended_at IS NOT NULL`, castID, w.roomID) == 1
+	})
 	if n := w.count(t, `SELECT count(*) FROM audit_events WHERE target_id = $1 AND action IN ('broadcast.start', 'broadcast.end') AND actor <> ''`, castID); n != 2 {
 		t.Fatalf("%d audit events for the broadcast, want 2", n)
 	}
@@ -336,6 +339,29 @@ func TestScreenPlaysPlaylistsInChromium(t *testing.T) {
 	t.Logf("playlist change on screen %v after its commit", took)
 	waitFor(t, "the browser to load the web page", func() bool { return loaded("/page.html") })
 
+	// The player reported both showings: the image's ended, the page's is
+	// what the room's screen plays now.
+	plays := `query($room: ID!){plays(roomId: $room){edges{node{room{id name} content{id} broadcast{id} startedAt endedAt}}} room(id: $room){screen{nowPlaying{id}}}}`
+	waitFor(t, "the plays of both items", func() bool {
+		r := w.post(viewer, plays, map[string]any{"room": w.roomID})
+		if r.code() != "" || r.Data["plays"] == nil {
+			t.Fatalf("plays: %s", r.Raw)
+		}
+		edges, _ := r.Data["plays"].(map[string]any)["edges"].([]any)
+		var imgEnded, webPlaying bool
+		for _, e := range edges {
+			n := e.(map[string]any)["node"].(map[string]any)
+			c, _ := n["content"].(map[string]any)
+			if c == nil || n["room"].(map[string]any)["id"] != w.roomID {
+				continue
+			}
+			imgEnded = imgEnded || (c["id"] == img && n["endedAt"] != nil)
+			webPlaying = webPlaying || (c["id"] == web && n["endedAt"] == nil)
+		}
+		now, _ := r.Data["room"].(map[string]any)["screen"].(map[string]any)["nowPlaying"].(map[string]any)
+		return imgEnded && webPlaying && now != nil && now["id"] == web
+	})
+
 	// Content in use is not deleted; the refusal names the playlist.
 	r := w.post(w.admin, `mutation($id: ID!){deleteContent(id: $id){id}}`, map[string]any{"id": web})
 	if r.code() != "BAD_USER_INPUT" || !strings.Contains(r.Raw, `\"Lobby\"`) {
@@ -367,5 +393,58 @@ func TestScreenPlaysPlaylistsInChromium(t *testing.T) {
 		if strings.Contains(line, "Content Security Policy") || strings.Contains(line, "exception") {
 			t.Errorf("the player broke its CSP or threw: %s", line)
 		}
+	}
+}
+
+// TestScreenPlayReports: POST /screens/{token}/plays stores a batch of
+// reports idempotently by the player's id (a repeat completes the end),
+// refuses bad input with 400 writing nothing, drops ids that are not the
+// tenant's, and answers 404 once the token is revoked.
+func TestScreenPlayReports(t *testing.T) {
+	w := newScreenWorld(t)
+	img := id(t, w.post(w.admin, createContent, map[string]any{"in": map[string]any{"name": "Logo", "kind": "IMAGE", "url": "https://example.com/a.png"}}), "createContent")
+	post := func(body string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(w.url+w.path+"/plays", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	start := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	end := time.Now().UTC().Format(time.RFC3339)
+	for name, body := range map[string]string{
+		"not JSON":      `{`,
+		"both ids":      `[{"id":"a","contentId":"` + img + `","broadcastId":"` + img + `","startedAt":"` + start + `"}]`,
+		"no start":      `[{"id":"a","contentId":"` + img + `"}]`,
+		"end before":    `[{"id":"a","contentId":"` + img + `","startedAt":"` + end + `","endedAt":"` + start + `"}]`,
+		"good then bad": `[{"id":"ok","contentId":"` + img + `","startedAt":"` + start + `"},{"id":"","contentId":"` + img + `","startedAt":"` + start + `"}]`,
+		"future":        `[{"id":"a","contentId":"` + img + `","startedAt":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}]`,
+	} {
+		if code, b := post(body); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", name, code, b)
+		}
+	}
+	if n := w.count(t, `SELECT count(*) FROM plays`); n != 0 {
+		t.Fatalf("%d plays after refused reports", n)
+	}
+	other := "00000000-0000-4000-8000-000000000001"
+	if code, b := post(`{"plays":[{"id":"p1","contentId":"` + img + `","startedAt":"` + start + `"},{"id":"p2","contentId":"` + other + `","startedAt":"` + start + `"}]}`); code != http.StatusOK || !strings.Contains(b, `"recorded":1`) {
+		t.Fatalf("first report: %d %s", code, b)
+	}
+	// The same id again: its end is recorded, no second row.
+	for range 2 {
+		if code, b := post(`[{"id":"p1","contentId":"` + img + `","startedAt":"` + start + `","endedAt":"` + end + `"}]`); code != http.StatusOK {
+			t.Fatalf("repeat: %d %s", code, b)
+		}
+	}
+	if n := w.count(t, `SELECT count(*) FROM plays WHERE room_id = $1 AND ended_at IS NOT NULL`, w.roomID); n != 1 || w.count(t, `SELECT count(*) FROM plays`) != 1 {
+		t.Fatalf("plays after repeats: %d ended", n)
+	}
+	w.post(w.admin, `mutation($ids: [ID!]!){deactivateSignage(roomIds: $ids){ok}}`, map[string]any{"ids": []string{w.roomID}})
+	if code, b := post(`[]`); code != http.StatusNotFound || b != "404 page not found\n" {
+		t.Fatalf("after deactivation: %d %q", code, b)
 	}
 }

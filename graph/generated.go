@@ -31,6 +31,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
+	Play() PlayResolver
 	Query() QueryResolver
 	Room() RoomResolver
 	RoomHealthEvent() RoomHealthEventResolver
@@ -197,6 +198,25 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	Play struct {
+		Broadcast func(childComplexity int) int
+		Content   func(childComplexity int) int
+		EndedAt   func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Room      func(childComplexity int) int
+		StartedAt func(childComplexity int) int
+	}
+
+	PlayConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	PlayEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Playlist struct {
 		ID        func(childComplexity int) int
 		Items     func(childComplexity int) int
@@ -218,6 +238,7 @@ type ComplexityRoot struct {
 		Contents          func(childComplexity int, first *int, after *string) int
 		LicenseUsage      func(childComplexity int) int
 		Playlists         func(childComplexity int) int
+		Plays             func(childComplexity int, roomID *string, since *time.Time, until *time.Time, first *int, after *string) int
 		Room              func(childComplexity int, id string) int
 		Rooms             func(childComplexity int, connectionID *string, filter *model.RoomFilter, first *int, after *string) int
 		Viewer            func(childComplexity int) int
@@ -455,6 +476,9 @@ type MutationResolver interface {
 	DeleteWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpoint, error)
 	RedeliverWebhook(ctx context.Context, deliveryID string) (*model.WebhookDelivery, error)
 }
+type PlayResolver interface {
+	Room(ctx context.Context, obj *model.Play) (*model.Room, error)
+}
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
@@ -467,6 +491,7 @@ type QueryResolver interface {
 	Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error)
 	Playlists(ctx context.Context) ([]*model.Playlist, error)
 	Broadcasts(ctx context.Context, active *bool) ([]*model.Broadcast, error)
+	Plays(ctx context.Context, roomID *string, since *time.Time, until *time.Time, first *int, after *string) (*model.PlayConnection, error)
 	WebhookEndpoints(ctx context.Context) ([]*model.WebhookEndpoint, error)
 	WebhookDeliveries(ctx context.Context, endpointID string, first *int, after *string) (*model.WebhookDeliveryConnection, error)
 }
@@ -1233,6 +1258,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Play.broadcast":
+		if e.ComplexityRoot.Play.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.Broadcast(childComplexity), true
+	case "Play.content":
+		if e.ComplexityRoot.Play.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.Content(childComplexity), true
+	case "Play.endedAt":
+		if e.ComplexityRoot.Play.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.EndedAt(childComplexity), true
+	case "Play.id":
+		if e.ComplexityRoot.Play.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.ID(childComplexity), true
+	case "Play.room":
+		if e.ComplexityRoot.Play.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.Room(childComplexity), true
+	case "Play.startedAt":
+		if e.ComplexityRoot.Play.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Play.StartedAt(childComplexity), true
+
+	case "PlayConnection.edges":
+		if e.ComplexityRoot.PlayConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlayConnection.Edges(childComplexity), true
+	case "PlayConnection.pageInfo":
+		if e.ComplexityRoot.PlayConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlayConnection.PageInfo(childComplexity), true
+
+	case "PlayEdge.cursor":
+		if e.ComplexityRoot.PlayEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlayEdge.Cursor(childComplexity), true
+	case "PlayEdge.node":
+		if e.ComplexityRoot.PlayEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlayEdge.Node(childComplexity), true
+
 	case "Playlist.id":
 		if e.ComplexityRoot.Playlist.ID == nil {
 			break
@@ -1335,6 +1423,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Playlists(childComplexity), true
+	case "Query.plays":
+		if e.ComplexityRoot.Query.Plays == nil {
+			break
+		}
+
+		args, err := ec.field_Query_plays_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Plays(childComplexity, args["roomId"].(*string), args["since"].(*time.Time), args["until"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
 	case "Query.room":
 		if e.ComplexityRoot.Query.Room == nil {
 			break
@@ -2851,6 +2950,32 @@ type Broadcast {
   "Rooms where Zoom's own emergency signage was raised too (not yet: always 0)."
   zoomAlertRooms: Int!
 }
+
+extend type Query {
+  "Proof of play: what screens reported showing, oldest first; since and until bound startedAt (rooms:read)."
+  plays(roomId: ID, since: Time, until: Time, first: Int = 100, after: String): PlayConnection!
+}
+
+"One showing a screen reported: content or a broadcast (null when since deleted)."
+type Play {
+  id: ID!
+  room: Room!
+  content: Content
+  broadcast: Broadcast
+  startedAt: Time!
+  "Null while it plays (or when the screen never reported its end)."
+  endedAt: Time
+}
+
+type PlayConnection {
+  edges: [PlayEdge!]!
+  pageInfo: PageInfo!
+}
+
+type PlayEdge {
+  cursor: String!
+  node: Play!
+}
 `, BuiltIn: false},
 	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
   "Activates signage on rooms, one license each (rooms:write). One result per room: one failing room never fails the others."
@@ -3304,6 +3429,44 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_Play(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Play_id(ctx, field)
+	case "room":
+		return ec.fieldContext_Play_room(ctx, field)
+	case "content":
+		return ec.fieldContext_Play_content(ctx, field)
+	case "broadcast":
+		return ec.fieldContext_Play_broadcast(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_Play_startedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_Play_endedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Play", field.Name)
+}
+
+func (ec *executionContext) childFields_PlayConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_PlayConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_PlayConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlayConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_PlayEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_PlayEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_PlayEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlayEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Playlist(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4283,6 +4446,52 @@ func (ec *executionContext) field_Query_contents_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_plays_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "roomId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["roomId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
 	return args, nil
 }
 
@@ -7307,6 +7516,290 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _Play_id(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Play_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Play", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Play_room(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Play().Room(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Play_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Play",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Play_content(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Content) graphql.Marshaler {
+			return ec.marshalOContent2ᚖzoomsignageᚋgraphᚋmodelᚐContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Play_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Play",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Content(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Play_broadcast(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_broadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Broadcast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+			return ec.marshalOBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Play_broadcast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Play",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Play_startedAt(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Play_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Play", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Play_endedAt(ctx context.Context, field graphql.CollectedField, obj *model.Play) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Play_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Play_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Play", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlayConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.PlayConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlayConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.PlayEdge) graphql.Marshaler {
+			return ec.marshalNPlayEdge2ᚕᚖzoomsignageᚋgraphᚋmodelᚐPlayEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlayConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlayConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlayEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlayConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.PlayConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlayConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖzoomsignageᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlayConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlayConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlayEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PlayEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlayEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlayEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlayEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlayEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.PlayEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlayEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Play) graphql.Marshaler {
+			return ec.marshalNPlay2ᚖzoomsignageᚋgraphᚋmodelᚐPlay(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlayEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlayEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Play(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Playlist_id(ctx context.Context, field graphql.CollectedField, obj *model.Playlist) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7936,6 +8429,50 @@ func (ec *executionContext) fieldContext_Query_broadcasts(ctx context.Context, f
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_broadcasts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_plays(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_plays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Plays(ctx, fc.Args["roomId"].(*string), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlayConnection) graphql.Marshaler {
+			return ec.marshalNPlayConnection2ᚖzoomsignageᚋgraphᚋmodelᚐPlayConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_plays(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlayConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_plays_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14552,6 +15089,141 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var playImplementors = []string{"Play"}
+
+func (ec *executionContext) _Play(ctx context.Context, sel ast.SelectionSet, obj *model.Play) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, playImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Play")
+		case "id":
+			out.Values[i] = ec._Play_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "room":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Play_room(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._Play_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "broadcast":
+			out.Values[i] = ec._Play_broadcast(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._Play_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._Play_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var playConnectionImplementors = []string{"PlayConnection"}
+
+func (ec *executionContext) _PlayConnection(ctx context.Context, sel ast.SelectionSet, obj *model.PlayConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, playConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlayConnection")
+		case "edges":
+			out.Values[i] = ec._PlayConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._PlayConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var playEdgeImplementors = []string{"PlayEdge"}
+
+func (ec *executionContext) _PlayEdge(ctx context.Context, sel ast.SelectionSet, obj *model.PlayEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, playEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlayEdge")
+		case "cursor":
+			out.Values[i] = ec._PlayEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._PlayEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var playlistImplementors = []string{"Playlist"}
 
 func (ec *executionContext) _Playlist(ctx context.Context, sel ast.SelectionSet, obj *model.Playlist) graphql.Marshaler {
@@ -14732,6 +15404,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_broadcasts(ctx, field)
+				})
+		case "plays":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_plays(ctx, field)
 				})
 		case "webhookEndpoints":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -16781,6 +17459,46 @@ func (ec *executionContext) marshalNPageInfo2ᚖzoomsignageᚋgraphᚋmodelᚐPa
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPlay2ᚖzoomsignageᚋgraphᚋmodelᚐPlay(ctx context.Context, sel ast.SelectionSet, v *model.Play) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Play!")
+		return graphql.Null
+	}
+	return ec._Play(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPlayConnection2ᚖzoomsignageᚋgraphᚋmodelᚐPlayConnection(ctx context.Context, sel ast.SelectionSet, v *model.PlayConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlayConnection!")
+		return graphql.Null
+	}
+	return ec._PlayConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPlayEdge2ᚕᚖzoomsignageᚋgraphᚋmodelᚐPlayEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PlayEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlayEdge2ᚖzoomsignageᚋgraphᚋmodelᚐPlayEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlayEdge2ᚖzoomsignageᚋgraphᚋmodelᚐPlayEdge(ctx context.Context, sel ast.SelectionSet, v *model.PlayEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlayEdge!")
+		return graphql.Null
+	}
+	return ec._PlayEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPlaylist2ᚕᚖzoomsignageᚋgraphᚋmodelᚐPlaylistᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Playlist) graphql.Marshaler {

@@ -49,6 +49,17 @@ func (r *Resolver) screenOf(ctx context.Context, tenantID string, room *model.Ro
 			out.Playlist = playlistModel(pl)
 		}
 	}
+	if now, err := r.Screens.NowPlaying(ctx, tenantID, room.ID); err != nil {
+		return nil, err
+	} else if now != "" && out.Online {
+		cs, err := r.Screens.ContentsByID(ctx, tenantID, []string{now})
+		if err != nil {
+			return nil, err
+		}
+		if c, ok := cs[now]; ok {
+			out.NowPlaying = contentModel(c)
+		}
+	}
 	b, err := r.Screens.LiveBroadcast(ctx, tenantID, room.ID)
 	if err != nil {
 		return nil, err
@@ -128,4 +139,60 @@ func playlistModel(p screens.Playlist) *model.Playlist {
 
 func targetInput(t model.TargetInput) screens.Target {
 	return screens.Target{RoomIDs: t.RoomIds, LocationIDs: t.LocationIds, TagIDs: t.TagIds}
+}
+
+// playConnection maps a page of plays with their rooms, contents and
+// broadcasts, each read once for the page.
+func (r *Resolver) playConnection(ctx context.Context, tenantID string, page screens.PlayPage) (*model.PlayConnection, error) {
+	var roomIDs, contentIDs []string
+	castIDs := map[string]bool{}
+	for _, p := range page.Plays {
+		roomIDs = append(roomIDs, p.RoomID)
+		if p.ContentID != "" {
+			contentIDs = append(contentIDs, p.ContentID)
+		}
+		if p.BroadcastID != "" {
+			castIDs[p.BroadcastID] = true
+		}
+	}
+	found, err := r.Rooms.RoomsByID(ctx, tenantID, roomIDs)
+	if err != nil {
+		return nil, err
+	}
+	contents, err := r.Screens.ContentsByID(ctx, tenantID, contentIDs)
+	if err != nil {
+		return nil, err
+	}
+	casts := map[string]*model.Broadcast{}
+	if len(castIDs) > 0 {
+		list, err := r.Screens.Broadcasts(ctx, tenantID, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range list {
+			if castIDs[b.ID] {
+				casts[b.ID] = broadcastModel(b)
+			}
+		}
+	}
+	out := &model.PlayConnection{PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}}
+	for _, p := range page.Plays {
+		room, ok := found[p.RoomID]
+		if !ok {
+			continue // the room was removed: its plays go with it
+		}
+		m := &model.Play{ID: p.ID, Room: roomModel(room), StartedAt: p.StartedAt, EndedAt: p.EndedAt, Broadcast: casts[p.BroadcastID]}
+		if c, ok := contents[p.ContentID]; ok {
+			m.Content = contentModel(c)
+		}
+		out.Edges = append(out.Edges, &model.PlayEdge{Cursor: screens.PlayCursor(p), Node: m})
+	}
+	if out.Edges == nil {
+		out.Edges = []*model.PlayEdge{}
+	}
+	if n := len(out.Edges); n > 0 {
+		start, end := out.Edges[0].Cursor, out.Edges[n-1].Cursor
+		out.PageInfo.StartCursor, out.PageInfo.EndCursor = &start, &end
+	}
+	return out, nil
 }

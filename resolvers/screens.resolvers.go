@@ -7,8 +7,11 @@ package resolvers
 
 import (
 	"context"
+	"time"
 	"zoomsignage/auth"
+	"zoomsignage/graph"
 	"zoomsignage/graph/model"
+	"zoomsignage/screens"
 )
 
 // CreateContent is the resolver for the createContent field.
@@ -115,6 +118,14 @@ func (r *mutationResolver) EndBroadcast(ctx context.Context, id string) (*model.
 	return broadcastModel(b), nil
 }
 
+// Room is the resolver for the room field.
+func (r *playResolver) Room(ctx context.Context, obj *model.Play) (*model.Room, error) {
+	if _, err := auth.Require(ctx, auth.ScopeRoomsRead); err != nil {
+		return nil, err
+	}
+	return fillEventRoom(ctx, obj.Room)
+}
+
 // Contents is the resolver for the contents field.
 func (r *queryResolver) Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error) {
 	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
@@ -162,6 +173,20 @@ func (r *queryResolver) Broadcasts(ctx context.Context, active *bool) ([]*model.
 	return out, nil
 }
 
+// Plays is the resolver for the plays field.
+func (r *queryResolver) Plays(ctx context.Context, roomID *string, since *time.Time, until *time.Time, first *int, after *string) (*model.PlayConnection, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	page, err := r.Screens.Plays(ctx, p.TenantID, screens.PlayFilter{RoomID: deref(roomID, ""), Since: since, Until: until},
+		deref(first, 100), deref(after, ""))
+	if err != nil {
+		return nil, err
+	}
+	return r.playConnection(ctx, p.TenantID, page)
+}
+
 // Screen is the resolver for the screen field.
 func (r *roomResolver) Screen(ctx context.Context, obj *model.Room) (*model.Screen, error) {
 	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
@@ -170,3 +195,8 @@ func (r *roomResolver) Screen(ctx context.Context, obj *model.Room) (*model.Scre
 	}
 	return r.screenOf(ctx, p.TenantID, obj)
 }
+
+// Play returns graph.PlayResolver implementation.
+func (r *Resolver) Play() graph.PlayResolver { return &playResolver{r} }
+
+type playResolver struct{ *Resolver }

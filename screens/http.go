@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
+	"zoomsignage/apierror"
 	"zoomsignage/events"
 	"zoomsignage/rooms"
 )
@@ -31,6 +33,7 @@ func (s *Service) Routes() []Route {
 		{Pattern: "GET /screens/{token}", Name: "/screens/{token}", Handler: http.HandlerFunc(h.page)},
 		{Pattern: "GET /screens/{token}/program", Name: "/screens/{token}/program", Handler: http.HandlerFunc(h.program)},
 		{Pattern: "GET /screens/{token}/events", Name: "/screens/{token}/events", Handler: http.HandlerFunc(h.events)},
+		{Pattern: "POST /screens/{token}/plays", Name: "/screens/{token}/plays", Handler: http.HandlerFunc(h.plays)},
 	}
 }
 
@@ -269,4 +272,49 @@ func drain(c <-chan struct{}) {
 			return
 		}
 	}
+}
+
+// maxPlaysBody bounds a plays report's body.
+const maxPlaysBody = 64 << 10
+
+// plays records proof-of-play reports: a JSON array of reports, or
+// {"plays": [...]}. Bad input is answered 400 with a message and nothing
+// of the batch is written.
+func (h *handlers) plays(w http.ResponseWriter, r *http.Request) {
+	sc, _, ok := h.screen(w, r)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPlaysBody))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": fmt.Sprintf("a report is at most %d bytes", maxPlaysBody)})
+		return
+	}
+	var reports []PlayReport
+	if err := json.Unmarshal(body, &reports); err != nil {
+		var wrapped struct {
+			Plays []PlayReport `json:"plays"`
+		}
+		if err2 := json.Unmarshal(body, &wrapped); err2 != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "the body is not a JSON array of plays"})
+			return
+		}
+		reports = wrapped.Plays
+	}
+	n, err := h.s.RecordPlays(r.Context(), sc, reports)
+	if e, ok := apierror.As(err); ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": e.Message, "code": e.Code})
+		return
+	}
+	if err != nil {
+		h.unavailable(r.Context(), w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"recorded": n})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -194,6 +194,27 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// One showing a screen reported: content or a broadcast (null when since deleted).
+type Play struct {
+	ID        string     `json:"id"`
+	Room      *Room      `json:"room"`
+	Content   *Content   `json:"content,omitempty"`
+	Broadcast *Broadcast `json:"broadcast,omitempty"`
+	StartedAt time.Time  `json:"startedAt"`
+	// Null while it plays (or when the screen never reported its end).
+	EndedAt *time.Time `json:"endedAt,omitempty"`
+}
+
+type PlayConnection struct {
+	Edges    []*PlayEdge `json:"edges"`
+	PageInfo *PageInfo   `json:"pageInfo"`
+}
+
+type PlayEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *Play  `json:"node"`
+}
+
 type Playlist struct {
 	ID       string            `json:"id"`
 	Name     string            `json:"name"`

@@ -15,6 +15,13 @@
   var index = -1;
   var timer = 0;
   var stream = null;
+  // Proof of play: each showing is reported when it starts and again
+  // (same id) when it ends; reports wait in localStorage while the
+  // gateway is away.
+  var playsKey = 'zoomsignage.plays:' + base;
+  var playing = null;
+  var casting = null;
+  var sending = false;
 
   function initial() {
     var p = null;
@@ -29,6 +36,57 @@
     try { localStorage.setItem(storeKey, JSON.stringify(p)); } catch (e) { /* storage full or disabled */ }
   }
 
+  function queued() {
+    try { return JSON.parse(localStorage.getItem(playsKey)) || []; } catch (e) { return []; }
+  }
+
+  function enqueue(report) {
+    var q = queued();
+    q.push(report);
+    if (q.length > 500) { q = q.slice(q.length - 500); }
+    try { localStorage.setItem(playsKey, JSON.stringify(q)); } catch (e) { /* full */ }
+  }
+
+  function flush() {
+    var q = queued();
+    if (sending || !q.length) { return; }
+    var batch = q.slice(0, 100);
+    sending = true;
+    var x = new XMLHttpRequest();
+    x.open('POST', base + '/plays');
+    x.setRequestHeader('Content-Type', 'application/json');
+    x.timeout = 10000;
+    x.onload = function () {
+      sending = false;
+      if (x.status === 200 || x.status === 400) {
+        // Sent (or refused for good): drop them.
+        var rest = queued().slice(batch.length);
+        try { localStorage.setItem(playsKey, JSON.stringify(rest)); } catch (e) { /* ignore */ }
+        if (rest.length) { flush(); }
+      }
+    };
+    x.onerror = x.ontimeout = function () { sending = false; };
+    x.send(JSON.stringify(batch));
+  }
+
+  function newID() {
+    return Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
+  }
+
+  function startPlay(kind, id) {
+    var r = { id: newID(), startedAt: new Date().toISOString() };
+    r[kind] = id;
+    enqueue(r);
+    return r;
+  }
+
+  function endPlay(r) {
+    if (!r) { return; }
+    var done = { id: r.id, startedAt: r.startedAt, endedAt: new Date().toISOString() };
+    if (r.contentId) { done.contentId = r.contentId; } else { done.broadcastId = r.broadcastId; }
+    enqueue(done);
+  }
+
   function apply(p) {
     if (!p || !p.version || (program && p.version === program.version)) { return; }
     program = p;
@@ -38,6 +96,10 @@
     body.setAttribute('data-version', p.version);
     document.getElementById('room').textContent = (p.room && p.room.name) || '';
     document.getElementById('idle').textContent = (p.room && p.room.name) || '';
+    if (!p.broadcast || !casting || casting.broadcastId !== p.broadcast.id) {
+      endPlay(casting);
+      casting = p.broadcast ? startPlay('broadcastId', p.broadcast.id) : null;
+    }
     if (p.broadcast) {
       banner.textContent = p.broadcast.message;
       banner.setAttribute('data-severity', p.broadcast.severity);
@@ -86,7 +148,10 @@
   function next() {
     clearTimeout(timer);
     var items = (program && !program.broadcast && program.items) || [];
+    endPlay(playing);
+    playing = null;
     if (!items.length) {
+      flush();
       stage.textContent = '';
       body.removeAttribute('data-now-playing');
       body.setAttribute('data-idle', 'true');
@@ -98,6 +163,8 @@
     stage.textContent = '';
     stage.appendChild(render(item));
     body.setAttribute('data-now-playing', item.contentId);
+    playing = startPlay('contentId', item.contentId);
+    flush();
     if (items.length > 1) {
       // A video without a duration plays to its end (onended), bounded.
       var secs = item.durationSeconds > 0 ? item.durationSeconds : (item.kind === 'VIDEO' ? 3600 : 10);
@@ -163,4 +230,5 @@
   setInterval(clock, 15000);
   listen();
   setInterval(function () { if (!stream || stream.readyState !== 1) { refresh(); } }, 5000);
+  setInterval(flush, 30000);
 }());
