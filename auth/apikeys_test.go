@@ -88,3 +88,45 @@ func TestUnknownKeysAreAnsweredFromTheNegativeCache(t *testing.T) {
 		t.Fatalf("second try with Postgres gone: %v, want invalid credentials from the cache", err)
 	}
 }
+
+// TestKeysAreAuditedInTheirTransaction: CreateAudited and RevokeAudited
+// (the API's and the CLI's one way to make and revoke keys) record their
+// audit event with the change, and a refused change records nothing.
+func TestKeysAreAuditedInTheirTransaction(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	tn, err := tenants.Create(ctx, pool, "Acme", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := auth.NewAPIKeys(pool, nil)
+	events := func(action string) int {
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = $2`, tn.ID, action).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, _, err := keys.CreateAudited(ctx, tn.ID, "", []auth.Scope{auth.ScopeRoomsRead}, "user:1"); err == nil {
+		t.Fatal("a key without a name was created")
+	}
+	if n := events("apikey.create"); n != 0 {
+		t.Fatalf("a refused create was audited %d times", n)
+	}
+	key, secret, err := keys.CreateAudited(ctx, tn.ID, "partner", []auth.Scope{auth.ScopeRoomsRead}, "user:1")
+	if err != nil || secret == "" {
+		t.Fatalf("create: %v", err)
+	}
+	if n := events("apikey.create"); n != 1 {
+		t.Fatalf("create audited %d times, want 1", n)
+	}
+	if _, err := keys.RevokeAudited(ctx, "00000000-0000-4000-8000-000000000000", key.ID, "user:2"); err == nil {
+		t.Fatal("another tenant revoked the key")
+	}
+	if _, err := keys.RevokeAudited(ctx, "", key.ID, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if n := events("apikey.revoke"); n != 1 {
+		t.Fatalf("revoke audited %d times, want 1 (the refused one not at all)", n)
+	}
+}

@@ -7,12 +7,8 @@ package resolvers
 
 import (
 	"context"
-	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/graph/model"
-	"zoomsignage/store"
-
-	pgx "github.com/jackc/pgx/v5"
 )
 
 // CreateAPIKey is the resolver for the createApiKey field.
@@ -25,18 +21,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	if err != nil {
 		return nil, err
 	}
-	var key auth.APIKey
-	var secret string
-	err = store.InTx(ctx, r.DB, func(tx pgx.Tx) error {
-		if key, secret, err = r.Keys.Create(ctx, tx, p.TenantID, input.Name, scopes, p.Actor); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{
-			TenantID: p.TenantID, Actor: p.Actor, Action: "apikey.create",
-			TargetType: "api_key", TargetID: key.ID,
-			Details: map[string]any{"name": key.Name, "prefix": key.Prefix, "scopes": input.Scopes},
-		})
-	})
+	key, secret, err := r.Keys.CreateAudited(ctx, p.TenantID, input.Name, scopes, p.Actor)
 	if err != nil {
 		return nil, err
 	}
@@ -49,16 +34,7 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.
 	if err != nil {
 		return nil, err
 	}
-	var key auth.APIKey
-	err = store.InTx(ctx, r.DB, func(tx pgx.Tx) error {
-		if key, err = r.Keys.Revoke(ctx, tx, p.TenantID, id); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{
-			TenantID: p.TenantID, Actor: p.Actor, Action: "apikey.revoke",
-			TargetType: "api_key", TargetID: key.ID, Details: map[string]any{"name": key.Name},
-		})
-	})
+	key, err := r.Keys.RevokeAudited(ctx, p.TenantID, id, p.Actor)
 	if err != nil {
 		return nil, err
 	}

@@ -7,13 +7,9 @@ package resolvers
 
 import (
 	"context"
-	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/graph/model"
-	"zoomsignage/store"
 	"zoomsignage/tenants"
-
-	pgx "github.com/jackc/pgx/v5"
 )
 
 // SetLicenseLimit is the resolver for the setLicenseLimit field.
@@ -22,16 +18,7 @@ func (r *mutationResolver) SetLicenseLimit(ctx context.Context, limit int) (*mod
 	if err != nil {
 		return nil, err
 	}
-	var usage tenants.Usage
-	err = store.InTx(ctx, r.DB, func(tx pgx.Tx) error {
-		if usage, err = tenants.SetLicenseLimit(ctx, tx, p.TenantID, limit); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{
-			TenantID: p.TenantID, Actor: p.Actor, Action: "licenses.set_limit",
-			TargetType: "tenant", TargetID: p.TenantID, Details: map[string]any{"limit": limit},
-		})
-	})
+	usage, err := tenants.SetLicenseLimitAudited(ctx, r.DB, p.TenantID, limit, p.Actor)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"zoomsignage/store"
+	"zoomsignage/syncjob"
 	"zoomsignage/zoom"
 )
 
@@ -28,7 +29,7 @@ type DevicesArgs struct {
 }
 
 // Kind implements river.JobArgs.
-func (DevicesArgs) Kind() string { return "rooms_refresh_devices" }
+func (DevicesArgs) Kind() string { return syncjob.DevicesKind }
 
 // InsertOpts keeps one refresh per connection waiting or running.
 func (DevicesArgs) InsertOpts() river.InsertOpts {

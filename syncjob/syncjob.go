@@ -16,6 +16,11 @@ import (
 // Kind is the River job kind of a connection sync.
 const Kind = "sync_connection"
 
+// DevicesKind is the kind of the rooms domain's device refresh
+// (rooms.DevicesArgs), named here so connections can cancel it at a
+// disconnect without importing rooms.
+const DevicesKind = "rooms_refresh_devices"
+
 // Triggers of a sync.
 const (
 	TriggerConnect  = "connect"
@@ -61,17 +66,21 @@ func Enqueue(ctx context.Context, client *river.Client[pgx.Tx], tx pgx.Tx, args 
 }
 
 const sqlConnectionJobs = `SELECT id FROM river_job
-WHERE kind = $1 AND args->>'connection_id' = $2
+WHERE kind = ANY($1) AND args->>'connection_id' = $2
   AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
 ORDER BY id`
 
-// CancelForConnection cancels every waiting or running sync job of the
-// connection (a running job sees its context cancelled). Used when a
-// connection is disconnected.
+// WritingKinds are the job kinds that write a connection's rooms: the sync
+// and the device refresh (rooms.DevicesArgs, whose kind is DevicesKind).
+func WritingKinds() []string { return []string{Kind, DevicesKind} }
+
+// CancelForConnection cancels every waiting or running job of WritingKinds
+// for the connection (a running job sees its context cancelled): a
+// disconnect must not have its rooms rewritten while it cleans them.
 func CancelForConnection(ctx context.Context, client *river.Client[pgx.Tx], db interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }, connectionID string) (int, error) {
-	rows, err := db.Query(ctx, sqlConnectionJobs, Kind, connectionID)
+	rows, err := db.Query(ctx, sqlConnectionJobs, WritingKinds(), connectionID)
 	if err != nil {
 		return 0, fmt.Errorf("syncjob.CancelForConnection: %w", err)
 	}

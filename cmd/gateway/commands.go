@@ -9,11 +9,9 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zoomsignage/app"
-	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/store"
 	"zoomsignage/tenants"
@@ -99,14 +97,7 @@ func tenantCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		return err
 	}
 	defer pool.Close()
-	var t tenants.Tenant
-	err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
-		if t, err = tenants.Create(ctx, tx, *name, *licenses); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{TenantID: t.ID, Actor: cliActor, Action: "tenant.create",
-			TargetType: "tenant", TargetID: t.ID, Details: map[string]any{"name": t.Name, "licenses": t.LicenseLimit}})
-	})
+	t, err := tenants.CreateAudited(ctx, pool, *name, *licenses, cliActor)
 	if err != nil {
 		return err
 	}
@@ -140,16 +131,7 @@ func apikeyCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		if _, err := tenants.Get(ctx, pool, *tenant); err != nil {
 			return err
 		}
-		var secret string
-		err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
-			key, s, err := keys.Create(ctx, tx, *tenant, *name, scopes, cliActor)
-			if err != nil {
-				return err
-			}
-			secret = s
-			return audit.Record(ctx, tx, audit.Event{TenantID: *tenant, Actor: cliActor, Action: "apikey.create",
-				TargetType: "api_key", TargetID: key.ID, Details: map[string]any{"name": key.Name, "prefix": key.Prefix, "scopes": splitList(*scopeList)}})
-		})
+		_, secret, err := keys.CreateAudited(ctx, *tenant, *name, scopes, cliActor)
 		if err != nil {
 			return err
 		}
@@ -161,14 +143,8 @@ func apikeyCmd(ctx context.Context, args []string, stdout io.Writer, _ *slog.Log
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return store.InTx(ctx, pool, func(tx pgx.Tx) error {
-			key, err := keys.RevokeAny(ctx, tx, *id)
-			if err != nil {
-				return err
-			}
-			return audit.Record(ctx, tx, audit.Event{TenantID: key.TenantID, Actor: cliActor, Action: "apikey.revoke",
-				TargetType: "api_key", TargetID: key.ID, Details: map[string]any{"name": key.Name}})
-		})
+		_, err := keys.RevokeAudited(ctx, "", *id, cliActor)
+		return err
 	}
 	return errUsage
 }
