@@ -39,6 +39,14 @@ func stream[T any](ctx context.Context, bus *events.Bus, tenantID string, conver
 			transport.AddSubscriptionError(ctx, slowConsumerError())
 		}
 	})
+	if err != nil && ctx.Err() != nil {
+		// The client stopped the subscription (or left) before Redis
+		// confirmed it: it gets the end of the stream, as for any stop,
+		// not an error about a subscription it no longer wants.
+		done := make(chan T)
+		close(done)
+		return done, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("resolvers.stream: %w", err)
 	}
