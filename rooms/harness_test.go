@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -64,6 +65,9 @@ type envOptions struct {
 	// Redis (tests that stop it; Zoom's limiter and cache stay on the
 	// shared one).
 	eventsRedis *redistest.Server
+	// roomsRedis, when set, is the rooms service's own Redis (the restart
+	// throttle) instead of the shared one.
+	roomsRedis *redis.Client
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -121,8 +125,12 @@ func newEnv(t testing.TB, o envOptions) *env {
 	runRelay(t, outbox.Relay(events.ConsumerSubscriptions, events.PublishTo(bus), events.RelayOptions{Logger: logger}))
 	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Outbox: outbox,
 		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1"})
+	roomsRedis := rdb
+	if o.roomsRedis != nil {
+		roomsRedis = o.roomsRedis
+	}
 	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), Outbox: outbox,
-		Redis: rdb, KeyPrefix: prefix,
+		Redis: roomsRedis, KeyPrefix: prefix,
 		Logger: logger, SignageBaseURL: "https://screens.example.com/s", SyncInterval: o.syncInterval})
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func (s *Service) takeRestartSlot(ctx context.Context, roomID string) (release f
 	key := s.cfg.KeyPrefix + "rooms:restart:" + roomID
 	ok, err := s.cfg.Redis.SetNX(ctx, key, s.cfg.Now().UTC().Format(time.RFC3339), RestartInterval).Result()
 	if err != nil {
-		return nil, fmt.Errorf("rooms.Restart: throttle: %w", err)
+		return nil, fmt.Errorf("rooms.Restart: throttle: %w", apierror.Unavailable(apierror.Redis, err))
 	}
 	if !ok {
 		wait := RestartInterval

@@ -2,9 +2,13 @@ package rooms_test
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/apierror"
 	"zoomsignage/events"
@@ -425,5 +429,31 @@ func TestRestart(t *testing.T) {
 	}
 	if n := scalar[int](t, e.db, `SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'room.restart'`, tn.id); n != 1 {
 		t.Fatalf("%d restart audit events, want 1 (the refused one is not a restart)", n)
+	}
+}
+
+// TestRestartWithRedisDownSaysSo: the restart throttle needs Redis; with it
+// unreachable a restart is refused before Zoom as SERVICE_UNAVAILABLE
+// naming Redis, not INTERNAL (and never a restart the throttle cannot
+// count).
+func TestRestartWithRedisDownSaysSo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	down := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { down.Close() })
+	e := newEnv(t, envOptions{roomsRedis: down})
+	tn := e.connect("acme", 1, 0)
+	e.sync(tn)
+	zid := tn.seed.RoomIDs[0]
+	_, err = e.svc.Restart(e.ctx, tn.actor, e.room(tn, zid).ID)
+	if dep, ok := apierror.UnavailableOf(err); !ok || dep != apierror.Redis {
+		t.Fatalf("restart with Redis down: %v, want Redis unavailable", err)
+	}
+	if info, _ := e.sim.RoomInfo(e.ctx, zid); info.Restarts != 0 {
+		t.Fatalf("the room was restarted %d times without the throttle", info.Restarts)
 	}
 }

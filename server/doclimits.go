@@ -134,15 +134,18 @@ func (w *docWalker) document(doc *ast.QueryDocument) *gqlerror.Error {
 
 // selectionSet counts response keys the way validation's overlap check
 // gathers them: fields of inline fragments belong to the enclosing set.
+// Keys are counted per type condition, so `... on A {id} ... on B {id}` over
+// an interface's implementations is no repeat; a schema has only so many
+// types, which keeps the pairs validation compares bounded all the same.
 func (w *docWalker) selectionSet(set ast.SelectionSet) *gqlerror.Error {
 	if len(set) == 0 {
 		return nil
 	}
 	keys := map[string]int{}
-	return w.selections(set, keys)
+	return w.selections(set, keys, "")
 }
 
-func (w *docWalker) selections(set ast.SelectionSet, keys map[string]int) *gqlerror.Error {
+func (w *docWalker) selections(set ast.SelectionSet, keys map[string]int, on string) *gqlerror.Error {
 	for _, sel := range set {
 		switch sel := sel.(type) {
 		case *ast.Field:
@@ -155,7 +158,7 @@ func (w *docWalker) selections(set ast.SelectionSet, keys map[string]int) *gqler
 					return limitError(apierror.AliasLimitExceeded, "document has more than %d aliases; the limit is %d", w.l.aliases, w.l.aliases)
 				}
 			}
-			if err := w.repeat(keys, key, key); err != nil {
+			if err := w.repeat(keys, on+"\x00"+key, key); err != nil {
 				return err
 			}
 			if err := w.directives(sel.Directives, key); err != nil {
@@ -173,7 +176,11 @@ func (w *docWalker) selections(set ast.SelectionSet, keys map[string]int) *gqler
 			if err := w.directives(sel.Directives, "inline fragment"); err != nil {
 				return err
 			}
-			if err := w.selections(sel.SelectionSet, keys); err != nil {
+			cond := on
+			if sel.TypeCondition != "" {
+				cond = sel.TypeCondition
+			}
+			if err := w.selections(sel.SelectionSet, keys, cond); err != nil {
 				return err
 			}
 		case *ast.FragmentSpread:

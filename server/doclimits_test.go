@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
@@ -50,4 +53,33 @@ func (c *endsAfter) Err() error {
 		return context.DeadlineExceeded
 	}
 	return nil
+}
+
+// Repeats are counted per type condition: one key under each of many
+// types is how an interface is queried, while the same key under one type
+// condition repeated is the quadratic document again.
+func TestRepeatsAreCountedPerTypeCondition(t *testing.T) {
+	limits := docLimits{tokens: 10_000, repeats: 10, aliases: 200, directives: 10}
+	walk := func(q string) *gqlerror.Error {
+		doc, err := parser.ParseQuery(&ast.Source{Input: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := docWalker{l: limits}
+		return w.document(doc)
+	}
+	var distinct, same strings.Builder
+	for i := range 11 {
+		fmt.Fprintf(&distinct, "... on T%d { id } ", i)
+		same.WriteString("... on T { id } ")
+	}
+	if err := walk("{ n { " + distinct.String() + "} }"); err != nil {
+		t.Fatalf("one key under 11 types: %v", err)
+	}
+	if err := walk("{ n { " + same.String() + "} }"); err == nil || err.Extensions["code"] != "REPEAT_LIMIT_EXCEEDED" {
+		t.Fatalf("one key 11 times under one type: %v", err)
+	}
+	if err := walk("{ n { id " + strings.Repeat("... { id } ", 10) + "} }"); err == nil {
+		t.Fatal("untyped inline fragments escaped the count of their enclosing set")
+	}
 }
