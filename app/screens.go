@@ -12,7 +12,7 @@ import (
 // its program and its event stream.
 func (a *App) wireScreens(_ context.Context, w *wiring) error {
 	svc, err := screens.New(screens.Config{
-		DB: a.DB, Redis: a.Redis, RedisPrefix: a.Config.RedisPrefix, Bus: a.Bus, Events: a.Events,
+		DB: a.DB, Redis: a.Redis, RedisPrefix: a.Config.RedisPrefix, Bus: a.Bus, Events: a.Outbox,
 		Rooms: a.Rooms, Logger: a.Logger,
 	})
 	if err != nil {

@@ -120,6 +120,16 @@ func (o *Outbox) AddNow(ctx context.Context, evs ...Event) error {
 	return nil
 }
 
+// Publish records evs of changes already committed elsewhere, in a
+// transaction of their own (as AddNow), so the relay delivers them, retried
+// while Redis is down, instead of their going straight to Redis, where an
+// outage loses them. It makes the outbox the Publisher of code that reports
+// its changes after their commit (screens); code that can should Add in its
+// own transaction, which also closes the window between commit and record.
+func (o *Outbox) Publish(ctx context.Context, evs ...Event) error { return o.AddNow(ctx, evs...) }
+
+var _ Publisher = (*Outbox)(nil)
+
 // Since returns up to limit of a tenant's events with ids above afterID,
 // oldest first, ids set.
 func (o *Outbox) Since(ctx context.Context, tenantID string, afterID int64, limit int) ([]Event, error) {

@@ -269,3 +269,21 @@ func mustExec(t *testing.T, db *pgxpool.Pool, sql string) {
 		t.Fatal(err)
 	}
 }
+
+// TestPublishedAfterCommitSurviveARedisOutage: code that reports its
+// changes after their commit (screens) publishes through the outbox, so an
+// event published while Redis is down waits there and is delivered once
+// Redis is back; published to the bus directly, it was lost.
+func TestPublishedAfterCommitSurviveARedisOutage(t *testing.T) {
+	srv := redistest.StartServer(t)
+	r := newRelayed(t, storetest.New(t), srv.Client(), "publish:")
+	s := subscribe(t, r.bus, "tenant-a", all)
+	var publisher events.Publisher = r.outbox
+
+	srv.Stop()
+	if err := publisher.Publish(context.Background(), statusEvent("tenant-a", "conn-1", "while-down")); err != nil {
+		t.Fatalf("publishing with Redis down: %v (it should only need Postgres)", err)
+	}
+	srv.Start()
+	receive(t, s, "while-down")
+}

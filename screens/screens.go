@@ -52,7 +52,9 @@ type Config struct {
 	Redis       *redis.Client
 	RedisPrefix string
 	// Bus carries changes to open event streams across replicas; Events is
-	// where this package publishes them (the same bus in the app).
+	// where this package publishes them after their commit: the outbox in
+	// the app (events.Outbox.Publish), so a Redis outage delays them
+	// instead of losing them.
 	Bus    *events.Bus
 	Events events.Publisher
 	Rooms  RoomSource
