@@ -147,12 +147,7 @@ const sqlGetRooms = `SELECT ` + roomColumns + ` FROM rooms r WHERE r.tenant_id =
 // GetMany returns the tenant's rooms among ids, in no promised order;
 // unknown, malformed and other tenants' ids are left out.
 func (s *Service) GetMany(ctx context.Context, tenantID string, ids []string) ([]Room, error) {
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if validUUID(id) {
-			valid = append(valid, id)
-		}
-	}
+	valid := validIDs(ids)
 	if len(valid) == 0 {
 		return nil, nil
 	}

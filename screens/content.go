@@ -272,8 +272,12 @@ func (s *Service) ContentsByID(ctx context.Context, tenantID string, ids []strin
 }
 
 // ContentCursor is the contents list cursor just after c.
-func ContentCursor(c Content) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID))
+func ContentCursor(c Content) string { return encodeCursor(c.CreatedAt, c.ID) }
+
+// encodeCursor is the keyset cursor of the lists ordered by a time and an
+// id (contents by creation, plays by start); decodeCursor reads it back.
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
 }
 
 func decodeCursor(s string) (time.Time, string, bool) {

@@ -2,10 +2,8 @@ package screens
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,7 +141,7 @@ func (s *Service) Plays(ctx context.Context, tenantID string, f PlayFilter, firs
 	var at *time.Time
 	var afterID *string
 	if after != "" {
-		t, id, ok := decodePlayCursor(after)
+		t, id, ok := decodeCursor(after)
 		if !ok {
 			return PlayPage{}, apierror.Invalid("after", "after is not a cursor of this list")
 		}
@@ -183,19 +181,4 @@ func (s *Service) NowPlaying(ctx context.Context, tenantID, roomID string) (stri
 }
 
 // PlayCursor is the plays list cursor just after p.
-func PlayCursor(p Play) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(p.StartedAt.UTC().Format(time.RFC3339Nano) + "|" + p.ID))
-}
-
-func decodePlayCursor(s string) (time.Time, string, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	t, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || !validUUID(id) {
-		return time.Time{}, "", false
-	}
-	return t, id, true
-}
+func PlayCursor(p Play) string { return encodeCursor(p.StartedAt, p.ID) }
