@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,8 +51,10 @@ type Filter struct {
 
 // Page is one page of events, newest first.
 type Page struct {
-	Events      []Event
-	HasNext     bool
+	Events  []Event
+	HasNext bool
+	// HasPrevious is set by ListBefore when newer events come before the first.
+	HasPrevious bool
 	EndCursor   string
 	StartCursor string
 	TotalCount  int
@@ -73,6 +76,21 @@ WHERE tenant_id = $1
   AND ($7::timestamptz IS NULL OR created_at >= $7)
   AND ($8::timestamptz IS NULL OR created_at < $8)
 ORDER BY id DESC
+LIMIT $9`
+	// sqlListBefore is sqlList backwards: the events just newer than the
+	// cursor (or the oldest ones), nearest first, so LIMIT keeps those next
+	// to it; ListBefore turns them back into newest-first order.
+	sqlListBefore = `SELECT id, tenant_id, actor, action, target_type, target_id, details, created_at
+FROM audit_events
+WHERE tenant_id = $1
+  AND ($2::bigint IS NULL OR id > $2)
+  AND ($3 = '' OR action = $3)
+  AND ($4 = '' OR actor = $4)
+  AND ($5 = '' OR target_type = $5)
+  AND ($6 = '' OR target_id = $6)
+  AND ($7::timestamptz IS NULL OR created_at >= $7)
+  AND ($8::timestamptz IS NULL OR created_at < $8)
+ORDER BY id ASC
 LIMIT $9`
 	sqlCount = `SELECT count(*) FROM audit_events
 WHERE tenant_id = $1
@@ -139,22 +157,7 @@ func scrubValue(v any) any {
 
 // List returns up to first events of tenantID after cursor, newest first.
 func List(ctx context.Context, db DB, tenantID string, first int, after string, f Filter) (Page, error) {
-	if first < 0 || first > MaxPageSize {
-		return Page{}, apierror.Invalid("first", "first must be between 0 and %d", MaxPageSize)
-	}
-	var afterID *int64
-	if after != "" {
-		id, err := decodeCursor(after)
-		if err != nil {
-			return Page{}, apierror.Invalid("after", "after is not a cursor of this list")
-		}
-		afterID = &id
-	}
-	rows, err := db.Query(ctx, sqlList, tenantID, afterID, f.Action, f.Actor, f.TargetType, f.TargetID, f.Since, f.Until, first+1)
-	if err != nil {
-		return Page{}, fmt.Errorf("audit.List: %w", err)
-	}
-	events, err := pgx.CollectRows(rows, scanEvent)
+	events, err := list(ctx, db, sqlList, tenantID, "first", first, "after", after, f)
 	if err != nil {
 		return Page{}, fmt.Errorf("audit.List: %w", err)
 	}
@@ -162,11 +165,58 @@ func List(ctx context.Context, db DB, tenantID string, first int, after string, 
 	if len(events) > first {
 		page.Events, page.HasNext = events[:first], true
 	}
-	if n := len(page.Events); n > 0 {
-		page.StartCursor = encodeCursor(page.Events[0].ID)
-		page.EndCursor = encodeCursor(page.Events[n-1].ID)
-	}
+	page.setCursors()
 	return page, nil
+}
+
+// ListBefore returns up to last events of tenantID just newer than cursor
+// (the oldest ones without one), still newest first: Relay's backward
+// pagination. HasPrevious says newer events come before the first.
+func ListBefore(ctx context.Context, db DB, tenantID string, last int, before string, f Filter) (Page, error) {
+	events, err := list(ctx, db, sqlListBefore, tenantID, "last", last, "before", before, f)
+	if err != nil {
+		return Page{}, fmt.Errorf("audit.ListBefore: %w", err)
+	}
+	page := Page{Events: events}
+	if len(events) > last {
+		page.Events, page.HasPrevious = events[:last], true
+	}
+	slices.Reverse(page.Events)
+	page.setCursors()
+	return page, nil
+}
+
+// list runs one of the keyset queries for up to size+1 events from the
+// cursor, in the query's order; the extra event tells whether more follow.
+// sizeArg and cursorArg name the arguments in errors.
+func list(ctx context.Context, db DB, query, tenantID, sizeArg string, size int, cursorArg, cursor string, f Filter) ([]Event, error) {
+	if size < 0 || size > MaxPageSize {
+		return nil, apierror.Invalid(sizeArg, "%s must be between 0 and %d", sizeArg, MaxPageSize)
+	}
+	var cursorID *int64
+	if cursor != "" {
+		id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, apierror.Invalid(cursorArg, "%s is not a cursor of this list", cursorArg)
+		}
+		cursorID = &id
+	}
+	rows, err := db.Query(ctx, query, tenantID, cursorID, f.Action, f.Actor, f.TargetType, f.TargetID, f.Since, f.Until, size+1)
+	if err != nil {
+		return nil, fmt.Errorf("audit.list: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanEvent)
+	if err != nil {
+		return nil, fmt.Errorf("audit.list: %w", err)
+	}
+	return events, nil
+}
+
+func (p *Page) setCursors() {
+	if n := len(p.Events); n > 0 {
+		p.StartCursor = encodeCursor(p.Events[0].ID)
+		p.EndCursor = encodeCursor(p.Events[n-1].ID)
+	}
 }
 
 // Count returns how many events match f.

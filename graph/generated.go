@@ -233,14 +233,14 @@ type ComplexityRoot struct {
 
 	Query struct {
 		APIKeys           func(childComplexity int) int
-		AuditEvents       func(childComplexity int, first *int, after *string, filter *model.AuditFilter) int
+		AuditEvents       func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.AuditFilter) int
 		Broadcasts        func(childComplexity int, active *bool) int
 		Contents          func(childComplexity int, first *int, after *string) int
 		LicenseUsage      func(childComplexity int) int
 		Playlists         func(childComplexity int) int
 		Plays             func(childComplexity int, roomID *string, since *time.Time, until *time.Time, first *int, after *string) int
 		Room              func(childComplexity int, id string) int
-		Rooms             func(childComplexity int, connectionID *string, filter *model.RoomFilter, first *int, after *string) int
+		Rooms             func(childComplexity int, connectionID *string, filter *model.RoomFilter, first *int, after *string, last *int, before *string) int
 		Viewer            func(childComplexity int) int
 		WebhookDeliveries func(childComplexity int, endpointID string, first *int, after *string) int
 		WebhookEndpoints  func(childComplexity int) int
@@ -482,11 +482,11 @@ type PlayResolver interface {
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	APIKeys(ctx context.Context) ([]*model.APIKey, error)
-	AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditFilter) (*model.AuditEventConnection, error)
+	AuditEvents(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEventConnection, error)
 	ZoomConnections(ctx context.Context) ([]*model.ZoomConnection, error)
 	ZoomConnection(ctx context.Context, id string) (*model.ZoomConnection, error)
 	LicenseUsage(ctx context.Context) (*model.LicenseUsage, error)
-	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error)
+	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string, last *int, before *string) (*model.RoomConnection, error)
 	Room(ctx context.Context, id string) (*model.Room, error)
 	Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error)
 	Playlists(ctx context.Context) ([]*model.Playlist, error)
@@ -1387,7 +1387,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*model.AuditFilter)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.AuditFilter)), true
 	case "Query.broadcasts":
 		if e.ComplexityRoot.Query.Broadcasts == nil {
 			break
@@ -1455,7 +1455,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Rooms(childComplexity, args["connectionId"].(*string), args["filter"].(*model.RoomFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Rooms(childComplexity, args["connectionId"].(*string), args["filter"].(*model.RoomFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -2468,8 +2468,12 @@ type CreatedApiKey {
 }
 `, BuiltIn: false},
 	{Name: "../schema/audit.graphqls", Input: `extend type Query {
-  "The tenant's audit trail, newest first (admin scope)."
-  auditEvents(first: Int = 50, after: String, filter: AuditFilter): AuditEventConnection!
+  """
+  The tenant's audit trail, newest first (admin scope). first/after page forwards, last/before
+  backwards (edges still newest first); first and last are exclusive, and a page is 50 events when
+  neither is given.
+  """
+  auditEvents(first: Int, after: String, last: Int, before: String, filter: AuditFilter): AuditEventConnection!
 }
 
 input AuditFilter {
@@ -2616,8 +2620,12 @@ type LicenseUsage {
 }
 `, BuiltIn: false},
 	{Name: "../schema/rooms.graphqls", Input: `extend type Query {
-  "Rooms of the tenant, optionally of one connection, as a Relay connection (rooms:read)."
-  rooms(connectionId: ID, filter: RoomFilter, first: Int = 50, after: String): RoomConnection!
+  """
+  Rooms of the tenant, optionally of one connection, as a Relay connection (rooms:read), in name order.
+  first/after page forwards, last/before backwards (edges still in name order); first and last are
+  exclusive, and a page is 50 rooms when neither is given.
+  """
+  rooms(connectionId: ID, filter: RoomFilter, first: Int, after: String, last: Int, before: String): RoomConnection!
   "One room, or null when it does not exist or belongs to another tenant (rooms:read)."
   room(id: ID!): Room
 }
@@ -4402,14 +4410,30 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.AuditFilter, error) {
 			return ec.unmarshalOAuditFilter2ᚖzoomsignageᚋgraphᚋmodelᚐAuditFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["filter"] = arg2
+	args["filter"] = arg4
 	return args, nil
 }
 
@@ -4544,6 +4568,22 @@ func (ec *executionContext) field_Query_rooms_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
 	return args, nil
 }
 
@@ -8085,7 +8125,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*model.AuditFilter))
+			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.AuditFilter))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AuditEventConnection) graphql.Marshaler {
@@ -8237,7 +8277,7 @@ func (ec *executionContext) _Query_rooms(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Rooms(ctx, fc.Args["connectionId"].(*string), fc.Args["filter"].(*model.RoomFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Rooms(ctx, fc.Args["connectionId"].(*string), fc.Args["filter"].(*model.RoomFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.RoomConnection) graphql.Marshaler {

@@ -14,13 +14,21 @@ import (
 )
 
 // AuditEvents is the resolver for the auditEvents field.
-func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *string, filter *model.AuditFilter) (*model.AuditEventConnection, error) {
+func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.AuditFilter) (*model.AuditEventConnection, error) {
 	p, err := auth.Require(ctx, auth.ScopeAdmin)
 	if err != nil {
 		return nil, err
 	}
+	args, err := relayPageArgs(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
 	f := auditFilter(filter)
-	page, err := audit.List(ctx, r.DB, p.TenantID, deref(first, 50), deref(after, ""), f)
+	list := audit.List
+	if args.backward {
+		list = audit.ListBefore
+	}
+	page, err := list(ctx, r.DB, p.TenantID, args.size, args.cursor, f)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +37,7 @@ func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *stri
 		return nil, err
 	}
 	conn := &model.AuditEventConnection{
-		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: deref(after, "") != ""},
+		PageInfo:   &model.PageInfo{HasNextPage: args.hasNext(page.HasNext), HasPreviousPage: args.hasPrevious(page.HasPrevious)},
 		TotalCount: total,
 	}
 	if page.StartCursor != "" {

@@ -45,19 +45,27 @@ func (r *mutationResolver) RestartZoomRoom(ctx context.Context, roomID string) (
 }
 
 // Rooms is the resolver for the rooms field.
-func (r *queryResolver) Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string) (*model.RoomConnection, error) {
+func (r *queryResolver) Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string, last *int, before *string) (*model.RoomConnection, error) {
 	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
 	if err != nil {
 		return nil, err
 	}
+	args, err := relayPageArgs(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
 	top := selectedRoomFields(ctx)
-	page, err := r.Resolver.Rooms.List(ctx, p.TenantID, roomFilter(connectionID, filter), deref(first, 50), deref(after, ""), top["totalCount"])
+	list := r.Resolver.Rooms.List
+	if args.backward {
+		list = r.Resolver.Rooms.ListBefore
+	}
+	page, err := list(ctx, p.TenantID, roomFilter(connectionID, filter), args.size, args.cursor, top["totalCount"])
 	if err != nil {
 		return nil, err
 	}
 	conn := &model.RoomConnection{
 		Edges:      make([]*model.RoomEdge, len(page.Rooms)),
-		PageInfo:   &model.PageInfo{HasNextPage: page.HasNext, HasPreviousPage: deref(after, "") != ""},
+		PageInfo:   &model.PageInfo{HasNextPage: args.hasNext(page.HasNext), HasPreviousPage: args.hasPrevious(page.HasPrevious)},
 		TotalCount: page.TotalCount,
 	}
 	nodes := make([]*model.Room, len(page.Rooms))

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -29,9 +30,11 @@ type Filter struct {
 
 // Page is one page of rooms in name order.
 type Page struct {
-	Rooms      []Room
-	HasNext    bool
-	TotalCount int
+	Rooms   []Room
+	HasNext bool
+	// HasPrevious is set by ListBefore when rooms come before the first.
+	HasPrevious bool
+	TotalCount  int
 }
 
 const roomColumns = `r.id, r.tenant_id, r.connection_id, r.zoom_room_id, r.zoom_dashboard_id, r.name, r.type,
@@ -48,7 +51,26 @@ coalesce(r.status, ''), coalesce(r.online, false), r.last_seen_at, coalesce(r.he
 // page costs one round trip. Filters are optional parameters, never
 // concatenated SQL. The LEFT JOIN keeps a row for the count when the page is
 // empty.
-const sqlListRooms = `WITH matching AS NOT MATERIALIZED (
+const sqlListRooms = sqlMatchingRooms + `
+  WHERE $9::text IS NULL OR (m.name, m.id) > ($9, $10::uuid)
+  ORDER BY m.name, m.id
+  LIMIT $11
+) r ON true
+ORDER BY r.name, r.id`
+
+// sqlListRoomsBefore is sqlListRooms backwards: the rooms just before the
+// cursor (or the last ones), nearest first, so LIMIT keeps those next to
+// it; ListBefore turns them back into name order.
+const sqlListRoomsBefore = sqlMatchingRooms + `
+  WHERE $9::text IS NULL OR (m.name, m.id) < ($9, $10::uuid)
+  ORDER BY m.name DESC, m.id DESC
+  LIMIT $11
+) r ON true
+ORDER BY r.name DESC, r.id DESC`
+
+// sqlMatchingRooms is what both directions share: the filtered rooms, the
+// optional count and the lateral page their keyset condition completes.
+const sqlMatchingRooms = `WITH matching AS NOT MATERIALIZED (
   SELECT r.* FROM rooms r
   WHERE r.tenant_id = $1
     AND ($2::uuid IS NULL OR r.connection_id = $2)
@@ -63,23 +85,47 @@ SELECT CASE WHEN $12 THEN (SELECT count(*) FROM matching) ELSE 0 END,
        ` + pageColumns + `
 FROM (SELECT 1) one
 LEFT JOIN LATERAL (
-  SELECT * FROM matching m
-  WHERE $9::text IS NULL OR (m.name, m.id) > ($9, $10::uuid)
-  ORDER BY m.name, m.id
-  LIMIT $11
-) r ON true
-ORDER BY r.name, r.id`
+  SELECT * FROM matching m`
 
 // List returns up to first rooms of the tenant after the cursor.
 func (s *Service) List(ctx context.Context, tenantID string, f Filter, first int, after string, withTotal bool) (Page, error) {
-	if first < 0 || first > MaxPageSize {
-		return Page{}, apierror.Invalid("first", "first must be between 0 and %d", MaxPageSize)
+	page, err := s.list(ctx, sqlListRooms, tenantID, f, "first", first, "after", after, withTotal)
+	if err != nil {
+		return Page{}, fmt.Errorf("rooms.List: %w", err)
+	}
+	if len(page.Rooms) > first {
+		page.Rooms, page.HasNext = page.Rooms[:first], true
+	}
+	return page, nil
+}
+
+// ListBefore returns up to last rooms of the tenant just before the cursor
+// (the last ones without one), still in name order: Relay's backward
+// pagination. HasPrevious says more rooms come before the first.
+func (s *Service) ListBefore(ctx context.Context, tenantID string, f Filter, last int, before string, withTotal bool) (Page, error) {
+	page, err := s.list(ctx, sqlListRoomsBefore, tenantID, f, "last", last, "before", before, withTotal)
+	if err != nil {
+		return Page{}, fmt.Errorf("rooms.ListBefore: %w", err)
+	}
+	if len(page.Rooms) > last {
+		page.Rooms, page.HasPrevious = page.Rooms[:last], true
+	}
+	slices.Reverse(page.Rooms)
+	return page, nil
+}
+
+// list runs one of the keyset queries with up to size+1 rooms from the
+// cursor, in the query's order; the extra room tells whether more follow.
+// sizeArg and cursorArg name the arguments in errors.
+func (s *Service) list(ctx context.Context, query, tenantID string, f Filter, sizeArg string, size int, cursorArg, cursor string, withTotal bool) (Page, error) {
+	if size < 0 || size > MaxPageSize {
+		return Page{}, apierror.Invalid(sizeArg, "%s must be between 0 and %d", sizeArg, MaxPageSize)
 	}
 	var afterName, afterID *string
-	if after != "" {
-		name, id, err := decodeCursor(after)
+	if cursor != "" {
+		name, id, err := decodeCursor(cursor)
 		if err != nil {
-			return Page{}, apierror.Invalid("after", "after is not a cursor of this list")
+			return Page{}, apierror.Invalid(cursorArg, "%s is not a cursor of this list", cursorArg)
 		}
 		afterName, afterID = &name, &id
 	}
@@ -90,10 +136,10 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter, first int
 		}
 		conn = &f.ConnectionID
 	}
-	rows, err := s.db.Query(ctx, sqlListRooms, tenantID, conn, nilIfEmpty(f.Statuses), f.Online, f.Activated,
-		nilIfEmpty(f.Healths), likeEscape(f.NameContains), f.LocationID, afterName, afterID, first+1, withTotal)
+	rows, err := s.db.Query(ctx, query, tenantID, conn, nilIfEmpty(f.Statuses), f.Online, f.Activated,
+		nilIfEmpty(f.Healths), likeEscape(f.NameContains), f.LocationID, afterName, afterID, size+1, withTotal)
 	if err != nil {
-		return Page{}, fmt.Errorf("rooms.List: %w", err)
+		return Page{}, fmt.Errorf("rooms.list: %w", err)
 	}
 	var page Page
 	defer rows.Close()
@@ -103,7 +149,7 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter, first int
 		var r Room
 		if err := rows.Scan(&total, &id, &r.TenantID, &r.ConnectionID, &r.ZoomRoomID, &r.ZoomDashboardID, &r.Name, &r.Type,
 			&r.LocationID, &r.Status, &r.Online, &r.LastSeenAt, &r.Health, &r.DevicesRefreshedAt); err != nil {
-			return Page{}, fmt.Errorf("rooms.List: %w", err)
+			return Page{}, fmt.Errorf("rooms.list: %w", err)
 		}
 		page.TotalCount = total
 		if id != nil {
@@ -112,10 +158,7 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter, first int
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return Page{}, fmt.Errorf("rooms.List: %w", err)
-	}
-	if len(page.Rooms) > first {
-		page.Rooms, page.HasNext = page.Rooms[:first], true
+		return Page{}, fmt.Errorf("rooms.list: %w", err)
 	}
 	return page, nil
 }
