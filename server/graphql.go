@@ -151,6 +151,12 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 		return out
 	}
 	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil && isVariableError(gqlErr) {
+		// A variable that does not coerce to its type is bad input, like
+		// a bad argument, not a document that failed validation.
+		out.Extensions = map[string]any{"code": string(apierror.BadUserInput)}
+		return out
+	}
 	if errors.As(err, &gqlErr) && gqlErr.Err == nil {
 		if out.Extensions == nil || out.Extensions["code"] == nil {
 			out.Extensions = map[string]any{"code": string(apierror.BadUserInput)}
@@ -178,4 +184,10 @@ func (s *Server) recoverPanic(ctx context.Context, p any) error {
 
 func (s *Server) log(ctx context.Context) *slog.Logger {
 	return s.deps.Logger.With("request_id", requestID(ctx))
+}
+
+// isVariableError reports whether e is gqlgen's refusal of a variable's
+// value (its path starts with "variable").
+func isVariableError(e *gqlerror.Error) bool {
+	return len(e.Path) > 0 && e.Path[0] == ast.PathName("variable")
 }

@@ -128,9 +128,22 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, apierror.BadUserInput, "request body is not valid JSON")
 			return
 		}
+		if isJSON(r) && !isJSONObject(body) {
+			// gqlgen would answer with its decoder's message, which echoes
+			// the body and names Go types.
+			writeError(w, http.StatusBadRequest, apierror.BadUserInput,
+				`request body must be one JSON object {"query", "variables", "operationName"}; batched requests (a JSON array) are not supported`)
+			return
+		}
 		r.Body = &bufferedBody{Reader: bytes.NewReader(body), data: body}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isJSONObject reports whether valid JSON body is an object.
+func isJSONObject(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '{'
 }
 
 // bufferedBody is a request body already read into memory; Bytes lets the
