@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"zoomsignage/app"
+	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/internal/testutil/logtest"
 	"zoomsignage/internal/testutil/redistest"
@@ -166,4 +168,17 @@ func (g *gateway) raw(credential, contentType string, body io.Reader) gqlRespons
 		g.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, data)
 	}
 	return out
+}
+
+// seedAuditEvents records n "thing.done" events for each tenant, targets
+// numbered tenant-0 … tenant-(n-1).
+func (g *gateway) seedAuditEvents(n int, tenants ...string) {
+	g.t.Helper()
+	for i := range n {
+		for _, tn := range tenants {
+			if err := audit.Record(context.Background(), g.app.DB, audit.Event{TenantID: tn, Actor: "test", Action: "thing.done", TargetID: tn + "-" + strconv.Itoa(i)}); err != nil {
+				g.t.Fatal(err)
+			}
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"zoomsignage/audit"
 	"zoomsignage/auth"
 )
 
@@ -84,14 +82,7 @@ func TestRoomsPageBackwards(t *testing.T) {
 func TestAuditEventsPageBackwards(t *testing.T) {
 	g := newGateway(t, nil)
 	a, b := g.tenant("A", 1), g.tenant("B", 1)
-	ctx := context.Background()
-	for i := range 5 {
-		for _, tn := range []string{a, b} {
-			if err := audit.Record(ctx, g.app.DB, audit.Event{TenantID: tn, Actor: "test", Action: "thing.done", TargetID: tn + "-" + strconv.Itoa(i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	g.seedAuditEvents(5, a, b)
 	key := g.apiKey(a, auth.ScopeAdmin)
 	const q = `query($first: Int, $last: Int, $before: String, $after: String){
   auditEvents(first: $first, last: $last, before: $before, after: $after){

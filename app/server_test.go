@@ -65,14 +65,7 @@ func TestLicenseLimit(t *testing.T) {
 func TestAuditEventsAreTenantScopedAndPaged(t *testing.T) {
 	g := newGateway(t, nil)
 	a, b := g.tenant("A", 1), g.tenant("B", 1)
-	ctx := context.Background()
-	for i := range 5 {
-		for _, tn := range []string{a, b} {
-			if err := audit.Record(ctx, g.app.DB, audit.Event{TenantID: tn, Actor: "test", Action: "thing.done", TargetID: tn + "-" + strconv.Itoa(i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	g.seedAuditEvents(5, a, b)
 	key := g.apiKey(a, auth.ScopeAdmin)
 	var seen []string
 	after := ""

@@ -63,33 +63,28 @@ type Page struct {
 const (
 	sqlInsert = `INSERT INTO audit_events (tenant_id, actor, action, target_type, target_id, details)
 VALUES ($1, $2, $3, $4, $5, $6)`
-	// sqlList pages newest first with a keyset cursor on id; the filters are
-	// optional parameters, never concatenated SQL.
-	sqlList = `SELECT id, tenant_id, actor, action, target_type, target_id, details, created_at
+	// auditColumns and auditFilters are shared by both page directions: the
+	// filters are optional parameters $3 to $8, never concatenated SQL.
+	auditColumns = `SELECT id, tenant_id, actor, action, target_type, target_id, details, created_at
 FROM audit_events
-WHERE tenant_id = $1
-  AND ($2::bigint IS NULL OR id < $2)
+WHERE tenant_id = $1`
+	auditFilters = `
   AND ($3 = '' OR action = $3)
   AND ($4 = '' OR actor = $4)
   AND ($5 = '' OR target_type = $5)
   AND ($6 = '' OR target_id = $6)
   AND ($7::timestamptz IS NULL OR created_at >= $7)
-  AND ($8::timestamptz IS NULL OR created_at < $8)
+  AND ($8::timestamptz IS NULL OR created_at < $8)`
+	// sqlList pages newest first with a keyset cursor on id.
+	sqlList = auditColumns + `
+  AND ($2::bigint IS NULL OR id < $2)` + auditFilters + `
 ORDER BY id DESC
 LIMIT $9`
 	// sqlListBefore is sqlList backwards: the events just newer than the
 	// cursor (or the oldest ones), nearest first, so LIMIT keeps those next
 	// to it; ListBefore turns them back into newest-first order.
-	sqlListBefore = `SELECT id, tenant_id, actor, action, target_type, target_id, details, created_at
-FROM audit_events
-WHERE tenant_id = $1
-  AND ($2::bigint IS NULL OR id > $2)
-  AND ($3 = '' OR action = $3)
-  AND ($4 = '' OR actor = $4)
-  AND ($5 = '' OR target_type = $5)
-  AND ($6 = '' OR target_id = $6)
-  AND ($7::timestamptz IS NULL OR created_at >= $7)
-  AND ($8::timestamptz IS NULL OR created_at < $8)
+	sqlListBefore = auditColumns + `
+  AND ($2::bigint IS NULL OR id > $2)` + auditFilters + `
 ORDER BY id ASC
 LIMIT $9`
 	sqlCount = `SELECT count(*) FROM audit_events

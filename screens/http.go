@@ -98,14 +98,24 @@ func (h *handlers) unavailable(ctx context.Context, w http.ResponseWriter, err e
 	http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 }
 
-func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
+// screenProgram resolves the request's screen and builds its program,
+// answering the request itself (404, 429, 503) when it cannot.
+func (h *handlers) screenProgram(w http.ResponseWriter, r *http.Request) (Program, bool) {
 	sc, _, ok := h.screen(w, r)
 	if !ok {
-		return
+		return Program{}, false
 	}
 	p, err := h.s.program(r.Context(), sc)
 	if err != nil {
 		h.unavailable(r.Context(), w, err)
+		return Program{}, false
+	}
+	return p, true
+}
+
+func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.screenProgram(w, r)
+	if !ok {
 		return
 	}
 	body, err := h.player.render(p)
@@ -124,13 +134,8 @@ func (h *handlers) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) program(w http.ResponseWriter, r *http.Request) {
-	sc, _, ok := h.screen(w, r)
+	p, ok := h.screenProgram(w, r)
 	if !ok {
-		return
-	}
-	p, err := h.s.program(r.Context(), sc)
-	if err != nil {
-		h.unavailable(r.Context(), w, err)
 		return
 	}
 	etag := `"` + p.Version + `"`

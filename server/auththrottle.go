@@ -44,21 +44,31 @@ func (s *Server) clientAddr(r *http.Request) string {
 // at. A throttle that cannot be read lets the request through: the
 // credential is still verified.
 func (s *Server) refusedForFailures(w http.ResponseWriter, r *http.Request, addr string) bool {
-	if s.deps.AuthThrottle == nil {
-		return false
-	}
-	wait, refused, err := s.deps.AuthThrottle.Refused(r.Context(), addr)
-	if err != nil {
-		s.log(r.Context()).Warn("auth throttle unavailable; verifying the credential anyway", "error", err.Error())
-		return false
-	}
+	wait, refused := s.throttled(r.Context(), addr)
 	if !refused {
 		return false
 	}
-	s.log(r.Context()).Warn("authentication refused: too many failed attempts from this client", "client", addr)
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	writeError(w, http.StatusTooManyRequests, apierror.RateLimited, "too many failed authentication attempts; try again later")
 	return true
+}
+
+// throttled reports whether addr has used up its failed authentications
+// (and for how long), logging a refusal. A throttle that cannot be read
+// refuses nothing: the credential is still verified.
+func (s *Server) throttled(ctx context.Context, addr string) (time.Duration, bool) {
+	if s.deps.AuthThrottle == nil {
+		return 0, false
+	}
+	wait, refused, err := s.deps.AuthThrottle.Refused(ctx, addr)
+	if err != nil {
+		s.log(ctx).Warn("auth throttle unavailable; verifying the credential anyway", "error", err.Error())
+		return 0, false
+	}
+	if refused {
+		s.log(ctx).Warn("authentication refused: too many failed attempts from this client", "client", addr)
+	}
+	return wait, refused
 }
 
 // authFailed counts a failed authentication of addr and logs it.

@@ -114,11 +114,8 @@ func (s *Server) websocketInit(ctx context.Context, payload transport.InitPayloa
 		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("forbidden: connection_init must carry credentials")
 	}
 	addr := clientAddrOf(ctx)
-	if s.deps.AuthThrottle != nil {
-		if _, refused, terr := s.deps.AuthThrottle.Refused(ctx, addr); terr == nil && refused {
-			s.log(ctx).Warn("websocket authentication refused: too many failed attempts from this client", "client", addr)
-			return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("too many failed authentication attempts")
-		}
+	if _, refused := s.throttled(ctx, addr); refused {
+		return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, closeForbidden), "Forbidden"), nil, errors.New("too many failed authentication attempts")
 	}
 	p, err := s.deps.Auth.Authenticate(ctx, credential)
 	if err != nil {
