@@ -15,6 +15,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"zoomsignage/jobtime"
 	"zoomsignage/vault"
 )
 
@@ -99,6 +100,10 @@ type Config struct {
 	// operator split API and job replicas, and lets tests pin the jobs to
 	// one replica.
 	Workers bool `env:"GATEWAY_WORKERS" envDefault:"true"`
+	// JobRescueAfter is how long a River job may run before another replica
+	// takes it over (its replica died); every attempt is bounded below it
+	// (jobtime), so long jobs work in slices.
+	JobRescueAfter time.Duration `env:"RIVER_RESCUE_AFTER" envDefault:"60s"`
 
 	LogLevel        slog.Level    `env:"LOG_LEVEL" envDefault:"info"`
 	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"30s"`
@@ -192,6 +197,9 @@ func (c *Config) normalize() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration such as 30s", key))
 		}
+	}
+	if c.JobRescueAfter < jobtime.MinRescueAfter {
+		errs = append(errs, fmt.Errorf("RIVER_RESCUE_AFTER must be at least %s", jobtime.MinRescueAfter))
 	}
 	for key, n := range map[string]int{
 		"DEV_ZOOMSIM_ROOMS": c.ZoomSimulatorRooms, "GATEWAY_COMPLEXITY_LIMIT": c.ComplexityLimit,

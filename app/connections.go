@@ -31,6 +31,7 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 		ReturnOrigins:  a.Config.ZoomInstallReturnOrigins,
 		WebhookSecret:  a.Config.ZoomWebhookSecret,
 		DisconnectWait: a.Config.DisconnectWait,
+		Jobs:           a.jobTiming(),
 	})
 	a.Connections = svc
 	svc.AddWorkers(w.workers)

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
+	"zoomsignage/jobtime"
 	"zoomsignage/server"
 	"zoomsignage/zoom"
 )
@@ -73,11 +74,12 @@ func (a *App) newRiver(w *wiring) error {
 		Workers:      w.workers,
 		PeriodicJobs: periodic,
 		Logger:       a.Logger.With("component", "river"),
-		JobTimeout:   jobTimeout,
-		// A job whose replica died is picked up again soon after it could
-		// have finished, not after River's default hour: a stuck sync would
-		// block its connection's unique sync job that long.
-		RescueStuckJobsAfter: jobTimeout + time.Minute,
+		// A job whose replica died is picked up by another replica once it
+		// has run for the rescue horizon (not River's default hour, nor
+		// after a ten-minute attempt): no attempt is longer (jobtime), so a
+		// live one is never taken over.
+		JobTimeout:           a.jobTiming().JobTimeout(),
+		RescueStuckJobsAfter: a.jobTiming().Rescue(),
 	})
 	if err != nil {
 		return fmt.Errorf("app.New: river: %w", err)
@@ -120,9 +122,10 @@ func (a *App) stopRiver(ctx context.Context) {
 	}
 }
 
+// jobTiming is the attempt timing every domain's workers share.
+func (a *App) jobTiming() jobtime.Timing { return jobtime.Timing{RescueAfter: a.Config.JobRescueAfter} }
+
 const (
-	// jobTimeout bounds one job (a 10,000-room sync takes well under it).
-	jobTimeout = 10 * time.Minute
 	// riverStopGrace is how long running jobs may finish at shutdown; with
 	// the HTTP drain it keeps shutdown within a typical 30 s grace period.
 	riverStopGrace = 10 * time.Second

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -12,6 +13,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
+	"zoomsignage/jobtime"
 	"zoomsignage/store"
 	"zoomsignage/zoom"
 )
@@ -52,14 +54,48 @@ type CleanupWorker struct {
 // running, or a push still holds a room's signage, the job snoozes (no
 // attempt is used up) and looks again.
 func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
+	ctx = withSliceEnd(ctx, time.Now().Add(w.Service.cfg.Jobs.Slice()))
 	err := w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
 	switch {
+	case errors.Is(err, errSliceUsed):
+		return river.JobSnooze(jobtime.Continue)
 	case errors.Is(err, errSyncRunning):
 		return river.JobSnooze(syncWaitSnooze)
 	case errors.Is(err, errLeaseHeld):
 		return river.JobSnooze(leaseWaitSnooze)
 	}
 	return err
+}
+
+// Timeout bounds one attempt below the rescue horizon (jobtime), so a
+// cleanup whose replica died resumes on another within two minutes; the
+// work itself stops at the slice's end (errSliceUsed) and continues.
+func (w *CleanupWorker) Timeout(*river.Job[CleanupArgs]) time.Duration {
+	return w.Service.cfg.Jobs.JobTimeout()
+}
+
+// NextRetry resumes a cleanup whose replica died at once: the connection
+// sits in DISCONNECTING, holding its licenses, until it finishes.
+func (w *CleanupWorker) NextRetry(job *river.Job[CleanupArgs]) time.Time {
+	return jobtime.NextRetry(job.JobRow, w.Timeout(job))
+}
+
+// errSliceUsed says the cleanup stopped at the end of its slice, between
+// two rooms; the worker snoozes and the next attempt continues.
+var errSliceUsed = errors.New("the cleanup's slice is used up")
+
+type sliceEndKey struct{}
+
+// withSliceEnd marks when the cleanup's slice ends; RunCleanup called
+// without one (the mutation's inline wait) works until it is done.
+func withSliceEnd(ctx context.Context, end time.Time) context.Context {
+	return context.WithValue(ctx, sliceEndKey{}, end)
+}
+
+// sliceUsed reports whether the slice of ctx has ended.
+func sliceUsed(ctx context.Context) bool {
+	end, ok := ctx.Value(sliceEndKey{}).(time.Time)
+	return ok && !time.Now().Before(end)
 }
 
 func (s *Service) enqueueCleanup(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) error {
@@ -219,6 +255,9 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 	}
 	held := 0
 	for _, listed := range list {
+		if sliceUsed(ctx) {
+			return errSliceUsed
+		}
 		a, got, err := s.claimRoom(ctx, c, listed.RoomID)
 		if err != nil {
 			return err

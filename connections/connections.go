@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"zoomsignage/events"
+	"zoomsignage/jobtime"
 	"zoomsignage/vault"
 	"zoomsignage/zoom"
 )
@@ -97,6 +98,9 @@ type Deps struct {
 	// ZoomCallTimeout bounds each Zoom call the cleanup makes, so a hung
 	// Zoom cannot hold a disconnect; 10 s when zero.
 	ZoomCallTimeout time.Duration
+	// Jobs bounds the attempts of the service's River jobs below the rescue
+	// horizon: a cleanup works one slice of rooms per attempt.
+	Jobs jobtime.Timing
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }

@@ -47,6 +47,10 @@ type DevicesWorker struct {
 
 // Work implements river.Worker.
 func (w *DevicesWorker) Work(ctx context.Context, job *river.Job[DevicesArgs]) error {
+	// One slice per job: a refresh stops at its deadline like at a rate
+	// limit, and the stalest rooms left wait for the next refresh.
+	ctx, cancel := context.WithTimeout(ctx, w.Service.cfg.Jobs.Slice())
+	defer cancel()
 	_, err := w.Service.RefreshDevices(ctx, job.Args.TenantID, job.Args.ConnectionID)
 	if errors.Is(err, ErrNotSyncable) {
 		return nil
@@ -54,9 +58,10 @@ func (w *DevicesWorker) Work(ctx context.Context, job *river.Job[DevicesArgs]) e
 	return err
 }
 
-// Timeout lets a refresh use its whole budget at the paced rate.
+// Timeout bounds a refresh below the rescue horizon (jobtime); Work stops
+// the refresh itself at its slice.
 func (w *DevicesWorker) Timeout(*river.Job[DevicesArgs]) time.Duration {
-	return 2*w.Service.cfg.SyncInterval + time.Minute
+	return w.Service.cfg.Jobs.JobTimeout()
 }
 
 func (s *Service) enqueueDevices(ctx context.Context, tenantID, connectionID string) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"zoomsignage/jobtime"
 	"zoomsignage/syncjob"
 	"zoomsignage/zoom"
 )
@@ -63,9 +64,18 @@ func (w *SyncWorker) Work(ctx context.Context, job *river.Job[syncjob.Args]) err
 	return err
 }
 
-// Timeout bounds one sync: listing 10,000 rooms takes seconds, and a hung
-// Zoom must not hold the connection's unique job forever.
-func (w *SyncWorker) Timeout(*river.Job[syncjob.Args]) time.Duration { return 5 * time.Minute }
+// Timeout bounds one sync below the rescue horizon (jobtime): listing
+// 10,000 rooms takes seconds, and a hung Zoom must not hold the
+// connection's unique job, nor a dead replica keep it for long.
+func (w *SyncWorker) Timeout(*river.Job[syncjob.Args]) time.Duration {
+	return w.Service.cfg.Jobs.JobTimeout()
+}
+
+// NextRetry retries a sync whose replica died (or whose attempt timed out)
+// at once, other failures with River's backoff.
+func (w *SyncWorker) NextRetry(job *river.Job[syncjob.Args]) time.Time {
+	return jobtime.NextRetry(job.JobRow, w.Timeout(job))
+}
 
 // ScheduleArgs is the periodic job that enqueues the syncs that are due.
 type ScheduleArgs struct{}

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"zoomsignage/events"
+	"zoomsignage/jobtime"
 	"zoomsignage/zoom"
 )
 
@@ -74,6 +75,9 @@ type Config struct {
 	// share of the Medium budget over one interval like DeviceBudget; 0.1
 	// by default.
 	PushBudget float64
+	// Jobs bounds the attempts of the service's River jobs (the sync, the
+	// device refresh, the reconciler) below the rescue horizon.
+	Jobs jobtime.Timing
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
