@@ -37,7 +37,7 @@ func TestFromEnv(t *testing.T) {
 				VaultAuthMethod: "token", VaultK8sTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
 				ZoomSimulatorRooms: 25, DisconnectWait: 15 * time.Second,
 				PublicBaseURL: "http://127.0.0.1:8080", SignageBaseURL: "http://127.0.0.1:8080/screens/",
-				SyncInterval: time.Minute, Workers: true, LogLevel: slog.LevelInfo,
+				SyncInterval: time.Minute, Workers: true, JobRescueAfter: time.Minute, LogLevel: slog.LevelInfo,
 				RequestTimeout: 30 * time.Second, ComplexityLimit: 10_000, DepthLimit: 12,
 				TokenLimit: 10_000, ErrorLimit: 50, AuthFailureLimit: 20,
 			}
