@@ -157,21 +157,6 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// startJobs runs the gateway's River workers for the rest of the test.
-func (w *zoomWorld) startJobs(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := w.app.River.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = w.app.River.Stop(sctx)
-	})
-}
-
 const connectS2S = `mutation($in: ConnectServerAppInput!){connectZoomServerApp(input: $in){
   id kind zoomAccountId label status statusReason grantedScopes missingScopes connectedBy{name email}}}`
 

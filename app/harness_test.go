@@ -25,6 +25,21 @@ import (
 	"zoomsignage/vault/vaulttest"
 )
 
+// startJobs runs the gateway's River workers for the rest of the test.
+func (g *gateway) startJobs(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := g.app.River.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = g.app.River.Stop(sctx)
+	})
+}
+
 // testSecret is the HS256 key of the test gateways' JWTs.
 const testSecret = "test-hs256-secret-of-at-least-32-bytes!!"
 

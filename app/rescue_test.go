@@ -65,16 +65,7 @@ func TestDeadWorkersCleanupResumesOnAnotherReplica(t *testing.T) {
 	cfgB := w.app.Config
 	cfgB.DatabaseURL = directDB
 	b := newGateway(t, &cfgB)
-	bctx, stopB := context.WithCancel(ctx)
-	if err := b.app.River.Start(bctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stopB()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.app.River.Stop(sctx)
-	})
+	b.startJobs(t)
 	count := func(sql string) int {
 		var n int
 		if err := b.app.DB.QueryRow(ctx, sql).Scan(&n); err != nil {

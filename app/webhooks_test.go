@@ -23,16 +23,7 @@ const createEndpoint = `mutation($in: WebhookEndpointInput!){createWebhookEndpoi
 func TestPartnerWebhooksEndToEnd(t *testing.T) {
 	cfg := testConfigEnv(t, map[string]string{"GATEWAY_ENV": "dev", "WEBHOOKS_ALLOW_LOOPBACK": "true"})
 	g := newGateway(t, &cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := g.app.River.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = g.app.River.Stop(sctx)
-	})
+	g.startJobs(t)
 	got := make(chan http.Header, 10)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
