@@ -1428,14 +1428,7 @@ FROM rooms r WHERE r.id = a.room_id AND a.tenant_id = $1 AND r.zoom_room_id = $2
 		if lib := w.sim.LibraryContents(w.seed.AccountID); len(lib) != 0 {
 			t.Errorf("library items left in Zoom (leftover %s): %v", leftContent, lib)
 		}
-		r := w.post(admin, disconnect, map[string]any{"id": id})
-		rep, _ := r.Data["disconnectZoom"].(map[string]any)
-		if rep == nil || rep["roomsCleaned"] != float64(3) || rep["licensesReleased"] != float64(3) || len(rep["leftovers"].([]any)) != 0 {
-			t.Errorf("report = %s", r.Raw)
-		}
-		if u, _ := tenants.LicenseUsage(ctx, w.app.DB, tenant); u.Used != 0 {
-			t.Errorf("licenses used: %d", u.Used)
-		}
+		w.disconnectCleanly(t, admin, tenant, id, 3)
 	})
 }
 

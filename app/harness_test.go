@@ -40,6 +40,23 @@ func (g *gateway) startJobs(t testing.TB) {
 	})
 }
 
+// disconnectCleanly disconnects connection id (a retry of a disconnect
+// answers its final report) and checks that report: every one of rooms
+// cleaned and its license released, no leftovers, no license of tenant in
+// use.
+func (g *gateway) disconnectCleanly(t testing.TB, token, tenant, id string, rooms int) {
+	t.Helper()
+	r := g.post(token, disconnect, map[string]any{"id": id})
+	rep, _ := r.Data["disconnectZoom"].(map[string]any)
+	left, _ := rep["leftovers"].([]any)
+	if rep == nil || rep["roomsCleaned"] != float64(rooms) || rep["licensesReleased"] != float64(rooms) || len(left) != 0 {
+		t.Errorf("final disconnect report = %s", r.Raw)
+	}
+	if u, _ := tenants.LicenseUsage(context.Background(), g.app.DB, tenant); u.Used != 0 {
+		t.Errorf("licenses used: %d", u.Used)
+	}
+}
+
 // testSecret is the HS256 key of the test gateways' JWTs.
 const testSecret = "test-hs256-secret-of-at-least-32-bytes!!"
 

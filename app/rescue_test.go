@@ -9,7 +9,6 @@ import (
 
 	"zoomsignage/app"
 	"zoomsignage/internal/testutil/faultproxy"
-	"zoomsignage/tenants"
 	"zoomsignage/zoom/zoomsim"
 )
 
@@ -91,14 +90,7 @@ func TestDeadWorkersCleanupResumesOnAnotherReplica(t *testing.T) {
 	if !strings.Contains(errs, "Stuck job rescued") {
 		t.Errorf("the job was not rescued from the dead replica but retried: %s", errs)
 	}
-	r := b.post(admin, disconnect, map[string]any{"id": id})
-	rep, _ := r.Data["disconnectZoom"].(map[string]any)
-	if rep == nil || rep["roomsCleaned"] != float64(4) || rep["licensesReleased"] != float64(4) || len(rep["leftovers"].([]any)) != 0 {
-		t.Fatalf("final report: %s", r.Raw)
-	}
-	if u, _ := tenants.LicenseUsage(ctx, b.app.DB, tenant); u.Used != 0 {
-		t.Errorf("licenses used: %d", u.Used)
-	}
+	b.disconnectCleanly(t, admin, tenant, id, 4)
 	if lib := w.sim.LibraryContents(w.seed.AccountID); len(lib) != 0 {
 		t.Errorf("library items left: %v", lib)
 	}

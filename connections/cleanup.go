@@ -54,7 +54,7 @@ type CleanupWorker struct {
 // running, or a push still holds a room's signage, the job snoozes (no
 // attempt is used up) and looks again.
 func (w *CleanupWorker) Work(ctx context.Context, job *river.Job[CleanupArgs]) error {
-	ctx = withSliceEnd(ctx, time.Now().Add(w.Service.cfg.Jobs.Slice()))
+	ctx = jobtime.WithSlice(ctx, w.Service.cfg.Jobs.Slice())
 	err := w.Service.RunCleanup(ctx, job.Args.TenantID, job.Args.ConnectionID)
 	switch {
 	case errors.Is(err, errSliceUsed):
@@ -83,20 +83,6 @@ func (w *CleanupWorker) NextRetry(job *river.Job[CleanupArgs]) time.Time {
 // errSliceUsed says the cleanup stopped at the end of its slice, between
 // two rooms; the worker snoozes and the next attempt continues.
 var errSliceUsed = errors.New("the cleanup's slice is used up")
-
-type sliceEndKey struct{}
-
-// withSliceEnd marks when the cleanup's slice ends; RunCleanup called
-// without one (the mutation's inline wait) works until it is done.
-func withSliceEnd(ctx context.Context, end time.Time) context.Context {
-	return context.WithValue(ctx, sliceEndKey{}, end)
-}
-
-// sliceUsed reports whether the slice of ctx has ended.
-func sliceUsed(ctx context.Context) bool {
-	end, ok := ctx.Value(sliceEndKey{}).(time.Time)
-	return ok && !time.Now().Before(end)
-}
 
 func (s *Service) enqueueCleanup(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) error {
 	rc := s.riverClient()
@@ -255,7 +241,7 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 	}
 	held := 0
 	for _, listed := range list {
-		if sliceUsed(ctx) {
+		if jobtime.SliceUsed(ctx) {
 			return errSliceUsed
 		}
 		a, got, err := s.claimRoom(ctx, c, listed.RoomID)

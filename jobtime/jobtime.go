@@ -9,6 +9,7 @@
 package jobtime
 
 import (
+	"context"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -66,4 +67,20 @@ func NextRetry(job *rivertype.JobRow, timeout time.Duration) time.Time {
 		return now.Add(Continue)
 	}
 	return (&river.DefaultClientRetryPolicy{}).NextRetry(job)
+}
+
+type sliceEndKey struct{}
+
+// WithSlice marks ctx with the end of a job's slice, d from now. Unlike a
+// context deadline it cancels nothing: the job checks SliceUsed between two
+// units of work, so a Zoom call in flight is never cut halfway.
+func WithSlice(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, sliceEndKey{}, time.Now().Add(d))
+}
+
+// SliceUsed reports whether the slice of ctx has ended; work called without
+// a slice (a mutation's inline wait) goes on until it is done.
+func SliceUsed(ctx context.Context) bool {
+	end, ok := ctx.Value(sliceEndKey{}).(time.Time)
+	return ok && !time.Now().Before(end)
 }

@@ -75,8 +75,8 @@ type Config struct {
 	// share of the Medium budget over one interval like DeviceBudget; 0.1
 	// by default.
 	PushBudget float64
-	// Jobs bounds the attempts of the service's River jobs (the sync, the
-	// device refresh, the reconciler) below the rescue horizon.
+	// Jobs bounds the attempts of the service's River jobs (the sync and the
+	// device refresh) below the rescue horizon.
 	Jobs jobtime.Timing
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
