@@ -3006,7 +3006,7 @@ type RoomControlResult {
 	{Name: "../schema/schema.graphqls", Input: `# The root of the zoomsignage GraphQL API. Each domain extends Query and
 # Mutation in its own file; names follow API.md.
 
-"An RFC 3339 timestamp with a UTC offset, such as 2026-01-31T09:30:00Z; always UTC in responses."
+"An RFC 3339 timestamp such as 2026-01-31T09:30:00Z. Inputs may have fractional seconds and any UTC offset (anything else is BAD_USER_INPUT); responses are in UTC, with fractional seconds when there are any."
 scalar Time
 
 "A JSON object of non-secret details; its keys depend on where it is used (see the field's description)."
