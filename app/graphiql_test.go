@@ -28,12 +28,20 @@ const (
 	graphiqlResult  = ".result-window"
 )
 
-// runInGraphiQL puts query in the query editor and presses the run button.
-func runInGraphiQL(t *testing.T, page *browsertest.Page, query string) {
+// runInGraphiQL puts query, whose one operation is named name, in the
+// query editor and presses the run button once GraphiQL has parsed it (it
+// does so 100 ms after an edit; a click before runs the previous
+// operation).
+func runInGraphiQL(t *testing.T, page *browsertest.Page, name, query string) {
 	t.Helper()
 	q, _ := json.Marshal(query)
-	js := graphiqlEditor(graphiqlQuery) + `.setValue(` + string(q) + `); document.querySelector('.graphiql-execute-button').click()`
-	if err := page.Eval(context.Background(), js, nil); err != nil {
+	if err := page.Eval(context.Background(), graphiqlEditor(graphiqlQuery)+`.setValue(`+string(q)+`)`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := page.WaitString(`String(`+graphiqlEditor(graphiqlQuery)+`.operationName)`, name, 5*time.Second); err != nil {
+		t.Fatalf("GraphiQL's operation is %q, want %q: %v", got, name, err)
+	}
+	if err := page.Eval(context.Background(), `document.querySelector('.graphiql-execute-button').click()`, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -64,7 +72,7 @@ func TestGraphiQLRunsAQueryAndASubscriptionOfflineInChromium(t *testing.T) {
 	cfg.Dev = true
 	g := newGateway(t, &cfg)
 	tenant := g.tenant("Acme", 1)
-	key := g.apiKey(tenant, auth.ScopeAdmin)
+	key := g.apiKey(tenant, auth.ScopeConnectionsRead)
 	conn := insertConnection(t, g, tenant, "acct-1", "Head office")
 
 	browser := browsertest.Start(t, browsertest.OfflineFlags()...)
@@ -89,13 +97,19 @@ func TestGraphiQLRunsAQueryAndASubscriptionOfflineInChromium(t *testing.T) {
 	}
 
 	// A query over HTTP, as the key.
-	runInGraphiQL(t, page, `query Me { viewer { kind tenant { name } } zoomConnections { label } }`)
+	runInGraphiQL(t, page, "Me", `query Me { viewer { kind tenant { name } } zoomConnections { label } }`)
 	waitResult(t, browser, page, "query", `"kind": "API_KEY"`, `"name": "Acme"`, `"label": "Head office"`)
 
 	// A subscription over the websocket, as the same key; the event is
 	// published once the gateway holds the stream.
-	runInGraphiQL(t, page, `subscription Status { connectionStatusChanged { id status statusReason } }`)
-	waitSubscribers(t, g.app.Bus, tenant, 1)
+	runInGraphiQL(t, page, "Status", `subscription Status { connectionStatusChanged { id status statusReason } }`)
+	for deadline := time.Now().Add(subWait); g.app.Bus.Subscribers(tenant) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			var result string
+			_ = page.Eval(context.Background(), graphiqlEditor(graphiqlResult)+`.getValue()`, &result)
+			t.Fatalf("the subscription did not reach the gateway; the result pane shows %q\n%s\n%s", result, strings.Join(browser.Logs(), "\n"), strings.Join(browser.Requests(), "\n"))
+		}
+	}
 	err := g.app.Bus.Publish(context.Background(), events.Event{Kind: events.ConnectionStatusChanged, TenantID: tenant, ConnectionID: conn,
 		Connection: &events.ConnectionSnapshot{ID: conn, Status: "REAUTH_REQUIRED", StatusReason: "the grant was revoked"}})
 	if err != nil {

@@ -213,6 +213,9 @@ func requestURL(m message) string {
 			Request struct{ URL string } `json:"request"`
 		}
 		_ = json.Unmarshal(m.Params, &p)
+		if strings.HasPrefix(p.Request.URL, "data:") && len(p.Request.URL) > 40 {
+			return p.Request.URL[:40] + "…" // inlined fonts run to kilobytes
+		}
 		return p.Request.URL
 	case "Network.webSocketCreated":
 		var p struct{ URL string }
