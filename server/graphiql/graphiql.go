@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -158,7 +159,7 @@ func (u *UI) Assets() http.Handler {
 			h.Set("Content-Encoding", "gzip")
 			body = a.gzipped()
 		}
-		h.Set("Content-Length", fmt.Sprint(len(body)))
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 		if r.Method != http.MethodHead {
 			_, _ = w.Write(body)
 		}
@@ -176,10 +177,19 @@ func (a *asset) gzipped() []byte {
 	return a.gz
 }
 
+// acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero
+// q (or *, which covers it; Go's client and every browser name gzip).
 func acceptsGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(strings.TrimSpace(q), " ", "") != "q=0" {
+		coding, params, _ := strings.Cut(part, ";")
+		if coding = strings.TrimSpace(coding); !strings.EqualFold(coding, "gzip") && coding != "*" {
+			continue
+		}
+		q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q=")
+		if !ok {
+			return true
+		}
+		if v, err := strconv.ParseFloat(q, 64); err == nil && v > 0 {
 			return true
 		}
 	}

@@ -144,8 +144,10 @@ func TestAssetsAreImmutableUnderTheirVersion(t *testing.T) {
 	if unzipped, _ := io.ReadAll(zr); string(unzipped) != string(plain) {
 		t.Fatal("the gzip form differs from the file")
 	}
-	if resp, _ := serve(t, ui, ui.AssetPrefix()+"init.js", "Accept-Encoding", "gzip;q=0"); resp.Header.Get("Content-Encoding") != "" {
-		t.Fatalf("gzip refused with q=0, yet sent: %v", resp.Header)
+	for _, refused := range []string{"", "br", "gzip;q=0", "gzip; q=0.0, br"} {
+		if resp, _ := serve(t, ui, ui.AssetPrefix()+"init.js", "Accept-Encoding", refused); resp.Header.Get("Content-Encoding") != "" {
+			t.Fatalf("Accept-Encoding %q, yet gzip sent: %v", refused, resp.Header)
+		}
 	}
 
 	for _, path := range []string{"/graphiql/0123456789abcdef/init.js", ui.AssetPrefix() + "index.html", ui.AssetPrefix() + "nope.js", ui.AssetPrefix() + "assets/init.js"} {
