@@ -223,7 +223,9 @@ func (s *Service) ConfirmRoute() http.Handler {
 // the real answer; any other outcome consumes it (answered is true).
 func (s *Service) answerConfirmation(ctx context.Context, id, csrf, cookie, decision string) (target string, answered bool) {
 	fallback, _ := s.checkReturnTo("")
-	refuse := func(reason string) (string, bool) { return withQuery(fallback, "zoom", "error", "reason", reason), false }
+	refuse := func(reason string) (string, bool) {
+		return withQuery(fallback, "zoom", "error", "reason", reason), false
+	}
 	if id == "" || len(id) > maxStateLength || csrf == "" || (decision != decisionLink && decision != decisionDecline) {
 		return refuse(ReasonConfirmInvalid)
 	}
