@@ -2600,9 +2600,11 @@ extend type Mutation {
   ): ZoomConnection!
   """
   Starts a Marketplace install (connections:write): returns Zoom's authorize URL with a one-time state,
-  valid for 10 minutes. Open the URL in the browser that made the call: a web-app user's install is
-  bound to that browser by a cookie. BAD_USER_INPUT when Marketplace installs are not configured on
-  this gateway, or returnTo is not on the web app's origin.
+  valid for 10 minutes. A web-app user's install is bound by a cookie to the browser that made the
+  call: open the URL there. An install begun with an API key links nothing until the person approving
+  it in Zoom confirms, on a gateway page naming the tenant, that the account is to be linked to it.
+  BAD_USER_INPUT when Marketplace installs are not configured on this gateway, or returnTo is not on
+  the web app's origin.
   """
   beginZoomMarketplaceInstall(
     "Where the browser lands after the install: a URL or path on the web app's origin; its root when omitted."
