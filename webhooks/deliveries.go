@@ -81,6 +81,14 @@ func eventType(ev *events.Event) string {
 		if ev.Sync != nil && ev.Sync.State != "RUNNING" {
 			return "sync.finished"
 		}
+	case events.ScreenOnline:
+		return "screen.online"
+	case events.ScreenOffline:
+		return "screen.offline"
+	case events.BroadcastStarted:
+		return "broadcast.started"
+	case events.BroadcastEnded:
+		return "broadcast.ended"
 	}
 	return ""
 }
@@ -100,6 +108,8 @@ type data struct {
 	Signage        *events.SignageSnapshot    `json:"signage,omitempty"`
 	Sync           *events.SyncSnapshot       `json:"sync,omitempty"`
 	Connection     *events.ConnectionSnapshot `json:"connection,omitempty"`
+	Screen         *events.ScreenSnapshot     `json:"screen,omitempty"`
+	Broadcast      *events.BroadcastSnapshot  `json:"broadcast,omitempty"`
 }
 
 // HandleEvents is the outbox's ConsumerWebhooks handler: in the relay's
@@ -148,7 +158,7 @@ func (s *Service) HandleEvents(ctx context.Context, tx pgx.Tx, evs []events.Even
 			if payload == nil {
 				payload, err = json.Marshal(body{Type: typ, Timestamp: ev.At.UTC(), Data: data{
 					ConnectionID: ev.ConnectionID, Room: ev.Room, PreviousStatus: ev.PreviousStatus, Alerts: ev.Alerts,
-					Signage: ev.Signage, Sync: ev.Sync, Connection: ev.Connection}})
+					Signage: ev.Signage, Sync: ev.Sync, Connection: ev.Connection, Screen: ev.Screen, Broadcast: ev.Broadcast}})
 				if err != nil {
 					return fmt.Errorf("webhooks.HandleEvents: %w", err)
 				}
