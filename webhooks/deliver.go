@@ -103,7 +103,11 @@ FROM d`
 	// deliveries list, listed above the attempt that disabled it.
 	sqlDisabledNotice = `INSERT INTO webhook_attempts (tenant_id, endpoint_id, event_type, webhook_id, attempt, status, error, attempted_at)
 VALUES ($1, $2, $3, 'notice_' || gen_random_uuid(), 0, 'FAILED', $4, $5)`
-	sqlEndpointSucceeded = `UPDATE webhook_endpoints SET failing_since = NULL WHERE tenant_id = $1 AND id = $2`
+	// sqlEndpointSucceeded ends a failure streak; it touches (and locks)
+	// the endpoint's row only when there is one, so concurrent successful
+	// deliveries to one endpoint do not queue on its row.
+	sqlEndpointSucceeded = `UPDATE webhook_endpoints SET failing_since = NULL
+WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`
 	sqlEndpointFailed    = `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
 WHERE tenant_id = $1 AND id = $2 RETURNING failing_since, enabled, url`
 	sqlDisableEndpoint = `UPDATE webhook_endpoints SET enabled = false WHERE tenant_id = $1 AND id = $2 AND enabled`

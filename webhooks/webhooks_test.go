@@ -540,3 +540,24 @@ func TestEndpointFailing24HoursIsDisabled(t *testing.T) {
 		t.Fatal("a disabled endpoint still receives new events")
 	}
 }
+
+// TestSuccessDoesNotQueueOnTheEndpointRow: recording a success touches the
+// endpoint's row only to end a failure streak, so deliveries to one
+// endpoint never wait on each other: here the row is held as another
+// success's UPDATE holds it (FOR NO KEY UPDATE) for the whole delivery,
+// which still succeeds.
+func TestSuccessDoesNotQueueOnTheEndpointRow(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, 200)
+	ep, _ := e.endpoint(t, r.srv.URL)
+	tx, err := e.db.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(e.ctx) }()
+	if _, err := tx.Exec(e.ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.statusChange(t, "room-1")
+	e.delivery(t, ep.ID, webhooks.StatusSucceeded)
+}
