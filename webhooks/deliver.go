@@ -108,7 +108,7 @@ VALUES ($1, $2, $3, 'notice_' || gen_random_uuid(), 0, 'FAILED', $4, $5)`
 	// deliveries to one endpoint do not queue on its row.
 	sqlEndpointSucceeded = `UPDATE webhook_endpoints SET failing_since = NULL
 WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`
-	sqlEndpointFailed    = `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
+	sqlEndpointFailed = `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
 WHERE tenant_id = $1 AND id = $2 RETURNING failing_since, enabled, url`
 	sqlDisableEndpoint = `UPDATE webhook_endpoints SET enabled = false WHERE tenant_id = $1 AND id = $2 AND enabled`
 )
