@@ -1,9 +1,11 @@
-// Package events carries what the rooms and connections packages observe
-// (room status, health and signage changes, sync progress, connection
-// status) to GraphQL subscriptions on every replica: recorded in the
-// Postgres outbox in the transaction of the change, relayed from there to
-// Redis pub/sub per tenant (retried while Redis is down), and fanned out in
-// process to each subscriber, deduplicated by event id.
+// Package events carries what the rooms, connections and screens packages
+// observe (room status, health and signage changes, sync progress,
+// connection status, screens' program, online transitions and broadcasts)
+// to GraphQL subscriptions on every replica and to partner webhooks:
+// recorded in the Postgres outbox in the transaction of the change, relayed
+// from there to Redis pub/sub per tenant (retried while Redis is down) and
+// fanned out in process to each subscriber, deduplicated by event id, and
+// by a relay of its own to webhook deliveries.
 //
 // An event carries everything a subscription needs to answer without
 // touching Postgres (a snapshot of the room or connection), because one
