@@ -3645,13 +3645,15 @@ type Tenant {
   "The tenant's partner webhook endpoints, oldest first (admin scope). Secrets are never returned."
   webhookEndpoints: [WebhookEndpoint!]!
   """
-  An endpoint's deliveries, newest first (admin scope). NOT_FOUND when the endpoint is not the tenant's;
+  An endpoint's delivery attempts, newest first (admin scope): one node per attempt (retries and redeliveries of one
+  message share its webhookId), a node per message still waiting for its first attempt (PENDING), and an
+  endpoint.disabled notice when the endpoint was disabled. NOT_FOUND when the endpoint is not the tenant's;
   BAD_USER_INPUT when first is outside 0 to 500 or after is not a cursor of this list.
   """
   webhookDeliveries(
     "The WebhookEndpoint.id."
     endpointId: ID!
-    "At most this many deliveries, 0 to 500 (default 50)."
+    "At most this many nodes, 0 to 500 (default 50)."
     first: Int = 50
     "A WebhookDeliveryEdge.cursor (or PageInfo.endCursor) to page forwards from."
     after: String
@@ -3675,9 +3677,9 @@ extend type Mutation {
     "The WebhookEndpoint.id."
     id: ID!
   ): WebhookEndpoint!
-  "Sends a delivery again, whatever its status, with the same webhook-id and body (admin scope). NOT_FOUND when it is not the tenant's."
+  "Sends a message again, whatever its status, with the same webhook-id and body (admin scope); any of its attempts' ids names it. NOT_FOUND when it is not the tenant's (or is a notice)."
   redeliverWebhook(
-    "The WebhookDelivery.id."
+    "A WebhookDelivery.id: an attempt's or a pending message's."
     deliveryId: ID!
   ): WebhookDelivery!
 }
@@ -3716,43 +3718,43 @@ type CreatedWebhookEndpoint {
   secret: String!
 }
 
-"One message sent (or to be sent) to an endpoint, with its attempts so far."
+"One attempt to send a message to an endpoint, a message waiting for its first attempt, or an endpoint.disabled notice."
 type WebhookDelivery {
-  "The delivery's id (for redeliverWebhook)."
+  "The attempt's id (for redeliverWebhook)."
   id: ID!
   "The webhook-id header: the same for every attempt and redelivery of the message."
   webhookId: String!
-  "The event type, one of the endpoint's events."
+  "The event type, one of the endpoint's events; endpoint.disabled for the notice that the endpoint was disabled."
   eventType: String!
-  "Attempts made so far."
+  "Which attempt of the message this is, from 1 (0 for a message not yet attempted, and for a notice)."
   attempt: Int!
-  "PENDING, RETRYING, SUCCEEDED or FAILED."
+  "PENDING, RETRYING, SUCCEEDED or FAILED (a notice is FAILED, with lastError saying why and since when)."
   status: String!
-  "The HTTP status of the latest attempt; null when none answered (not yet sent, or no response)."
+  "The HTTP status the attempt got; null when none answered (not yet sent, or no response)."
   responseCode: Int
-  "Why the latest attempt failed (never the response body beyond a short excerpt kept server-side)."
+  "Why the attempt failed (never the response body beyond a short excerpt kept server-side)."
   lastError: String
-  "When the message was created."
+  "When the attempt was made (for a message not yet attempted, when it was created; for a notice, when the endpoint was disabled)."
   createdAt: Time!
   "When the next attempt is due (with exponential backoff, about 24 hours of attempts in all); null when none is planned."
   nextAttemptAt: Time
 }
 
-"A delivery and its cursor."
+"A delivery attempt (or pending message, or notice) and its cursor."
 type WebhookDeliveryEdge {
-  "Opaque: pass it as after to page on from this delivery."
+  "Opaque: pass it as after to page on from this node."
   cursor: String!
-  "The delivery."
+  "The attempt, pending message or notice."
   node: WebhookDelivery!
 }
 
-"A page of an endpoint's deliveries (Relay connection, forward only)."
+"A page of an endpoint's delivery attempts (Relay connection, forward only)."
 type WebhookDeliveryConnection {
-  "The page's deliveries, newest first."
+  "The page's nodes, newest first."
   edges: [WebhookDeliveryEdge!]!
-  "Whether there are deliveries after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false)."
+  "Whether there are nodes after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false)."
   pageInfo: PageInfo!
-  "The endpoint's deliveries across all pages."
+  "The endpoint's nodes across all pages."
   totalCount: Int!
 }
 `, BuiltIn: false},

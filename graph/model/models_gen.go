@@ -683,43 +683,43 @@ type Viewer struct {
 	Role *string `json:"role,omitempty"`
 }
 
-// One message sent (or to be sent) to an endpoint, with its attempts so far.
+// One attempt to send a message to an endpoint, a message waiting for its first attempt, or an endpoint.disabled notice.
 type WebhookDelivery struct {
-	// The delivery's id (for redeliverWebhook).
+	// The attempt's id (for redeliverWebhook).
 	ID string `json:"id"`
 	// The webhook-id header: the same for every attempt and redelivery of the message.
 	WebhookID string `json:"webhookId"`
-	// The event type, one of the endpoint's events.
+	// The event type, one of the endpoint's events; endpoint.disabled for the notice that the endpoint was disabled.
 	EventType string `json:"eventType"`
-	// Attempts made so far.
+	// Which attempt of the message this is, from 1 (0 for a message not yet attempted, and for a notice).
 	Attempt int `json:"attempt"`
-	// PENDING, RETRYING, SUCCEEDED or FAILED.
+	// PENDING, RETRYING, SUCCEEDED or FAILED (a notice is FAILED, with lastError saying why and since when).
 	Status string `json:"status"`
-	// The HTTP status of the latest attempt; null when none answered (not yet sent, or no response).
+	// The HTTP status the attempt got; null when none answered (not yet sent, or no response).
 	ResponseCode *int `json:"responseCode,omitempty"`
-	// Why the latest attempt failed (never the response body beyond a short excerpt kept server-side).
+	// Why the attempt failed (never the response body beyond a short excerpt kept server-side).
 	LastError *string `json:"lastError,omitempty"`
-	// When the message was created.
+	// When the attempt was made (for a message not yet attempted, when it was created; for a notice, when the endpoint was disabled).
 	CreatedAt time.Time `json:"createdAt"`
 	// When the next attempt is due (with exponential backoff, about 24 hours of attempts in all); null when none is planned.
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 }
 
-// A page of an endpoint's deliveries (Relay connection, forward only).
+// A page of an endpoint's delivery attempts (Relay connection, forward only).
 type WebhookDeliveryConnection struct {
-	// The page's deliveries, newest first.
+	// The page's nodes, newest first.
 	Edges []*WebhookDeliveryEdge `json:"edges"`
-	// Whether there are deliveries after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false).
+	// Whether there are nodes after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false).
 	PageInfo *PageInfo `json:"pageInfo"`
-	// The endpoint's deliveries across all pages.
+	// The endpoint's nodes across all pages.
 	TotalCount int `json:"totalCount"`
 }
 
-// A delivery and its cursor.
+// A delivery attempt (or pending message, or notice) and its cursor.
 type WebhookDeliveryEdge struct {
-	// Opaque: pass it as after to page on from this delivery.
+	// Opaque: pass it as after to page on from this node.
 	Cursor string `json:"cursor"`
-	// The delivery.
+	// The attempt, pending message or notice.
 	Node *WebhookDelivery `json:"node"`
 }
 
