@@ -175,7 +175,7 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	if err != nil || d.Done {
 		return wrapCleanup(err)
 	}
-	if err := s.stopSyncs(ctx, tenantID, connectionID); err != nil {
+	if err := s.stopSyncs(ctx, connectionID); err != nil {
 		return wrapCleanup(err)
 	}
 	c, err := getConnection(ctx, s.db, tenantID, connectionID)
