@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,16 +19,7 @@ import (
 // checks must pass, warnings included. node and test/httpaudit/node_modules
 // (npm ci, which .ci/run does) are required: missing, the test fails.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the GraphQL-over-HTTP audit (Node 20 or later)")
-	}
-	dir := filepath.Join(repoRoot(t), "test", "httpaudit")
-	for _, pkg := range []string{"graphql-http", "graphql"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("test/httpaudit/node_modules/%s is missing: run `npm ci` in test/httpaudit (.ci/run does): %v", pkg, err)
-		}
-	}
+	node, dir := requireNode(t, "httpaudit", "graphql-http", "graphql")
 	// Some audits query __type: introspection on, as a partner's codegen
 	// would have it (GATEWAY_INTROSPECTION).
 	cfg := testConfig(t)

@@ -21,16 +21,7 @@ type nodeTest struct {
 // .ci/run does) are there: missing, the test fails, never skips.
 func startNodeTest(t *testing.T, folder, file string, env []string, packages ...string) *nodeTest {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the reference-client tests (Node 20 or later)")
-	}
-	dir := filepath.Join(repoRoot(t), "test", folder)
-	for _, pkg := range packages {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("test/%s/node_modules/%s is missing: run `npm ci` in test/%s (.ci/run does): %v", folder, pkg, folder, err)
-		}
-	}
+	node, dir := requireNode(t, folder, packages...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "--test-timeout=90000", file)
 	cmd.Dir = dir
@@ -49,6 +40,24 @@ func startNodeTest(t *testing.T, folder, file string, env []string, packages ...
 		}
 	})
 	return n
+}
+
+// requireNode returns node's path and test/<folder>, failing the test when
+// node or one of the folder's packages (npm ci, which .ci/run does) is
+// missing: these tests never skip.
+func requireNode(t *testing.T, folder string, packages ...string) (node, dir string) {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is required for the reference-client tests (Node 20 or later)")
+	}
+	dir = filepath.Join(repoRoot(t), "test", folder)
+	for _, pkg := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("test/%s/node_modules/%s is missing: run `npm ci` in test/%s (.ci/run does): %v", folder, pkg, folder, err)
+		}
+	}
+	return node, dir
 }
 
 // wait waits for the run to end and fails unless all of its tests, at
