@@ -190,6 +190,63 @@ func TestTypedCalls(t *testing.T) {
 					t.Fatalf("me = %q, want the installing admin %q", u.ID, e.seed.Admin.ID)
 				}
 			})
+			t.Run("RaiseEmergencyAlert and RemoveEmergencyAlert batch 10 ids a call", func(t *testing.T) {
+				var ids []string
+				for _, r := range simRooms[10:33] {
+					ids = append(ids, r.ID)
+				}
+				before := e.calls(zoomsim.RouteEmergency)
+				done, err := api.RaiseEmergencyAlert(ctx, zoom.AlertTargetRoom, ids, "Evacuate now")
+				if err != nil || len(done) != len(ids) {
+					t.Fatalf("raise: done %d of %d, err = %v", len(done), len(ids), err)
+				}
+				if got := e.calls(zoomsim.RouteEmergency) - before; got != 3 {
+					t.Fatalf("raise calls = %d, want 3 (ceil(23/10))", got)
+				}
+				shown, err := e.sim.EmergencyAlerts(ctx, e.seed.AccountID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(shown) != len(ids) || shown[ids[22]] != "Evacuate now" {
+					t.Fatalf("alerts shown = %v, want the 23 rooms", shown)
+				}
+				done, err = api.RemoveEmergencyAlert(ctx, zoom.AlertTargetRoom, ids)
+				if err != nil || len(done) != len(ids) {
+					t.Fatalf("remove: done %d, err = %v", len(done), err)
+				}
+				if shown, _ := e.sim.EmergencyAlerts(ctx, e.seed.AccountID); len(shown) != 0 {
+					t.Fatalf("alerts after removal = %v", shown)
+				}
+			})
+			t.Run("RaiseEmergencyAlert account target and a bad batch", func(t *testing.T) {
+				done, err := api.RaiseEmergencyAlert(ctx, zoom.AlertTargetAccount, []string{e.seed.AccountID}, "Shelter in place")
+				if err != nil || len(done) != 1 {
+					t.Fatalf("raise account: done %v, err = %v", done, err)
+				}
+				if shown, _ := e.sim.EmergencyAlerts(ctx, e.seed.AccountID); len(shown) != len(simRooms) {
+					t.Fatalf("alerts shown in %d rooms, want all %d", len(shown), len(simRooms))
+				}
+				// The first batch names an unknown room: Zoom refuses it
+				// with code 300 and the second batch still goes through.
+				ids := []string{"no-such-room"}
+				for _, r := range simRooms[:10] {
+					ids = append(ids, r.ID)
+				}
+				done, err = api.RemoveEmergencyAlert(ctx, zoom.AlertTargetRoom, ids)
+				var ze *zoom.Error
+				if !errors.As(err, &ze) || ze.HTTPStatus != 400 || ze.Code != 300 {
+					t.Fatalf("err = %#v, want *zoom.Error 400/300", err)
+				}
+				if len(done) != 1 || done[0] != simRooms[9].ID {
+					t.Fatalf("done = %v, want the second batch's one room", done)
+				}
+				if _, err := api.RemoveEmergencyAlert(ctx, zoom.AlertTargetAccount, []string{e.seed.AccountID}); err != nil {
+					t.Fatal(err)
+				}
+				if shown, _ := e.sim.EmergencyAlerts(ctx, e.seed.AccountID); len(shown) != 0 {
+					t.Fatalf("alerts after account removal: %d", len(shown))
+				}
+			})
 			t.Run("no subscription", func(t *testing.T) {
 				if err := e.sim.SetRestriction(ctx, e.seed.AccountID, zoomsim.RestrictionNoSubscription); err != nil {
 					t.Fatal(err)

@@ -32,6 +32,7 @@ func DefaultScopes() []string {
 		"zoom_rooms:write:digital_signage_library_contents:admin",
 		"zoom_rooms:read:digital_signage_library_contents:admin",
 		"zoom_rooms:update:room_control:admin",
+		EmergencyAlertScope,
 		"zoom_rooms:read:alert:admin",
 		"user:read:user:admin",
 	}

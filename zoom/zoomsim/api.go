@@ -16,6 +16,7 @@ const (
 	RouteGetSettings   = "GET /rooms/{id}/settings"
 	RoutePatchSettings = "PATCH /rooms/{id}/settings"
 	RouteRoomEvents    = "PATCH /rooms/{id}/events"
+	RouteEmergency     = "PATCH /rooms/events"
 	RouteAddContent    = "POST /rooms/content/digital_signage/contents"
 	RouteListContents  = "GET /rooms/content/digital_signage/contents"
 	RouteGetContent    = "GET /rooms/content/digital_signage/contents/{contentId}"
@@ -80,6 +81,7 @@ func (s *Sim) apiRoutes() []apiRoute {
 		{RouteGetSettings, Medium, []string{"zoom_rooms:read:room_settings:admin", "room:read:admin"}, true, s.handleGetSettings},
 		{RoutePatchSettings, Medium, []string{"zoom_rooms:update:room_settings:admin", "room:write:admin"}, true, s.handlePatchSettings},
 		{RouteRoomEvents, Medium, []string{"zoom_rooms:update:room_control:admin", "room:write:admin"}, true, s.handleRoomEvents},
+		{RouteEmergency, Medium, []string{EmergencyAlertScope, "room:write:admin"}, true, s.handleEmergencyAlert},
 		{RouteAddContent, Light, []string{writeContent, "room:write:admin"}, true, s.handleAddContent},
 		{RouteListContents, Light, []string{listContents, "room:read:admin"}, true, s.handleListContents},
 		{RouteGetContent, Light, []string{listContents, "room:read:admin"}, true, s.handleGetContent},

@@ -28,6 +28,9 @@ func (s *Sim) routeControl() {
 	h("GET /_sim/accounts/{accountId}/rooms", control(func(r *http.Request, _ struct{}) (any, error) {
 		return s.Rooms(r.Context(), r.PathValue("accountId"))
 	}))
+	h("GET /_sim/accounts/{accountId}/emergency-alerts", control(func(r *http.Request, _ struct{}) (any, error) {
+		return s.EmergencyAlerts(r.Context(), r.PathValue("accountId"))
+	}))
 	h("PUT /_sim/accounts/{accountId}/limits", control(func(r *http.Request, in Limits) (any, error) {
 		return nil, s.SetLimits(r.Context(), r.PathValue("accountId"), in)
 	}))

@@ -65,7 +65,10 @@
 // SignageEnabled is false; play_list contents must reference items of the
 // account's signage library. PATCH /rooms/{id}/events answers 400 code 300
 // "Zoom Room is offline" for an Offline room; zoomroom.restart increments
-// Room.Restarts.
+// Room.Restarts. PATCH /rooms/events (manageE911signage) shows or, with
+// force_remove, removes the E911 alert text on the targeted rooms (account,
+// location or room ids, 1 to 10 per call; an unknown id fails the call with
+// 400 code 300); EmergencyAlerts reports what each room shows.
 //
 // # Rate limits
 //
@@ -94,7 +97,7 @@
 //	GET    /_sim/accounts/{accountId}/rooms
 //	PUT    /_sim/accounts/{accountId}/limits       {"Medium":{"per_second":20}}
 //	PUT    /_sim/accounts/{accountId}/restriction  {"restriction":"no_subscription"}
-//	GET    /_sim/accounts/{accountId}/calls | /served
+//	GET    /_sim/accounts/{accountId}/calls | /served | /emergency-alerts
 //	GET    /_sim/calls?account_id=   GET /_sim/token-calls
 //	GET    /_sim/rooms/{roomId}      PATCH (RoomUpdate)   DELETE
 //	POST   /_sim/rooms/{roomId}/alerts | /alerts/clear   Alert

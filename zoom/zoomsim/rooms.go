@@ -14,6 +14,9 @@ type room struct {
 	Room
 	seq     uint64
 	signage signageSettings
+	// emergencyAlert is the E911 text PATCH /rooms/events shows on the
+	// room's signage; nil when none.
+	emergencyAlert *string
 	// listJSON is the room's entry in GET /rooms, encoded once per
 	// change so that listing 10,000 rooms costs copies, not encodes.
 	listJSON []byte
