@@ -14,7 +14,7 @@ import (
 func (a *App) wireScreens(_ context.Context, w *wiring) error {
 	svc, err := screens.New(screens.Config{
 		DB: a.DB, Redis: a.Redis, RedisPrefix: a.Config.RedisPrefix, Bus: a.Bus, Events: a.Outbox,
-		Rooms: a.Rooms, Logger: a.Logger,
+		Rooms: a.Rooms, Connections: screens.FromConnections(a.Connections), Logger: a.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("app.New: %w", err)

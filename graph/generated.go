@@ -81,15 +81,17 @@ type ComplexityRoot struct {
 	}
 
 	Broadcast struct {
-		EndedAt        func(childComplexity int) int
-		EndsAt         func(childComplexity int) int
-		ID             func(childComplexity int) int
-		Message        func(childComplexity int) int
-		RoomCount      func(childComplexity int) int
-		Severity       func(childComplexity int) int
-		StartedAt      func(childComplexity int) int
-		StartedBy      func(childComplexity int) int
-		ZoomAlertRooms func(childComplexity int) int
+		EndedAt               func(childComplexity int) int
+		EndsAt                func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		Message               func(childComplexity int) int
+		RoomCount             func(childComplexity int) int
+		Severity              func(childComplexity int) int
+		StartedAt             func(childComplexity int) int
+		StartedBy             func(childComplexity int) int
+		ZoomAlertError        func(childComplexity int) int
+		ZoomAlertRemovalError func(childComplexity int) int
+		ZoomAlertRooms        func(childComplexity int) int
 	}
 
 	Content struct {
@@ -723,6 +725,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Broadcast.StartedBy(childComplexity), true
+	case "Broadcast.zoomAlertError":
+		if e.ComplexityRoot.Broadcast.ZoomAlertError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ZoomAlertError(childComplexity), true
+	case "Broadcast.zoomAlertRemovalError":
+		if e.ComplexityRoot.Broadcast.ZoomAlertRemovalError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ZoomAlertRemovalError(childComplexity), true
 	case "Broadcast.zoomAlertRooms":
 		if e.ComplexityRoot.Broadcast.ZoomAlertRooms == nil {
 			break
@@ -3389,8 +3403,12 @@ type Broadcast implements Node {
   endedAt: Time
   "Rooms targeted when it started."
   roomCount: Int!
-  "Rooms where Zoom's own emergency signage was raised too (not yet: always 0)."
+  "Rooms where Zoom's own emergency alert was raised too (EMERGENCY broadcasts, through connections whose Zoom app has the optional emergency-alert permission), so rooms in a meeting show it; it is removed when the broadcast ends. 0 for INFO and WARNING."
   zoomAlertRooms: Int!
+  "Where and why Zoom's own emergency alert was not raised (a connection without the permission, or Zoom's failure); null when it was raised wherever it was due."
+  zoomAlertError: String
+  "Where Zoom's own emergency alert is still up after the end, and why (the gateway keeps trying to remove it); null when it was removed everywhere."
+  zoomAlertRemovalError: String
 }
 
 extend type Query {
@@ -3884,6 +3902,10 @@ func (ec *executionContext) childFields_Broadcast(ctx context.Context, field gra
 		return ec.fieldContext_Broadcast_roomCount(ctx, field)
 	case "zoomAlertRooms":
 		return ec.fieldContext_Broadcast_zoomAlertRooms(ctx, field)
+	case "zoomAlertError":
+		return ec.fieldContext_Broadcast_zoomAlertError(ctx, field)
+	case "zoomAlertRemovalError":
+		return ec.fieldContext_Broadcast_zoomAlertRemovalError(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Broadcast", field.Name)
 }
@@ -6099,6 +6121,52 @@ func (ec *executionContext) _Broadcast_zoomAlertRooms(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_Broadcast_zoomAlertRooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Broadcast_zoomAlertError(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_zoomAlertError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomAlertError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_zoomAlertError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "String")
+}
+
+func (ec *executionContext) _Broadcast_zoomAlertRemovalError(ctx context.Context, field graphql.CollectedField, obj *model.Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_zoomAlertRemovalError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZoomAlertRemovalError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_zoomAlertRemovalError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, "String")
 }
 
 func (ec *executionContext) _Content_id(ctx context.Context, field graphql.CollectedField, obj *model.Content) (ret graphql.Marshaler) {
@@ -15079,6 +15147,16 @@ func (ec *executionContext) _Broadcast(ctx context.Context, sel ast.SelectionSet
 		case "zoomAlertRooms":
 			out.Values[i] = ec._Broadcast_zoomAlertRooms(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "zoomAlertError":
+			out.Values[i] = ec._Broadcast_zoomAlertError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "zoomAlertRemovalError":
+			out.Values[i] = ec._Broadcast_zoomAlertRemovalError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -81,7 +81,8 @@ func broadcastInput(in model.BroadcastInput) screens.BroadcastInput {
 func broadcastModel(b screens.Broadcast) *model.Broadcast {
 	return &model.Broadcast{ID: b.ID, Message: b.Message, Severity: model.BroadcastSeverity(b.Severity),
 		StartedAt: b.StartedAt, StartedBy: b.StartedBy, EndsAt: b.EndsAt, EndedAt: b.EndedAt,
-		RoomCount: b.RoomCount, ZoomAlertRooms: b.ZoomAlertRooms}
+		RoomCount: b.RoomCount, ZoomAlertRooms: b.ZoomAlertRooms,
+		ZoomAlertError: b.ZoomAlertError, ZoomAlertRemovalError: b.ZoomAlertRemovalError}
 }
 
 func contentInput(in model.ContentInput) screens.ContentInput {

@@ -29,17 +29,23 @@ const (
 // Broadcast is a message shown instead of the program on its rooms'
 // screens while it is live.
 type Broadcast struct {
-	ID             string
-	TenantID       string
-	Message        string
-	Severity       string
-	TargetAll      bool
-	RoomCount      int
+	ID        string
+	TenantID  string
+	Message   string
+	Severity  string
+	TargetAll bool
+	RoomCount int
+	// ZoomAlertRooms counts the rooms where Zoom's own emergency alert was
+	// raised (EMERGENCY broadcasts, connections with the permission).
 	ZoomAlertRooms int
-	StartedAt      time.Time
-	StartedBy      string
-	EndsAt         *time.Time
-	EndedAt        *time.Time
+	// ZoomAlertError says where and why Zoom's alert was not raised;
+	// ZoomAlertRemovalError where it is still up after the end.
+	ZoomAlertError        *string
+	ZoomAlertRemovalError *string
+	StartedAt             time.Time
+	StartedBy             string
+	EndsAt                *time.Time
+	EndedAt               *time.Time
 }
 
 // BroadcastInput is startBroadcast's input.
@@ -51,7 +57,8 @@ type BroadcastInput struct {
 }
 
 const (
-	broadcastColumns   = `id, tenant_id, message, severity, target_all, room_count, zoom_alert_rooms, started_at, started_by, ends_at, ended_at`
+	broadcastColumns = `id, tenant_id, message, severity, target_all, room_count, zoom_alert_rooms, started_at, started_by, ends_at, ended_at,
+  zoom_alert_error, zoom_alert_removal_error`
 	sqlInsertBroadcast = `INSERT INTO broadcasts (tenant_id, message, severity, target_all, room_count, started_by, ends_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + broadcastColumns
 	sqlInsertBroadcastRoom = `INSERT INTO broadcast_rooms (broadcast_id, room_id) VALUES ($1, $2)`
@@ -74,10 +81,13 @@ ORDER BY CASE b.severity WHEN 'EMERGENCY' THEN 0 WHEN 'WARNING' THEN 1 ELSE 2 EN
 LIMIT 1`
 )
 
-func scanBroadcast(row pgx.CollectableRow) (Broadcast, error) {
+func scanBroadcast(row pgx.CollectableRow) (Broadcast, error) { return scanBroadcastWith(row) }
+
+// scanBroadcastWith scans broadcastColumns followed by extra columns.
+func scanBroadcastWith(row pgx.CollectableRow, extra ...any) (Broadcast, error) {
 	var b Broadcast
-	err := row.Scan(&b.ID, &b.TenantID, &b.Message, &b.Severity, &b.TargetAll, &b.RoomCount, &b.ZoomAlertRooms,
-		&b.StartedAt, &b.StartedBy, &b.EndsAt, &b.EndedAt)
+	err := row.Scan(append([]any{&b.ID, &b.TenantID, &b.Message, &b.Severity, &b.TargetAll, &b.RoomCount, &b.ZoomAlertRooms,
+		&b.StartedAt, &b.StartedBy, &b.EndsAt, &b.EndedAt, &b.ZoomAlertError, &b.ZoomAlertRemovalError}, extra...)...)
 	return b, err
 }
 
@@ -98,7 +108,9 @@ func (in BroadcastInput) validate(now time.Time) error {
 
 // StartBroadcast shows a message instead of the program on the targeted
 // rooms' screens (every activated room when the target names none),
-// audited with who started it; the screens show it within moments.
+// audited with who started it; the screens show it within moments. An
+// EMERGENCY one then raises Zoom's own alert in those rooms too (see
+// raiseZoomAlert), so rooms in a meeting get it.
 func (s *Service) StartBroadcast(ctx context.Context, actor rooms.Actor, in BroadcastInput) (Broadcast, error) {
 	if err := in.validate(s.cfg.Now()); err != nil {
 		return Broadcast{}, err
@@ -150,11 +162,12 @@ func (s *Service) StartBroadcast(ctx context.Context, actor rooms.Actor, in Broa
 		return Broadcast{}, wrap("screens.StartBroadcast", err)
 	}
 	s.publishBroadcast(ctx, b, ids)
-	return b, nil
+	return s.raiseZoomAlert(ctx, actor.Name, b, ids), nil
 }
 
-// EndBroadcast ends a live broadcast, audited with who ended it; an ended
-// one is returned as it is.
+// EndBroadcast ends a live broadcast, audited with who ended it, and then
+// removes Zoom's alert where it raised one; an ended one is returned as it
+// is.
 func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string) (Broadcast, error) {
 	if !validUUID(id) {
 		return Broadcast{}, apierror.NotFoundf("broadcast %q not found", id)
@@ -191,7 +204,7 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 		return s.broadcastByID(ctx, actor.TenantID, id)
 	}
 	s.publishBroadcast(ctx, b, ids)
-	return b, nil
+	return s.removeZoomAlert(ctx, actor.Name, b), nil
 }
 
 // Broadcast returns one broadcast of the tenant: NOT_FOUND when the tenant

@@ -66,7 +66,10 @@ type Config struct {
 	Bus    *events.Bus
 	Events Outbox
 	Rooms  RoomSource
-	Logger *slog.Logger
+	// Connections gives the Zoom calls that raise Zoom's own emergency
+	// alert for EMERGENCY broadcasts; nil raises none.
+	Connections ZoomConnections
+	Logger      *slog.Logger
 	// RateLimit is requests per token per minute (DefaultRateLimit when 0).
 	RateLimit int
 	// Now is the clock; time.Now when nil.

@@ -130,7 +130,8 @@ func screenEvent(sc rooms.Screen, online bool, lastSeen, at time.Time) events.Ev
 
 // Sweep announces what ends by the clock rather than by a request:
 // screen.offline for each screen whose last contact left the online
-// window, broadcast.ended for each broadcast whose endsAt passed. Each row
+// window, broadcast.ended for each broadcast whose endsAt passed; then it
+// removes Zoom's emergency alert of ended broadcasts where it is still up. Each row
 // is taken under its lock in the transaction that writes its event, so a
 // transition is announced once across replicas and sweeps. It returns how
 // many events it wrote.
@@ -153,9 +154,15 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return total, err
 		}
 		if n < sweepBatch {
-			return total, nil
+			break
 		}
 	}
+	// After the ends committed: Zoom's alert of the broadcasts that ended
+	// goes (and any removal that failed before is tried again).
+	if _, err := s.removeEndedZoomAlerts(ctx); err != nil {
+		return total, err
+	}
+	return total, nil
 }
 
 func (s *Service) sweepOffline(ctx context.Context) (int, error) {

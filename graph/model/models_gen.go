@@ -109,8 +109,12 @@ type Broadcast struct {
 	EndedAt *time.Time `json:"endedAt,omitempty"`
 	// Rooms targeted when it started.
 	RoomCount int `json:"roomCount"`
-	// Rooms where Zoom's own emergency signage was raised too (not yet: always 0).
+	// Rooms where Zoom's own emergency alert was raised too (EMERGENCY broadcasts, through connections whose Zoom app has the optional emergency-alert permission), so rooms in a meeting show it; it is removed when the broadcast ends. 0 for INFO and WARNING.
 	ZoomAlertRooms int `json:"zoomAlertRooms"`
+	// Where and why Zoom's own emergency alert was not raised (a connection without the permission, or Zoom's failure); null when it was raised wherever it was due.
+	ZoomAlertError *string `json:"zoomAlertError,omitempty"`
+	// Where Zoom's own emergency alert is still up after the end, and why (the gateway keeps trying to remove it); null when it was removed everywhere.
+	ZoomAlertRemovalError *string `json:"zoomAlertRemovalError,omitempty"`
 }
 
 func (Broadcast) IsNode() {}
