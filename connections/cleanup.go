@@ -106,20 +106,13 @@ type disconnectRow struct {
 	RevokeDone     bool
 }
 
-// assignment is one room with our signage, to be removed.
-type assignment struct {
-	RoomID     string
-	ZoomRoomID string
-	Name       string
-	State      string
-	ContentID  string
-}
-
 const (
 	sqlGetDisconnect = `SELECT kind, zoom_account_id, reason, actor, previous_status, state = 'DONE', revoke_done
   FROM zoom_disconnects
  WHERE connection_id = $1 AND tenant_id = $2`
-	sqlListAssignments = `SELECT a.room_id, r.zoom_room_id, r.name, a.state, COALESCE(a.zoom_content_id, '')
+	// sqlListAssignments lists the rooms with our signage; each is then
+	// claimed (and re-read) through the rooms domain.
+	sqlListAssignments = `SELECT a.room_id
   FROM signage_assignments a JOIN rooms r ON r.id = a.room_id
  WHERE a.connection_id = $1 AND a.tenant_id = $2
  ORDER BY r.name, a.room_id`
@@ -159,10 +152,12 @@ RETURNING revoked, rooms_cleaned, licenses_released, jsonb_array_length(leftover
 
 // RunCleanup finishes a disconnect: it stops the connection's syncs and
 // device refreshes (and fails, to be retried, while one still runs),
-// removes our signage from every activated room (best effort, one room at
-// a time under the room's push lease, each room's license released in the
-// same transaction that forgets it), settles the signage leftovers the
-// rooms domain recorded for the connection (best effort too), revokes the grant (Marketplace disconnects only), then
+// removes our signage from every activated room through the rooms domain
+// (Deps.Signage; best effort, one room at a time under the room's push
+// lease, each room's license released in the same transaction that forgets
+// it), settles the signage leftovers the rooms domain recorded for the
+// connection (best effort too), revokes the grant (Marketplace disconnects
+// only), then
 // deletes the credentials, the connection and everything synced under it,
 // with the audit event, in one transaction. A failure or kill at any
 // point leaves a state the next attempt continues from. Zoom failing never
@@ -174,6 +169,9 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	}
 	if err != nil || d.Done {
 		return wrapCleanup(err)
+	}
+	if s.cfg.Signage == nil {
+		return wrapCleanup(errors.New("no signage remover is wired (Deps.Signage)"))
 	}
 	if err := s.stopSyncs(ctx, tenantID, connectionID); err != nil {
 		return wrapCleanup(err)
@@ -235,31 +233,31 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[assignment])
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
 	}
 	held := 0
-	for _, listed := range list {
+	for _, roomID := range list {
 		if jobtime.SliceUsed(ctx) {
 			return errSliceUsed
 		}
-		a, got, err := s.claimRoom(ctx, c, listed.RoomID)
+		room, got, err := s.claimRoom(ctx, c, roomID)
 		if err != nil {
 			return err
 		}
 		switch got {
-		case claimGone:
+		case ClaimGone:
 			continue // deactivated meanwhile: its license went back then
-		case claimHeld:
+		case ClaimHeld:
 			held++
 			continue
 		}
-		reason := r.remove(ctx, a)
+		reason := r.remove(ctx, room, cleanupOwner(c.ID))
 		if err := ctx.Err(); err != nil {
 			return err // killed mid-room: this room is redone by the next attempt
 		}
-		if err := s.forgetRoom(ctx, c, a, reason); err != nil {
+		if err := s.forgetRoom(ctx, c, room, reason); err != nil {
 			return err
 		}
 	}
@@ -269,7 +267,7 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 	return nil
 }
 
-func (s *Service) forgetRoom(ctx context.Context, c Connection, a assignment, leftoverReason string) error {
+func (s *Service) forgetRoom(ctx context.Context, c Connection, a ClaimedRoom, leftoverReason string) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, sqlDeleteAssignment, a.RoomID, c.ID, c.TenantID)
 		if err != nil {

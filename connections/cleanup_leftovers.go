@@ -10,18 +10,6 @@ import (
 	"zoomsignage/store"
 )
 
-// signageLeftover is a signage_leftovers row: Zoom-side work the rooms
-// domain still owed when the disconnect began (a library item whose delete
-// failed, a room deactivated while Zoom was unreachable). Its row goes with
-// the connection, so the cleanup settles it first.
-type signageLeftover struct {
-	ID         string
-	ZoomRoomID string
-	ContentID  string
-	ListID     string
-	RoomName   string
-}
-
 const (
 	sqlListLeftovers = `SELECT l.id, l.zoom_room_id, l.zoom_content_id, l.content_list_id,
        COALESCE((SELECT r.name FROM rooms r
@@ -34,7 +22,8 @@ const (
 )
 
 // cleanLeftovers tries to remove what each of the connection's leftovers
-// describes from Zoom (best effort, through the same remover as the rooms)
+// describes from Zoom (best effort, through the same remover as the rooms:
+// the rooms domain's removal)
 // and forgets it, reporting what could not be removed, in one transaction
 // per leftover: a retried cleanup never reports one twice.
 func (s *Service) cleanLeftovers(ctx context.Context, c Connection, r *remover) error {
@@ -42,7 +31,7 @@ func (s *Service) cleanLeftovers(ctx context.Context, c Connection, r *remover) 
 	if err != nil {
 		return fmt.Errorf("list leftovers: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[signageLeftover])
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[SignageLeftover])
 	if err != nil {
 		return fmt.Errorf("list leftovers: %w", err)
 	}
@@ -58,7 +47,7 @@ func (s *Service) cleanLeftovers(ctx context.Context, c Connection, r *remover) 
 	return nil
 }
 
-func (s *Service) forgetLeftover(ctx context.Context, c Connection, l signageLeftover, reason string) error {
+func (s *Service) forgetLeftover(ctx context.Context, c Connection, l SignageLeftover, reason string) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, sqlDeleteLeftover, l.ID, c.ID, c.TenantID)
 		if err != nil {
@@ -77,7 +66,7 @@ func (s *Service) forgetLeftover(ctx context.Context, c Connection, l signageLef
 
 // leftoverReport names a leftover for the disconnect report: its room when
 // it has one, else the library item.
-func leftoverReport(l signageLeftover, reason string) Leftover {
+func leftoverReport(l SignageLeftover, reason string) Leftover {
 	name := l.RoomName
 	if l.ZoomRoomID == "" {
 		name = "Digital Signage library item " + l.ContentID

@@ -98,6 +98,10 @@ type Deps struct {
 	// ZoomCallTimeout bounds each Zoom call the cleanup makes, so a hung
 	// Zoom cannot hold a disconnect; 10 s when zero.
 	ZoomCallTimeout time.Duration
+	// Signage removes our signage from Zoom for the disconnect cleanup (the
+	// rooms domain's rooms.SignageRemover); the cleanup fails, to be
+	// retried, without it.
+	Signage SignageRemover
 	// Jobs bounds the attempts of the service's River jobs below the rescue
 	// horizon: a cleanup works one slice of rooms per attempt.
 	Jobs jobtime.Timing

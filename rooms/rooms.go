@@ -84,10 +84,11 @@ type Config struct {
 
 // Service is the rooms domain. It is built by the app's wiring (app/rooms.go).
 type Service struct {
-	cfg   Config
-	db    *pgxpool.Pool
-	log   *slog.Logger
-	river atomic.Pointer[river.Client[pgx.Tx]]
+	cfg     Config
+	db      *pgxpool.Pool
+	log     *slog.Logger
+	remover *SignageRemover
+	river   atomic.Pointer[river.Client[pgx.Tx]]
 }
 
 // New returns a Service; SetRiver must be called before syncs can be
@@ -123,7 +124,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SignageBaseURL != "" && !strings.HasSuffix(cfg.SignageBaseURL, "/") {
 		cfg.SignageBaseURL += "/"
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms")}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms"), remover: NewSignageRemover(cfg.DB)}, nil
 }
 
 // SetRiver hands the service the River client once the app has built it
