@@ -124,7 +124,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(bus.Close)
 	runRelay(t, outbox.Relay(events.ConsumerSubscriptions, events.PublishTo(bus), events.RelayOptions{Logger: logger}))
 	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Outbox: outbox,
-		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1", Signage: rooms.NewSignageRemover(db)})
+		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1", Signage: rooms.NewSignageRemover(db),
+		DisconnectWait: time.Millisecond}) // no workers here: tests run the cleanup themselves
 	roomsRedis := rdb
 	if o.roomsRedis != nil {
 		roomsRedis = o.roomsRedis
