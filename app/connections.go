@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-
 	"zoomsignage/connections"
 	"zoomsignage/rooms"
 	"zoomsignage/zoom"
@@ -37,12 +34,12 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 		// only the database, so it exists before rooms.Service (which
 		// needs this service).
 		Signage: rooms.NewSignageRemover(a.DB),
+		River:   a.River,
 		Jobs:    a.jobTiming(),
 	})
 	a.Connections = svc
 	svc.AddWorkers(w.workers)
 	w.periodic = append(w.periodic, connections.PeriodicJobs()...)
-	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
 	w.routes = append(w.routes, route{pattern: "GET /oauth/zoom/callback", name: "/oauth/zoom/callback", handler: svc.CallbackRoute()})
 	webhooks, err := svc.WebhookRoute()
 	if err != nil {

@@ -181,9 +181,9 @@ func (s *Service) HandleEvents(ctx context.Context, tx pgx.Tx, evs []events.Even
 	if len(jobs) == 0 {
 		return nil
 	}
-	c := s.riverClient()
+	c := s.cfg.River
 	if c == nil {
-		return errors.New("webhooks.HandleEvents: no River client yet")
+		return errors.New("webhooks.HandleEvents: no River client (Config.River)")
 	}
 	if _, err := c.InsertManyTx(ctx, tx, jobs); err != nil {
 		return fmt.Errorf("webhooks.HandleEvents: %w", err)
@@ -250,9 +250,9 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, actor, deliveryID str
 	if !validUUID(deliveryID) {
 		return Delivery{}, apierror.NotFoundf("webhook delivery %q not found", deliveryID)
 	}
-	c := s.riverClient()
+	c := s.cfg.River
 	if c == nil {
-		return Delivery{}, errors.New("webhooks.Redeliver: no River client yet")
+		return Delivery{}, errors.New("webhooks.Redeliver: no River client (Config.River)")
 	}
 	var d Delivery
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {

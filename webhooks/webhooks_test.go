@@ -105,17 +105,9 @@ func newEnvWith(t *testing.T, configure func(*webhooks.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := webhooks.Config{DB: db, Sealer: vaulttest.New(t), AllowLoopback: true,
-		RetryBase: 10 * time.Millisecond, Timeout: 2 * time.Second}
-	if configure != nil {
-		configure(&cfg)
-	}
-	svc, err := webhooks.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// River first, its workers added once the service exists, as the app
+	// wires it.
 	workers := river.NewWorkers()
-	svc.AddWorkers(workers)
 	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:           workers,
@@ -126,7 +118,16 @@ func newEnvWith(t *testing.T, configure func(*webhooks.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetRiver(rc)
+	cfg := webhooks.Config{DB: db, Sealer: vaulttest.New(t), River: rc, AllowLoopback: true,
+		RetryBase: 10 * time.Millisecond, Timeout: 2 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	svc, err := webhooks.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.AddWorkers(workers)
 	if err := rc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
