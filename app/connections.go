@@ -41,6 +41,7 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 	svc.AddWorkers(w.workers)
 	w.periodic = append(w.periodic, connections.PeriodicJobs()...)
 	w.routes = append(w.routes, route{pattern: "GET /oauth/zoom/callback", name: "/oauth/zoom/callback", handler: svc.CallbackRoute()})
+	w.routes = append(w.routes, route{pattern: "POST " + connections.ConfirmPath, name: connections.ConfirmPath, handler: svc.ConfirmRoute()})
 	webhooks, err := svc.WebhookRoute()
 	if err != nil {
 		return fmt.Errorf("app.New: %w", err)

@@ -21,6 +21,7 @@ import (
 	"zoomsignage/audit"
 	"zoomsignage/auth"
 	"zoomsignage/internal/testutil/faultproxy"
+	"zoomsignage/server/graphiql"
 )
 
 func TestViewerCannotCallAdminMutations(t *testing.T) {
@@ -193,13 +194,15 @@ func TestBadRequests(t *testing.T) {
 		}
 	})
 	t.Run("GraphiQL is off outside dev mode", func(t *testing.T) {
-		resp, err := http.Get(g.url + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 404 {
-			t.Fatalf("GET / = %d, want 404", resp.StatusCode)
+		for _, path := range []string{"/", devGraphiQLAsset(t)} {
+			resp, err := http.Get(g.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 404 {
+				t.Fatalf("GET %s = %d, want 404", path, resp.StatusCode)
+			}
 		}
 	})
 }
@@ -211,6 +214,16 @@ func postWithDepth(t *testing.T, limit int, query string) gqlResponse {
 	g := newGateway(t, &cfg)
 	key := g.apiKey(g.tenant("A", 1), auth.ScopeAdmin)
 	return g.post(key, query, nil)
+}
+
+// devGraphiQLAsset is the path dev mode serves GraphiQL's script at.
+func devGraphiQLAsset(t *testing.T) string {
+	t.Helper()
+	ui, err := graphiql.New("zoomsignage", "/graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ui.AssetPrefix() + "graphiql.min.js"
 }
 
 func TestDevModeServesIntrospectionAndGraphiQL(t *testing.T) {
@@ -227,8 +240,17 @@ func TestDevModeServesIntrospectionAndGraphiQL(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !bytes.Contains(bytes.ToLower(body), []byte("graphiql")) {
-		t.Fatalf("GraphiQL: %d", resp.StatusCode)
+	if resp.StatusCode != 200 || !bytes.Contains(bytes.ToLower(body), []byte("graphiql")) || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GraphiQL: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Its script is served from the binary, with a year's caching.
+	resp, err = http.Get(g.url + devGraphiQLAsset(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("GraphiQL's script: %d %v", resp.StatusCode, resp.Header)
 	}
 }
 

@@ -44,10 +44,11 @@ func FromRequest(r *http.Request) (string, bool) {
 }
 
 // FromInitPayload reads the credential of a websocket connection_init
-// payload: {"authorization": "Bearer ..."} (any case), {"apiKey": "..."},
+// payload: {"authorization": "Bearer ..."} (any case; GraphiQL sends its
+// headers editor's headers flat like this), {"apiKey": "..."},
 // {"token": "..."}, {"authToken": "..."} (Apollo's documented example) or
-// {"headers": {"Authorization": "Bearer ..."}} (urql's and GraphiQL's
-// shape, the HTTP headers carried in the payload).
+// {"headers": {"Authorization": "Bearer ..."}} (urql's shape, the HTTP
+// headers carried in the payload).
 func FromInitPayload(payload map[string]any) (string, bool) {
 	if credential, ok := fromPayloadKeys(payload); ok {
 		return credential, true

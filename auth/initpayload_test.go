@@ -15,12 +15,12 @@ func TestFromInitPayload(t *testing.T) {
 		ok      bool
 	}{
 		{"authorization bearer", map[string]any{"authorization": "Bearer tok"}, "tok", true},
-		{"Authorization any case", map[string]any{"Authorization": "Bearer tok"}, "tok", true},
+		{"Authorization any case (GraphiQL spreads its headers here)", map[string]any{"Authorization": "Bearer tok"}, "tok", true},
 		{"apiKey", map[string]any{"apiKey": "zs_key"}, "zs_key", true},
 		{"token", map[string]any{"token": "tok"}, "tok", true},
 		{"authToken (Apollo)", map[string]any{"authToken": "tok"}, "tok", true},
 		{"authToken with Bearer", map[string]any{"authToken": "Bearer tok"}, "tok", true},
-		{"headers.Authorization (urql, GraphiQL)", map[string]any{"headers": map[string]any{"Authorization": "Bearer tok"}}, "tok", true},
+		{"headers.Authorization (urql)", map[string]any{"headers": map[string]any{"Authorization": "Bearer tok"}}, "tok", true},
 		{"headers.authorization lower case", map[string]any{"headers": map[string]any{"authorization": "Bearer tok"}}, "tok", true},
 		{"headers without a credential", map[string]any{"headers": map[string]any{"X-Other": "v"}}, "", false},
 		{"empty authToken", map[string]any{"authToken": ""}, "", false},

@@ -453,4 +453,5 @@ func (s *Service) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &HealthCheckWorker{Service: s})
 	river.AddWorker(w, &KeepAliveWorker{Service: s})
 	river.AddWorker(w, &KeepAliveOneWorker{Service: s})
+	river.AddWorker(w, &InstallExpiryWorker{Service: s})
 }

@@ -44,8 +44,8 @@ type MarketplaceInstall struct {
 	ExpiresAt    time.Time
 	// BrowserCookie binds the install to the browser that started it; the
 	// caller must set it on the response (server.SetCookie). It is nil for
-	// installs begun with an API key, which stay unbound (see
-	// BeginMarketplaceInstall).
+	// installs begun with an API key, which are confirmed in the approving
+	// browser instead (see BeginMarketplaceInstall).
 	BrowserCookie *http.Cookie
 }
 
@@ -92,9 +92,9 @@ const (
 // one tenant could start an install and send the authorize URL to an admin
 // of someone else's Zoom account, whose approval would link that account to
 // the sender's tenant. An install begun with an API key has no browser to
-// bind: the partner's backend hands the URL to its own user, so it stays
-// unbound, and protecting that hand-over is the partner's responsibility
-// (API keys are issued to trusted integrations only).
+// bind, so its callback links nothing until the person in the approving
+// browser confirms, on a page of ours naming the receiving tenant, that the
+// account is to be linked to it (confirm.go).
 func (s *Service) BeginMarketplaceInstall(ctx context.Context, p *auth.Principal, returnTo string) (MarketplaceInstall, error) {
 	if s.app.ClientID == "" || s.app.ClientSecret == "" {
 		return MarketplaceInstall{}, apierror.New(apierror.BadUserInput, "Zoom Marketplace installs are not configured on this gateway")
@@ -199,7 +199,11 @@ func (s *Service) CallbackRoute() http.Handler {
 			}
 			http.SetCookie(w, s.installCookie(stateHash(state), "", -1)) // one use, like the state
 		}
-		target := s.completeInstall(r.Context(), q, browser)
+		target, confirm := s.completeInstall(r.Context(), q, browser)
+		if confirm != nil {
+			writeConfirmPage(w, confirm)
+			return
+		}
 		http.Redirect(w, r, target, http.StatusFound)
 	})
 }
@@ -207,16 +211,18 @@ func (s *Service) CallbackRoute() http.Handler {
 // completeInstall runs the callback and returns where to send the browser:
 // the install's return URL with ?zoom=connected&connection=ID, or with
 // ?zoom=error&reason=… (the default return URL when the state is not ours,
-// or not this browser's). browser is the install cookie's value, if any.
-func (s *Service) completeInstall(ctx context.Context, q url.Values, browser string) string {
+// or not this browser's). An install bound to no browser links nothing
+// yet: it returns the confirmation page to answer instead (see
+// confirm.go). browser is the install cookie's value, if any.
+func (s *Service) completeInstall(ctx context.Context, q url.Values, browser string) (string, *confirmPage) {
 	fallback, _ := s.checkReturnTo("")
 	st, reason := s.consumeState(ctx, q.Get("state"))
 	if reason != "" {
-		return withQuery(fallback, "zoom", "error", "reason", reason)
+		return withQuery(fallback, "zoom", "error", "reason", reason), nil
 	}
 	if st.BrowserHash != "" && subtle.ConstantTimeCompare([]byte(stateHash(browser)), []byte(st.BrowserHash)) != 1 {
 		s.log.WarnContext(ctx, "Marketplace install callback from another browser than the one that started it refused")
-		return withQuery(fallback, "zoom", "error", "reason", ReasonBrowserMismatch)
+		return withQuery(fallback, "zoom", "error", "reason", ReasonBrowserMismatch), nil
 	}
 	if e := q.Get("error"); e != "" {
 		reason := ReasonAuthorizeFailed
@@ -226,17 +232,30 @@ func (s *Service) completeInstall(ctx context.Context, q url.Values, browser str
 		case "unauthorized_client":
 			reason = ReasonNotAllowed
 		}
-		return withQuery(st.ReturnTo, "zoom", "error", "reason", reason)
+		return withQuery(st.ReturnTo, "zoom", "error", "reason", reason), nil
 	}
 	code := q.Get("code")
 	if code == "" {
-		return withQuery(st.ReturnTo, "zoom", "error", "reason", ReasonCodeMissing)
+		return withQuery(st.ReturnTo, "zoom", "error", "reason", ReasonCodeMissing), nil
 	}
-	id, reason := s.installGrant(ctx, st, code)
+	g, reason := s.authorizeGrant(ctx, st, code)
 	if reason != "" {
-		return withQuery(st.ReturnTo, "zoom", "error", "reason", reason)
+		return withQuery(st.ReturnTo, "zoom", "error", "reason", reason), nil
 	}
-	return withQuery(st.ReturnTo, "zoom", "connected", "connection", id)
+	if st.BrowserHash == "" {
+		page, err := s.parkGrant(ctx, st, g)
+		if err != nil {
+			s.log.ErrorContext(ctx, "parking an install for its confirmation failed", "error", err.Error())
+			s.revokeUnused(ctx, &g.Token, g.User.AccountID)
+			return withQuery(st.ReturnTo, "zoom", "error", "reason", ReasonInternal), nil
+		}
+		return "", page
+	}
+	id, reason := s.linkGrant(ctx, st, g)
+	if reason != "" {
+		return withQuery(st.ReturnTo, "zoom", "error", "reason", reason), nil
+	}
+	return withQuery(st.ReturnTo, "zoom", "connected", "connection", id), nil
 }
 
 // consumeState takes the state out of Redis (GETDEL: one use only) and
@@ -279,14 +298,13 @@ func (s *Service) consumeState(ctx context.Context, state string) (installState,
 	return installState{}, ReasonStateInvalid
 }
 
-// installGrant exchanges the code, learns who installed the app, and
-// stores the connection (a reinstall of the same Zoom account in the same
-// tenant reuses and reactivates its connection).
-func (s *Service) installGrant(ctx context.Context, st installState, code string) (string, string) {
+// authorizeGrant exchanges the code and learns who installed the app; a
+// grant lacking required scopes is given back.
+func (s *Service) authorizeGrant(ctx context.Context, st installState, code string) (grant, string) {
 	tok, err := s.zoom.ExchangeCode(ctx, s.app, code, s.cfg.RedirectURL, st.Verifier)
 	if err != nil {
 		s.log.WarnContext(ctx, "Zoom refused a Marketplace authorization code", "error", err.Error())
-		return "", ReasonExchangeFailed
+		return grant{}, ReasonExchangeFailed
 	}
 	me, err := s.zoom.For(zoom.Account{Tokens: zoom.StaticToken(tok.AccessToken), NoCache: true}).Me(ctx)
 	if err != nil {
@@ -294,19 +312,26 @@ func (s *Service) installGrant(ctx context.Context, st installState, code string
 		// Whose account the grant is for is unknown: it may be one a live
 		// connection uses, so it is discarded, never revoked.
 		if errors.Is(err, zoom.ErrUnavailable) {
-			return "", ReasonZoomUnavailable
+			return grant{}, ReasonZoomUnavailable
 		}
-		return "", ReasonAuthorizeFailed
+		return grant{}, ReasonAuthorizeFailed
 	}
 	required, optional := missingScopes(tok.Scopes)
 	if len(required) > 0 || me.AccountID == "" {
 		s.revokeUnused(ctx, tok, me.AccountID)
-		return "", ReasonMissingScopes
+		return grant{}, ReasonMissingScopes
 	}
-	id, err := s.storeGrant(ctx, st, me, tok, optional)
+	return grant{User: *me, Token: *tok, Optional: optional}, ""
+}
+
+// linkGrant stores the connection of an authorized grant (a reinstall of
+// the same Zoom account in the same tenant reuses and reactivates its
+// connection).
+func (s *Service) linkGrant(ctx context.Context, st installState, g grant) (string, string) {
+	id, err := s.storeGrant(ctx, st, &g.User, &g.Token, g.Optional)
 	if err != nil {
 		if e, ok := apierror.As(err); ok && e.Field == "zoomAccountId" {
-			s.revokeUnused(ctx, tok, me.AccountID)
+			s.revokeUnused(ctx, &g.Token, g.User.AccountID)
 			return "", ReasonAlreadyConnected
 		}
 		s.log.ErrorContext(ctx, "storing a Marketplace install failed", "error", err.Error())

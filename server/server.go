@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"zoomsignage/auth"
+	"zoomsignage/server/graphiql"
 )
 
 var errShuttingDown = errors.New("server: shutting down")
@@ -191,8 +191,20 @@ func (s *Server) routes() {
 		s.handleOps("GET /healthz", "healthz", http.HandlerFunc(healthz))
 	}
 	if s.cfg.Dev {
-		s.Handle("GET /{$}", "graphiql", playground.Handler("zoomsignage", "/graphql"))
+		s.mountGraphiQL()
 	}
+}
+
+// mountGraphiQL serves the embedded GraphiQL at / and its assets under
+// graphiql.AssetsRoot. The embedded files are fixed at build time, so a
+// failure here is a broken build, not a runtime condition.
+func (s *Server) mountGraphiQL() {
+	ui, err := graphiql.New("zoomsignage", "/graphql")
+	if err != nil {
+		panic(fmt.Sprintf("server: embedded GraphiQL: %v", err))
+	}
+	s.Handle("GET /{$}", "graphiql", ui.Page())
+	s.Handle("GET "+graphiql.AssetsRoot, "graphiql_assets", ui.Assets())
 }
 
 // idempotent applies the Idempotency middleware when one is configured.
