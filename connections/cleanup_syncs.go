@@ -35,7 +35,7 @@ const (
 // cancelled job stops at its next context check): the rooms must not be
 // cleaned while a sync is writing them.
 func (s *Service) stopSyncs(ctx context.Context, tenantID, connectionID string) error {
-	if rc := s.river; rc != nil {
+	if rc := s.riverClient(); rc != nil {
 		if _, err := syncjob.CancelForConnection(ctx, rc, s.db, connectionID); err != nil {
 			return fmt.Errorf("stopSyncs: %w", err)
 		}

@@ -159,3 +159,8 @@ func New(d Deps) *Service {
 	svc.handlers[EventAppDeauthorized] = svc.handleDeauthorized
 	return svc
 }
+
+// riverClient is the client Deps.River gave the service; nil in a service
+// built without one, whose enqueues then fail (or, where optional, are
+// logged).
+func (s *Service) riverClient() *river.Client[pgx.Tx] { return s.river }
