@@ -110,14 +110,6 @@ const (
 	sqlGetDisconnect = `SELECT kind, zoom_account_id, reason, actor, previous_status, state = 'DONE', revoke_done
   FROM zoom_disconnects
  WHERE connection_id = $1 AND tenant_id = $2`
-	// sqlListAssignments lists the rooms with our signage; each is then
-	// claimed (and re-read) through the rooms domain.
-	sqlListAssignments = `SELECT a.room_id
-  FROM signage_assignments a JOIN rooms r ON r.id = a.room_id
- WHERE a.connection_id = $1 AND a.tenant_id = $2
- ORDER BY r.name, a.room_id`
-	sqlDeleteAssignment = `DELETE FROM signage_assignments
- WHERE room_id = $1 AND connection_id = $2 AND tenant_id = $3`
 	sqlRecordRoom = `UPDATE zoom_disconnects
    SET rooms_cleaned = rooms_cleaned + $3, licenses_released = licenses_released + $4,
        leftovers = leftovers || $5::jsonb
@@ -128,21 +120,15 @@ const (
 	sqlLockDisconnect = `SELECT state = 'DONE' FROM zoom_disconnects
  WHERE connection_id = $1 AND tenant_id = $2
    FOR UPDATE`
-	sqlDeleteRemainingAssignments = `DELETE FROM signage_assignments a
- USING rooms r
- WHERE r.id = a.room_id AND a.connection_id = $1 AND a.tenant_id = $2
-RETURNING r.zoom_room_id, r.name`
 	// sqlLockConnectionRow takes the connection row for the rest of the
 	// final transaction: an assignment insert (its foreign key takes a
 	// key-share lock on the row, as does the rooms domain's reserve) waits
 	// for it, or it waits for that insert to commit and then sees it.
 	sqlLockConnectionRow = `SELECT id FROM zoom_connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE`
-	// sqlDeleteConnection deletes the connection and counts the
-	// assignments its cascade removes, so their licenses are released too.
-	sqlDeleteConnection = `WITH cascaded AS (
-  SELECT count(*) AS n FROM signage_assignments WHERE connection_id = $1 AND tenant_id = $2)
-DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2
-RETURNING (SELECT n FROM cascaded)`
+	// sqlDeleteConnection deletes the connection; its rooms, devices,
+	// alerts and sync runs cascade. No assignment is left to cascade:
+	// ForgetRest deleted them under the connection row's lock.
+	sqlDeleteConnection = `DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2`
 	sqlFinishDisconnect = `UPDATE zoom_disconnects
    SET state = 'DONE', finished_at = now(), licenses_released = licenses_released + $3,
        leftovers = leftovers || $4::jsonb
@@ -229,11 +215,7 @@ func (s *Service) getDisconnect(ctx context.Context, tenantID, connectionID stri
 // a later attempt (errLeaseHeld): the push stops once it sees the
 // connection DISCONNECTING.
 func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) error {
-	rows, err := s.db.Query(ctx, sqlListAssignments, c.ID, c.TenantID)
-	if err != nil {
-		return fmt.Errorf("list assignments: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	list, err := s.cfg.Signage.Rooms(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
 	}
@@ -269,14 +251,14 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 
 func (s *Service) forgetRoom(ctx context.Context, c Connection, a ClaimedRoom, leftoverReason string) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlDeleteAssignment, a.RoomID, c.ID, c.TenantID)
+		deleted, err := s.cfg.Signage.ForgetRoom(ctx, tx, c.TenantID, c.ID, a.RoomID)
 		if err != nil {
 			return fmt.Errorf("delete assignment: %w", err)
 		}
-		released := int(tag.RowsAffected()) // its license returns with the row
-		if released == 0 {
+		if !deleted {
 			return nil // deactivated meanwhile
 		}
+		released := 1 // its license returns with the row
 		cleaned, left := 1, []Leftover{}
 		if leftoverReason != "" {
 			cleaned, left = 0, []Leftover{{ZoomRoomID: a.ZoomRoomID, Name: a.Name, Reason: leftoverReason}}
@@ -340,11 +322,11 @@ func (s *Service) revokeGrant(ctx context.Context, c Connection) (bool, error) {
 }
 
 // finishDisconnect deletes the credentials and the connection (its rooms,
-// devices, alerts, assignments and sync runs cascade), releases the
-// licenses of any assignment made while the cleanup ran, and records the
+// devices, alerts and sync runs cascade), releases the licenses of any
+// assignment made while the cleanup ran (ForgetRest), and records the
 // audit event and the final report, in one transaction. The connection row
-// is locked first, so no assignment can appear between the count and the
-// delete: every license the delete drops is released.
+// is locked first, so no assignment can appear between ForgetRest and the
+// delete: every license the disconnect drops is released and reported.
 func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconnectRow) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var done bool
@@ -355,22 +337,19 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 		if err := tx.QueryRow(ctx, sqlLockConnectionRow, c.ID, c.TenantID).Scan(&locked); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("lock connection: %w", err)
 		}
-		rows, err := tx.Query(ctx, sqlDeleteRemainingAssignments, c.ID, c.TenantID)
+		rest, err := s.cfg.Signage.ForgetRest(ctx, tx, c.TenantID, c.ID)
 		if err != nil {
 			return fmt.Errorf("delete remaining assignments: %w", err)
 		}
-		late, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Leftover, error) {
-			l := Leftover{Reason: "activated while the disconnect ran; remove the signage from this room in the Zoom web portal"}
-			return l, row.Scan(&l.ZoomRoomID, &l.Name)
-		})
-		if err != nil {
-			return fmt.Errorf("delete remaining assignments: %w", err)
+		late := make([]Leftover, len(rest))
+		for i, r := range rest {
+			late[i] = Leftover{ZoomRoomID: r.ZoomRoomID, Name: r.Name,
+				Reason: "activated while the disconnect ran; remove the signage from this room in the Zoom web portal"}
 		}
 		if err := s.tokens.ClearCredentials(ctx, tx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}); err != nil {
 			return err
 		}
-		var cascaded int
-		if err := tx.QueryRow(ctx, sqlDeleteConnection, c.ID, c.TenantID).Scan(&cascaded); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		if _, err := tx.Exec(ctx, sqlDeleteConnection, c.ID, c.TenantID); err != nil {
 			return fmt.Errorf("delete connection: %w", err)
 		}
 		leftJSON, _ := json.Marshal(append([]Leftover{}, late...))
@@ -379,7 +358,7 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 			cleaned, released, nLeft int
 			startedAt                any
 		)
-		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late)+cascaded, leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
+		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late), leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
 			return fmt.Errorf("finish disconnect: %w", err)
 		}
 		action := "connection.disconnected"

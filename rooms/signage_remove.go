@@ -42,6 +42,26 @@ RETURNING a.room_id, r.zoom_room_id, r.name`
 	// sqlHeldAssignment reads an assignment whose lease owner holds.
 	sqlHeldAssignment = `SELECT ` + assignmentColumns + ` FROM signage_assignments
 WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $3`
+	// sqlCleanupRooms lists the rooms of a connection with our signage, for
+	// its disconnect cleanup.
+	sqlCleanupRooms = `SELECT a.room_id
+  FROM signage_assignments a JOIN rooms r ON r.id = a.room_id
+ WHERE a.connection_id = $1 AND a.tenant_id = $2
+ ORDER BY r.name, a.room_id`
+	sqlForgetRoom = `DELETE FROM signage_assignments
+ WHERE room_id = $1 AND connection_id = $2 AND tenant_id = $3`
+	sqlForgetRest = `DELETE FROM signage_assignments a
+ USING rooms r
+ WHERE r.id = a.room_id AND a.connection_id = $1 AND a.tenant_id = $2
+RETURNING a.room_id, r.zoom_room_id, r.name`
+	sqlCleanupLeftovers = `SELECT l.id, l.zoom_room_id, l.zoom_content_id, l.content_list_id,
+       COALESCE((SELECT r.name FROM rooms r
+                  WHERE r.connection_id = l.connection_id AND r.tenant_id = l.tenant_id
+                    AND r.zoom_room_id = l.zoom_room_id), '')
+  FROM signage_leftovers l
+ WHERE l.connection_id = $1 AND l.tenant_id = $2
+ ORDER BY l.created_at, l.id`
+	sqlForgetLeftover = `DELETE FROM signage_leftovers WHERE id = $1 AND connection_id = $2 AND tenant_id = $3`
 	// sqlListRemoved records that the room's content list is gone, so a
 	// removal retried after a later failure (or a kill) does not delete it
 	// again: Zoom refuses to delete a list it no longer has.
@@ -70,6 +90,63 @@ func (r *SignageRemover) ClaimRoom(ctx context.Context, tenantID, connectionID, 
 		return room, connections.ClaimHeld, nil
 	}
 	return room, connections.ClaimGone, nil
+}
+
+// Rooms implements connections.SignageRemover.
+func (r *SignageRemover) Rooms(ctx context.Context, tenantID, connectionID string) ([]string, error) {
+	rows, err := r.db.Query(ctx, sqlCleanupRooms, connectionID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.Rooms: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("rooms.Rooms: %w", err)
+	}
+	return ids, nil
+}
+
+// ForgetRoom implements connections.SignageRemover.
+func (r *SignageRemover) ForgetRoom(ctx context.Context, tx pgx.Tx, tenantID, connectionID, roomID string) (bool, error) {
+	tag, err := tx.Exec(ctx, sqlForgetRoom, roomID, connectionID, tenantID)
+	if err != nil {
+		return false, fmt.Errorf("rooms.ForgetRoom: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// ForgetRest implements connections.SignageRemover.
+func (r *SignageRemover) ForgetRest(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) ([]connections.ClaimedRoom, error) {
+	rows, err := tx.Query(ctx, sqlForgetRest, connectionID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.ForgetRest: %w", err)
+	}
+	rest, err := pgx.CollectRows(rows, pgx.RowToStructByPos[connections.ClaimedRoom])
+	if err != nil {
+		return nil, fmt.Errorf("rooms.ForgetRest: %w", err)
+	}
+	return rest, nil
+}
+
+// Leftovers implements connections.SignageRemover.
+func (r *SignageRemover) Leftovers(ctx context.Context, tenantID, connectionID string) ([]connections.SignageLeftover, error) {
+	rows, err := r.db.Query(ctx, sqlCleanupLeftovers, connectionID, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.Leftovers: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[connections.SignageLeftover])
+	if err != nil {
+		return nil, fmt.Errorf("rooms.Leftovers: %w", err)
+	}
+	return list, nil
+}
+
+// ForgetLeftover implements connections.SignageRemover.
+func (r *SignageRemover) ForgetLeftover(ctx context.Context, tx pgx.Tx, tenantID, connectionID, id string) (bool, error) {
+	tag, err := tx.Exec(ctx, sqlForgetLeftover, id, connectionID, tenantID)
+	if err != nil {
+		return false, fmt.Errorf("rooms.ForgetLeftover: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // RemoveRoom implements connections.SignageRemover: it removes the room's
