@@ -2,14 +2,19 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"zoomsignage/auth"
+	"zoomsignage/events"
 )
 
 // BenchmarkAuthOverhead measures, in one run, `{viewer{tenantId}}` with an
@@ -116,4 +121,121 @@ func BenchmarkHostileDocuments(b *testing.B) {
 	for i, d := range docs[1:] {
 		b.ReportMetric(float64(totals[i+1])/float64(totals[0]), "x-normal/"+d.name)
 	}
+}
+
+// webhookBatch is how many events BenchmarkWebhookDeliveries commits per
+// iteration (one transaction, as a sync's status changes are).
+const webhookBatch = 200
+
+// BenchmarkWebhookDeliveries measures partner webhook throughput of one
+// replica (its outbox relay, River with the gateway's 20 workers, signing
+// and the SSRF-checked dialer) to a local receiver: each iteration commits
+// webhookBatch room status changes of distinct rooms in one transaction and
+// waits until the receiver has answered every delivery. deliveries/s is the
+// figure; ns/delivery its inverse.
+func BenchmarkWebhookDeliveries(b *testing.B) {
+	cfg := testConfigEnv(b, map[string]string{"GATEWAY_ENV": "dev", "WEBHOOKS_ALLOW_LOOPBACK": "true"})
+	g := newGateway(b, &cfg)
+	g.startJobs(b)
+	var received atomic.Int64
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		received.Add(1)
+	}))
+	b.Cleanup(receiver.Close)
+	tenant := g.tenant("bench", 0)
+	r := g.post(g.apiKey(tenant, auth.ScopeAdmin), createEndpoint, map[string]any{"in": map[string]any{
+		"url": receiver.URL + "/hooks", "events": []string{"room.status_changed"}}})
+	if len(r.Errors) > 0 {
+		b.Fatalf("createWebhookEndpoint: %s", r.Raw)
+	}
+	ctx := context.Background()
+	batch := 0
+	commit := func() {
+		batch++
+		evs := make([]events.Event, webhookBatch)
+		for i := range evs {
+			evs[i] = events.Event{Kind: events.RoomStatusChanged, TenantID: tenant, ConnectionID: "c1",
+				Room: &events.RoomSnapshot{ID: fmt.Sprintf("room-%d-%d", batch, i), Status: "IN_MEETING"}, PreviousStatus: "AVAILABLE"}
+		}
+		if err := g.app.Outbox.AddNow(ctx, evs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	await := func(n int64) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for received.Load() < n {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d deliveries arrived", received.Load(), n)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	commit() // warm up: connections, the sealed secret's first opening, River's fetch loop
+	await(webhookBatch)
+	var elapsed time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		commit()
+		await(received.Load() + webhookBatch)
+		elapsed += time.Since(start)
+	}
+	total := float64(b.N * webhookBatch)
+	b.ReportMetric(total/elapsed.Seconds(), "deliveries/s")
+	b.ReportMetric(float64(elapsed.Nanoseconds())/total, "ns/delivery")
+}
+
+// BenchmarkIdempotencyKeyOverhead measures, in one run, the same mutation
+// (createContent with an API key) without an Idempotency-Key, with a fresh
+// key each time (claimed, then the response stored), and replayed under a
+// used key. Requests alternate so all see the same machine noise; the
+// ratios are what count: overhead% is what a key adds to a mutation,
+// x-plain/replay what a replay costs next to running it.
+func BenchmarkIdempotencyKeyOverhead(b *testing.B) {
+	g := newBenchGateway(b)
+	key := g.apiKey(g.tenant("bench", 1), auth.ScopeRoomsWrite)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 30 * time.Second}
+	body, _ := json.Marshal(map[string]any{"query": `mutation($in: ContentInput!){createContent(input: $in){id}}`,
+		"variables": map[string]any{"in": map[string]any{"name": "Logo", "kind": "IMAGE", "url": "https://example.com/a.png"}}})
+	do := func(idemKey string) time.Duration {
+		req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		if idemKey != "" {
+			req.Header.Set("Idempotency-Key", idemKey)
+		}
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		elapsed := time.Since(start)
+		if resp.StatusCode != 200 || bytes.Contains(data, []byte(`"errors"`)) {
+			b.Fatalf("createContent: %d %.300s", resp.StatusCode, data)
+		}
+		return elapsed
+	}
+	n := 0
+	fresh := func() string { n++; return fmt.Sprintf("bench-%d", n) }
+	used := fresh()
+	for range 50 { // warm up: connections, query cache, API-key cache
+		do("")
+		do(fresh())
+		do(used)
+	}
+	var plain, keyed, replay time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		plain += do("")
+		keyed += do(fresh())
+		replay += do(used)
+	}
+	per := float64(b.N)
+	b.ReportMetric(float64(plain.Nanoseconds())/per, "ns/plain")
+	b.ReportMetric(float64(keyed.Nanoseconds())/per, "ns/keyed")
+	b.ReportMetric(100*(float64(keyed)/float64(plain)-1), "overhead%")
+	b.ReportMetric(float64(replay)/float64(plain), "x-plain/replay")
 }

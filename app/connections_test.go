@@ -22,6 +22,7 @@ import (
 	"zoomsignage/app"
 	"zoomsignage/audit"
 	"zoomsignage/events"
+	"zoomsignage/syncjob"
 	"zoomsignage/tenants"
 	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
@@ -782,7 +783,7 @@ VALUES ($1, $2, $3, 'PUSHING', 'late-token', 'https://screens.example.test/late'
 }
 
 // TestDisconnectWaitsForRunningSync: the cleanup does not touch the rooms
-// while a sync is writing them; a sync run left RUNNING by a crash long ago
+// while a sync job is writing them; a sync run merely recorded RUNNING
 // does not hold it.
 func TestDisconnectWaitsForRunningSync(t *testing.T) {
 	w := newZoomWorld(t, 1, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
@@ -793,21 +794,23 @@ func TestDisconnectWaitsForRunningSync(t *testing.T) {
 	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" {
 		t.Fatalf("disconnectZoom: %s", r.Raw)
 	}
-	var runID string
-	if err := w.app.DB.QueryRow(ctx, `INSERT INTO sync_runs (tenant_id, connection_id, trigger, state)
-VALUES ($1, $2, 'manual', 'RUNNING') RETURNING id`, tenant, id).Scan(&runID); err != nil {
+	// A run recorded RUNNING whose job is not running (asked for, or left by
+	// a crash) holds nothing: only the job's state says a sync writes.
+	if _, err := w.app.DB.Exec(ctx, `INSERT INTO sync_runs (tenant_id, connection_id, trigger, state)
+VALUES ($1, $2, 'manual', 'RUNNING')`, tenant, id); err != nil {
 		t.Fatal(err)
 	}
+	const syncJob = ` WHERE kind = 'sync_connection' AND args->>'connection_id' = $1`
 	for _, tc := range []struct {
 		name    string
-		setRun  string // how the sync run is left before the cleanup runs
+		setJob  string // how the connection's sync job is left before the cleanup runs
 		cleaned bool
 	}{
-		{"sync running", `UPDATE sync_runs SET started_at = now() WHERE id = $1`, false},
-		{"sync run left behind by a crash", `UPDATE sync_runs SET started_at = now() - interval '1 hour' WHERE id = $1`, true},
+		{"sync job running", `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now()` + syncJob, false},
+		{"sync job over", `UPDATE river_job SET state = 'completed', finalized_at = now()` + syncJob, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := w.app.DB.Exec(ctx, tc.setRun, runID); err != nil {
+			if _, err := w.app.DB.Exec(ctx, tc.setJob, id); err != nil {
 				t.Fatal(err)
 			}
 			err := w.app.Connections.RunCleanup(ctx, tenant, id)
@@ -1449,4 +1452,35 @@ VALUES ($1, $2, $3, $4, 'deactivated while Zoom was unreachable')`, tenant, conn
 		t.Fatal(err)
 	}
 	return room, contentID
+}
+
+// TestDisconnectDoesNotWaitForASyncThatNeverRan: a sync asked for with
+// syncZoomConnection records its run (RUNNING) before its job runs; a
+// disconnect cancels the job, so the run is never finished by it. The
+// cleanup waited for that run as if a sync were writing the rooms, for
+// the 15 minutes after which a run counts as stale. Only a sync job River
+// runs is waited for.
+func TestDisconnectDoesNotWaitForASyncThatNeverRan(t *testing.T) {
+	w := newZoomWorld(t, 2, func(c *app.Config) { c.DisconnectWait = time.Millisecond })
+	tenant := w.tenant("Acme", 5)
+	admin := userJWT(t, tenant, "admin", time.Hour)
+	id := w.connectServerApp(t, admin)
+	if r := w.post(admin, `mutation($id: ID!){syncZoomConnection(id: $id){state}}`, map[string]any{"id": id}); r.code() != "" {
+		t.Fatalf("syncZoomConnection: %s", r.Raw)
+	}
+	if n := w.count(t, `SELECT count(*) FROM sync_runs WHERE connection_id = $1 AND state = 'RUNNING'`, id); n != 1 {
+		t.Fatalf("%d running runs recorded before the job ran", n)
+	}
+	if r := w.post(admin, disconnect, map[string]any{"id": id}); r.code() != "" {
+		t.Fatalf("disconnect: %s", r.Raw)
+	}
+	// What the cleanup's first step does; here before the sync job could
+	// run, as when River cancels it at fetch time.
+	if _, err := syncjob.CancelForConnection(context.Background(), w.app.River, w.app.DB, id); err != nil {
+		t.Fatal(err)
+	}
+	w.startJobs(t)
+	waitFor(t, "the cleanup to finish", func() bool {
+		return w.count(t, `SELECT count(*) FROM river_job WHERE kind = 'connection_cleanup' AND state = 'completed'`) == 1
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"zoomsignage/app"
 	"zoomsignage/internal/testutil/browsertest"
 )
 
@@ -26,9 +27,12 @@ type screenWorld struct {
 	tenant, admin, roomID, roomName, screenURL, path string
 }
 
-func newScreenWorld(t *testing.T) *screenWorld {
+func newScreenWorld(t *testing.T) *screenWorld { t.Helper(); return newScreenWorldWith(t, nil) }
+
+// newScreenWorldWith is newScreenWorld with the gateway's config edited.
+func newScreenWorldWith(t *testing.T, edit func(*app.Config)) *screenWorld {
 	t.Helper()
-	w, tenant, admin, _ := roomsWorld(t, 2, nil)
+	w, tenant, admin, _ := roomsWorld(t, 2, edit)
 	// Open event streams end before the test server waits for its requests.
 	t.Cleanup(w.app.Screens.CloseStreams)
 	room := nodes(t, w.post(admin, roomsPage, map[string]any{"first": 1}))[0]

@@ -159,7 +159,7 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	if s.cfg.Signage == nil {
 		return wrapCleanup(errors.New("no signage remover is wired (Deps.Signage)"))
 	}
-	if err := s.stopSyncs(ctx, tenantID, connectionID); err != nil {
+	if err := s.stopSyncs(ctx, connectionID); err != nil {
 		return wrapCleanup(err)
 	}
 	c, err := getConnection(ctx, s.db, tenantID, connectionID)

@@ -1,9 +1,11 @@
-// Package events carries what the rooms and connections packages observe
-// (room status, health and signage changes, sync progress, connection
-// status) to GraphQL subscriptions on every replica: recorded in the
-// Postgres outbox in the transaction of the change, relayed from there to
-// Redis pub/sub per tenant (retried while Redis is down), and fanned out in
-// process to each subscriber, deduplicated by event id.
+// Package events carries what the rooms, connections and screens packages
+// observe (room status, health and signage changes, sync progress,
+// connection status, screens' program, online transitions and broadcasts)
+// to GraphQL subscriptions on every replica and to partner webhooks:
+// recorded in the Postgres outbox in the transaction of the change, relayed
+// from there to Redis pub/sub per tenant (retried while Redis is down) and
+// fanned out in process to each subscriber, deduplicated by event id, and
+// by a relay of its own to webhook deliveries.
 //
 // An event carries everything a subscription needs to answer without
 // touching Postgres (a snapshot of the room or connection), because one
@@ -29,6 +31,16 @@ const (
 	// (playlist, schedule or broadcast changed): Room names the one room,
 	// or is nil for every screen of the tenant.
 	ScreenProgramChanged Kind = "screen.program"
+	// ScreenOnline and ScreenOffline are a room's screen crossing the
+	// online window (a contact within screens.OnlineWindow): written once
+	// per transition by the screens package (a contact after silence; its
+	// periodic sweep once the window passes), for partner webhooks.
+	ScreenOnline  Kind = "screen.online"
+	ScreenOffline Kind = "screen.offline"
+	// BroadcastStarted and BroadcastEnded are a broadcast going live and
+	// ending (endBroadcast, or its endsAt passing), once each.
+	BroadcastStarted Kind = "broadcast.started"
+	BroadcastEnded   Kind = "broadcast.ended"
 )
 
 // Event is one change. TenantID scopes delivery: an event is only ever sent
@@ -59,6 +71,34 @@ type Event struct {
 	Sync *SyncSnapshot `json:"sync,omitempty"`
 	// Connection is set for connection.status.
 	Connection *ConnectionSnapshot `json:"connection,omitempty"`
+	// Screen is set for screen.online and screen.offline (Room names the
+	// room).
+	Screen *ScreenSnapshot `json:"screen,omitempty"`
+	// Broadcast is set for broadcast.started and broadcast.ended.
+	Broadcast *BroadcastSnapshot `json:"broadcast,omitempty"`
+}
+
+// ScreenSnapshot is a room's screen at an online transition: LastSeenAt is
+// its latest contact (for screen.offline, the contact after which it fell
+// silent; the transition itself is at LastSeenAt plus the online window).
+type ScreenSnapshot struct {
+	Online     bool      `json:"online"`
+	LastSeenAt time.Time `json:"lastSeenAt"`
+}
+
+// BroadcastSnapshot is a broadcast as it started or ended. RoomIDs lists
+// the targeted rooms (empty with AllRooms: every activated room).
+type BroadcastSnapshot struct {
+	ID        string     `json:"id"`
+	Message   string     `json:"message"`
+	Severity  string     `json:"severity"`
+	AllRooms  bool       `json:"allRooms"`
+	RoomIDs   []string   `json:"roomIds,omitempty"`
+	RoomCount int        `json:"roomCount"`
+	StartedAt time.Time  `json:"startedAt"`
+	StartedBy string     `json:"startedBy"`
+	EndsAt    *time.Time `json:"endsAt,omitempty"`
+	EndedAt   *time.Time `json:"endedAt,omitempty"`
 }
 
 // RoomSnapshot is a room as it was when the event was published.

@@ -2431,39 +2431,64 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../schema/apikeys.graphqls", Input: `extend type Query {
-  "The tenant's API keys, oldest first (admin scope). Secrets are never returned."
+  "The tenant's API keys, oldest first, revoked ones included (admin scope). Secrets are never returned."
   apiKeys: [ApiKey!]!
 }
 
 extend type Mutation {
-  "Creates a partner API key (admin scope). The key is shown once, in this response only."
-  createApiKey(input: CreateApiKeyInput!): CreatedApiKey!
-  "Revokes an API key (admin scope). Every replica stops accepting it within a minute."
-  revokeApiKey(id: ID!): ApiKey!
+  """
+  Creates a partner API key (admin scope, audited). The key is shown once, in this response only.
+  BAD_USER_INPUT when the name is not 1 to 200 characters or a scope is unknown or missing.
+  """
+  createApiKey(
+    "The key's name and scopes."
+    input: CreateApiKeyInput!
+  ): CreatedApiKey!
+  """
+  Revokes an API key (admin scope, audited); revoking a revoked key returns it unchanged. Every replica
+  stops accepting it within a minute. NOT_FOUND when the key is not the tenant's.
+  """
+  revokeApiKey(
+    "The ApiKey.id to revoke."
+    id: ID!
+  ): ApiKey!
 }
 
+"A new API key's name and what it may do."
 input CreateApiKeyInput {
+  "A name to recognise the key by, 1 to 200 characters (say, the partner's)."
   name: String!
-  "Any of rooms:read, rooms:write, connections:read, connections:write, admin."
+  "At least one of rooms:read, rooms:write, connections:read, connections:write, admin; duplicates are ignored. Scopes are exact: admin does not imply the others."
   scopes: [String!]!
 }
 
+"A partner API key, without its secret."
 type ApiKey {
+  "The key's id (it is also the <id> of the actor apikey:<id> in the audit log)."
   id: ID!
+  "The name given at creation."
   name: String!
   "The non-secret start of the key, to recognise it."
   prefix: String!
+  "The scopes the key holds (see CreateApiKeyInput.scopes)."
   scopes: [String!]!
+  "The actor who created the key (user:<sub> or apikey:<id>)."
   createdBy: String!
+  "When the key was created."
   createdAt: Time!
+  "When the key last authenticated a request. Not recorded yet: always null for now."
   lastUsedAt: Time
+  "When the key was revoked; null while it is valid."
   revokedAt: Time
+  "True once the key is revoked: requests with it are UNAUTHENTICATED."
   revoked: Boolean!
 }
 
+"A newly created API key and its secret."
 type CreatedApiKey {
+  "The key's record, as apiKeys lists it."
   apiKey: ApiKey!
-  "The secret key. Store it now: it cannot be read again."
+  "The secret key, sent as Authorization: Bearer <key>. Store it now: it cannot be read again."
   key: String!
 }
 `, BuiltIn: false},
@@ -2471,38 +2496,72 @@ type CreatedApiKey {
   """
   The tenant's audit trail, newest first (admin scope). first/after page forwards, last/before
   backwards (edges still newest first); first and last are exclusive, and a page is 50 events when
-  neither is given.
+  neither is given. BAD_USER_INPUT when first or last is outside 0 to 500, both are given, a cursor
+  is not one of this list's, or after is mixed with last/before.
   """
-  auditEvents(first: Int, after: String, last: Int, before: String, filter: AuditFilter): AuditEventConnection!
+  auditEvents(
+    "Page forwards: at most this many events (0 to 500) older than after."
+    first: Int
+    "An AuditEventEdge.cursor (or PageInfo.endCursor) to page forwards from."
+    after: String
+    "Page backwards: at most this many events (0 to 500) newer than before."
+    last: Int
+    "An AuditEventEdge.cursor (or PageInfo.startCursor) to page backwards from."
+    before: String
+    "Only events matching every given field; omit it (or a field) for all."
+    filter: AuditFilter
+  ): AuditEventConnection!
 }
 
+"Narrows the audit trail: every given field must match (exact, case-sensitive matches)."
 input AuditFilter {
+  "An action name, such as signage.activate, room.restart, apikey.create or connection.status_changed."
   action: String
+  "An actor exactly as recorded: user:<sub>, apikey:<id>, or system, system:sync or system:webhooks for the gateway itself."
   actor: String
+  "The kind of object acted on, such as room, zoom_connection, api_key, content, playlist, broadcast or webhook_endpoint."
   targetType: String
+  "The id of the object acted on."
   targetId: String
+  "Only events at or after this time."
   since: Time
+  "Only events strictly before this time."
   until: Time
 }
 
+"One recorded action: who did what to which object, and when."
 type AuditEvent {
+  "The event's id."
   id: ID!
+  "Who acted: user:<sub> (web app), apikey:<id> (partner key) or system, system:sync or system:webhooks for the gateway's own work."
   actor: String!
+  "What was done, as <object>.<verb> (signage.activate, room.restart, licenses.set_limit, …)."
   action: String!
+  "The kind of object acted on (room, zoom_connection, api_key, …)."
   targetType: String!
+  "The id of the object acted on (for a room, its Room.id)."
   targetId: String!
+  "Non-secret details of the action; its keys depend on the action (a room.restart has room and zoomRoomId, say)."
   details: Map!
+  "When it happened."
   createdAt: Time!
 }
 
+"An audit event and its cursor."
 type AuditEventEdge {
+  "Opaque: pass it as after or before to page from this event."
   cursor: String!
+  "The event."
   node: AuditEvent!
 }
 
+"A page of the audit trail (Relay connection)."
 type AuditEventConnection {
+  "The page's events, newest first."
   edges: [AuditEventEdge!]!
+  "Whether there are events before and after this page, and the cursors to reach them."
   pageInfo: PageInfo!
+  "Events matching the filter across all pages."
   totalCount: Int!
 }
 `, BuiltIn: false},
@@ -2510,30 +2569,78 @@ type AuditEventConnection {
   "The tenant's Zoom connections, oldest first (connections:read)."
   zoomConnections: [ZoomConnection!]!
   "One connection, or null when it does not exist or belongs to another tenant (connections:read)."
-  zoomConnection(id: ID!): ZoomConnection
+  zoomConnection(
+    "The ZoomConnection.id."
+    id: ID!
+  ): ZoomConnection
 }
 
 extend type Mutation {
-  "Links a Zoom account through the customer's own Server-to-Server OAuth app, validated at once (connections:write)."
-  connectZoomServerApp(input: ConnectServerAppInput!): ZoomConnection!
-  "Replaces a Server-to-Server connection's credentials; the secret must be entered again (connections:write)."
-  updateZoomServerAppCredentials(id: ID!, input: ServerAppCredentialsInput!): ZoomConnection!
-  "Starts a Marketplace install: returns Zoom's authorize URL with a one-time state (connections:write)."
-  beginZoomMarketplaceInstall(returnTo: String): MarketplaceInstall!
-  "Disconnects a Zoom account: revokes the grant, removes our signage, releases licenses and deletes synced data (connections:write)."
-  disconnectZoom(id: ID!): DisconnectReport!
+  """
+  Links a Zoom account through the customer's own Server-to-Server OAuth app, validated at once
+  (connections:write, audited); the first sync starts right away. Errors: BAD_USER_INPUT (a field
+  missing or too long, an unknown plan, the account already connected, no Zoom Rooms subscription),
+  ZOOM_CREDENTIALS_REJECTED (Zoom refused the ids or secret, or they belong to another account),
+  ZOOM_MISSING_SCOPES (extensions.missingScopes lists what the app must be granted), ZOOM_UNAVAILABLE.
+  """
+  connectZoomServerApp(
+    "The Zoom account and its Server-to-Server app's credentials."
+    input: ConnectServerAppInput!
+  ): ZoomConnection!
+  """
+  Replaces a Server-to-Server connection's credentials, validated at once; the secret must be entered
+  again (connections:write, audited). NOT_FOUND for another tenant's connection; BAD_USER_INPUT for a
+  Marketplace connection or one being disconnected; otherwise the errors of connectZoomServerApp.
+  """
+  updateZoomServerAppCredentials(
+    "The ZoomConnection.id of a SERVER_APP connection."
+    id: ID!
+    "The new client id and secret."
+    input: ServerAppCredentialsInput!
+  ): ZoomConnection!
+  """
+  Starts a Marketplace install (connections:write): returns Zoom's authorize URL with a one-time state,
+  valid for 10 minutes. A web-app user's install is bound by a cookie to the browser that made the
+  call: open the URL there. An install begun with an API key links nothing until the person approving
+  it in Zoom confirms, on a gateway page naming the tenant, that the account is to be linked to it.
+  BAD_USER_INPUT when Marketplace installs are not configured on this gateway, or returnTo is not on
+  the web app's origin.
+  """
+  beginZoomMarketplaceInstall(
+    "Where the browser lands after the install: a URL or path on the web app's origin; its root when omitted."
+    returnTo: String
+  ): MarketplaceInstall!
+  """
+  Disconnects a Zoom account (connections:write, audited): revokes the grant, removes our signage,
+  releases licenses and deletes synced data. The connection is DISCONNECTING at once; the call waits up
+  to about 15 seconds for the cleanup and returns the report so far, and calling it again returns the
+  newer report without starting a second cleanup. NOT_FOUND for another tenant's connection.
+  """
+  disconnectZoom(
+    "The ZoomConnection.id."
+    id: ID!
+  ): DisconnectReport!
 }
 
+"How a Zoom account was linked."
 enum ZoomConnectionKind {
+  "Through our Zoom Marketplace app (beginZoomMarketplaceInstall)."
   MARKETPLACE
+  "Through the customer's own Server-to-Server OAuth app (connectZoomServerApp)."
   SERVER_APP
 }
 
+"Whether a connection works; statusReason says why when it is not ACTIVE."
 enum ConnectionStatus {
+  "Syncing normally."
   ACTIVE
+  "Zoom refuses the connection's authorization or credentials: reinstall the Marketplace app, or enter the Server-to-Server credentials again. Calls through it are ZOOM_REAUTH_REQUIRED."
   REAUTH_REQUIRED
+  "The Zoom app lacks scopes the gateway needs; missingScopes lists them. Grant them in Zoom."
   MISSING_SCOPE
+  "disconnectZoom (or a Marketplace uninstall) is cleaning up; the connection is deleted afterwards. Changes through it are BAD_USER_INPUT."
   DISCONNECTING
+  "Another failure, such as no Zoom Rooms subscription or a failed health check; statusReason says which."
   ERROR
 }
 
@@ -2541,81 +2648,127 @@ enum ConnectionStatus {
 A linked Zoom account. Reached through a room (rooms:read), it shows id,
 kind, label and status; every other field needs connections:read, and is
 null with a FORBIDDEN error without it (so those fields are nullable: they
-are never null for a caller with connections:read).
+are never null for a caller with connections:read, except where a field
+says otherwise).
 """
 type ZoomConnection {
+  "The connection's id."
   id: ID!
+  "How the account was linked."
   kind: ZoomConnectionKind!
+  "Zoom's account id (connections:read)."
   zoomAccountId: String @requiresScope(scope: "connections:read")
+  "A name for the connection: the one given at connect, else \"Zoom account <accountId>\"."
   label: String!
-  "The Zoom admin who connected the account (from /users/me)."
+  "The Zoom admin who connected the account (from /users/me); null when Zoom did not say (connections:read)."
   connectedBy: ZoomAdmin @requiresScope(scope: "connections:read")
+  "Whether the connection works."
   status: ConnectionStatus!
+  "Why the status is what it is, for people (not a stable code); null when there is nothing to say (connections:read)."
   statusReason: String @requiresScope(scope: "connections:read")
+  "The OAuth scopes the Zoom app granted (connections:read)."
   grantedScopes: [String!] @requiresScope(scope: "connections:read")
+  "Scopes the gateway needs that the Zoom app lacks; empty when none (connections:read)."
   missingScopes: [String!] @requiresScope(scope: "connections:read")
+  "When the account was connected (connections:read)."
   createdAt: Time @requiresScope(scope: "connections:read")
+  "The latest sync, running or finished; null before the first one (connections:read)."
   lastSync: SyncRun @requiresScope(scope: "connections:read")
+  "When a sync last succeeded; null when none has yet (connections:read)."
   lastSuccessfulSyncAt: Time @requiresScope(scope: "connections:read")
+  "Rooms synced from this account (connections:read)."
   roomCount: Int @requiresScope(scope: "connections:read")
-  "Rooms of this connection with our signage activated (any state), each holding a license."
+  "Rooms of this connection with our signage activated (any state), each holding a license (connections:read)."
   activeSignageCount: Int @requiresScope(scope: "connections:read")
+  "The same number as activeSignageCount (connections:read)."
   activatedRoomCount: Int @deprecated(reason: "Use activeSignageCount, the contract's name.") @requiresScope(scope: "connections:read")
 }
 
+"The Zoom admin who connected an account."
 type ZoomAdmin {
+  "Their name in Zoom."
   name: String!
+  "Their email in Zoom."
   email: String!
 }
 
+"A Zoom account and its Server-to-Server OAuth app's credentials (from the app's page in the Zoom Marketplace)."
 input ConnectServerAppInput {
+  "Zoom's account id, at most 200 characters (surrounding spaces are trimmed)."
   accountId: String!
+  "The app's client id, at most 200 characters."
   clientId: String!
-  "Write-only: sealed by Vault and never returned."
+  "The app's client secret, at most 500 characters. Write-only: sealed by Vault and never returned."
   clientSecret: String!
+  "A name for the connection, at most 200 characters; \"Zoom account <accountId>\" when omitted or empty."
   label: String
   "The account's Zoom plan, which sets its API rate limits: free, pro or business (default pro)."
   plan: String
 }
 
+"New credentials of the same Server-to-Server app's account."
 input ServerAppCredentialsInput {
+  "The app's client id, at most 200 characters."
   clientId: String!
+  "The app's client secret, at most 500 characters. Write-only: sealed by Vault and never returned."
   clientSecret: String!
 }
 
+"A Marketplace install in progress."
 type MarketplaceInstall {
+  "Zoom's authorize URL: send the browser there; Zoom returns it to the gateway, then to returnTo."
   authorizeUrl: String!
+  "When the install's one-time state expires (10 minutes): begin again after that."
   expiresAt: Time!
 }
 
+"What a disconnect did, or has done so far while the cleanup runs."
 type DisconnectReport {
+  "The ZoomConnection.id disconnected."
   connectionId: ID!
+  "True when our Marketplace grant was revoked at Zoom; always false for a Server-to-Server app (deactivate it in Zoom) and when Zoom had already revoked the grant."
   revoked: Boolean!
+  "Rooms whose signage and synced data were removed."
   roomsCleaned: Int!
+  "Licenses returned to the tenant's pool."
   licensesReleased: Int!
+  "What could not be removed on Zoom's side; remove it in Zoom by hand."
   leftovers: [Leftover!]!
 }
 
 "Something left on Zoom's side that the cleanup could not remove."
 type Leftover {
+  "Zoom's id of the room."
   zoomRoomId: String!
+  "The room's name."
   name: String!
+  "Why it was left, for people."
   reason: String!
 }
 `, BuiltIn: false},
 	{Name: "../schema/licenses.graphqls", Input: `extend type Query {
-  "The tenant's license pool: one license per room with signage activated."
+  "The tenant's license pool: one license per room with signage activated (rooms:read)."
   licenseUsage: LicenseUsage!
 }
 
 extend type Mutation {
-  "Changes the size of the license pool (admin scope). Refused below the licenses in use."
-  setLicenseLimit(limit: Int!): LicenseUsage!
+  """
+  Changes the size of the license pool (admin scope, audited). BAD_USER_INPUT when the limit is
+  outside 0 to 1000000, or below the licenses in use (deactivate signage on rooms first).
+  """
+  setLicenseLimit(
+    "The new pool size, 0 to 1000000, at least LicenseUsage.used."
+    limit: Int!
+  ): LicenseUsage!
 }
 
+"The tenant's signage licenses. Activating signage on a room past the total is LICENSE_LIMIT_REACHED."
 type LicenseUsage {
+  "The size of the pool (setLicenseLimit)."
   total: Int!
+  "Licenses held: one per room with signage activated, in any signage state."
   used: Int!
+  "Licenses free for activations: total minus used."
   available: Int!
 }
 `, BuiltIn: false},
@@ -2623,122 +2776,230 @@ type LicenseUsage {
   """
   Rooms of the tenant, optionally of one connection, as a Relay connection (rooms:read), in name order.
   first/after page forwards, last/before backwards (edges still in name order); first and last are
-  exclusive, and a page is 50 rooms when neither is given.
+  exclusive, and a page is 50 rooms when neither is given. BAD_USER_INPUT when first or last is outside
+  0 to 500, both are given, a cursor is not one of this list's, after is mixed with last/before, or
+  connectionId is not a connection id.
   """
-  rooms(connectionId: ID, filter: RoomFilter, first: Int, after: String, last: Int, before: String): RoomConnection!
-  "One room, or null when it does not exist or belongs to another tenant (rooms:read)."
-  room(id: ID!): Room
+  rooms(
+    "Only rooms of this ZoomConnection.id (another tenant's connection gives an empty list)."
+    connectionId: ID
+    "Only rooms matching every given field of the filter."
+    filter: RoomFilter
+    "Page forwards: at most this many rooms (0 to 500) after the cursor after."
+    first: Int
+    "A RoomEdge.cursor (or PageInfo.endCursor) to page forwards from."
+    after: String
+    "Page backwards: at most this many rooms (0 to 500) before the cursor before."
+    last: Int
+    "A RoomEdge.cursor (or PageInfo.startCursor) to page backwards from."
+    before: String
+  ): RoomConnection!
+  "One room, or null when it does not exist or belongs to another tenant (rooms:read). Asking for devices refreshes them from Zoom first when they are older than 10 minutes (the default)."
+  room(
+    "The Room.id."
+    id: ID!
+  ): Room
 }
 
 extend type Mutation {
-  "Sync now: starts a sync of the connection, or returns the one already running (connections:write)."
-  syncZoomConnection(id: ID!): SyncRun!
-  "Restarts the Zoom Rooms app on a room (rooms:write). Audited."
-  restartZoomRoom(roomId: ID!): RoomControlResult!
+  """
+  Sync now: starts a sync of the connection, or returns the one already running (connections:write).
+  Follow it with the syncProgress subscription or ZoomConnection.lastSync. NOT_FOUND for another
+  tenant's connection; ZOOM_REAUTH_REQUIRED when Zoom no longer accepts it; BAD_USER_INPUT while it
+  is being disconnected.
+  """
+  syncZoomConnection(
+    "The ZoomConnection.id to sync."
+    id: ID!
+  ): SyncRun!
+  """
+  Restarts the Zoom Rooms app on a room (rooms:write, audited). Never retried, since a restart is not
+  idempotent. Errors: NOT_FOUND; ZOOM_ROOM_OFFLINE when Zoom says the room is offline; RATE_LIMITED
+  within a minute of the room's previous restart (extensions.retryAfterSeconds says how long to wait);
+  ZOOM_REAUTH_REQUIRED; ZOOM_UNAVAILABLE (Zoom may or may not have restarted it).
+  """
+  restartZoomRoom(
+    "The Room.id to restart."
+    roomId: ID!
+  ): RoomControlResult!
 }
 
+"A room's status in Zoom, as of the latest sync."
 enum RoomStatus {
+  "Online and not in a meeting: signage shows."
   AVAILABLE
+  "Online, in a meeting."
   IN_MEETING
+  "Not reachable by Zoom."
   OFFLINE
+  "Created in Zoom but not set up yet."
   UNDER_CONSTRUCTION
 }
 
+"""
+A room's health, derived by the gateway (Zoom has none): from the room's status, the latest state of its
+Zoom Room alerts and its devices' status.
+"""
 enum RoomHealth {
+  "Online, no alert triggered, every device online."
   OK
+  "A triggered alert other than the critical ones, or a device that is not online."
   WARNING
+  "Offline, or an alert that nothing can show (room offline, display disconnected)."
   CRITICAL
+  "Not known: the room is under construction."
   UNKNOWN
 }
 
+"Where a sync run is."
 enum SyncState {
+  "Still syncing."
   RUNNING
+  "Finished; the rooms are as Zoom had them."
   SUCCEEDED
+  "Stopped by an error (SyncRun.error says which); the next periodic sync tries again."
   FAILED
 }
 
+"Narrows rooms: every given field must match. Omitted or null fields do not filter."
 input RoomFilter {
+  "Rooms in any of these statuses."
   status: [RoomStatus!]
+  "true: only rooms Zoom reports reachable (any status but OFFLINE); false: only offline ones."
   online: Boolean
   "true: only rooms with signage; false: only rooms without."
   activated: Boolean
+  "Rooms with any of these health values."
   health: [RoomHealth!]
   "Case-insensitive substring of the room name."
   nameContains: String
+  "Only rooms of this Zoom location id (Room.locationId, exact match)."
   locationId: String
 }
 
+"A Zoom Room of one of the tenant's connections, synced from Zoom (every 60 seconds by default)."
 type Room {
+  "The room's id in this API (not Zoom's)."
   id: ID!
   "Zoom's id of the room (used in Zoom API paths)."
   zoomRoomId: String!
+  "The room's name in Zoom."
   name: String!
+  "Zoom's room type (ZoomRoom, SchedulingDisplayOnly, DigitalSignageOnly, …); empty until the room's devices were first read."
   type: String!
+  "Zoom's id of the room's location; null when the room has none."
   locationId: String
+  "The room's status in Zoom."
   status: RoomStatus!
+  "Whether Zoom reports the room reachable: true for any status but OFFLINE."
   online: Boolean!
+  "When the room was last known reachable (it moves at status changes); null when never seen online."
   lastSeenAt: Time
+  "The room's devices, as of devicesRefreshedAt; empty until first read. The gateway reads them from Zoom in the background within a rate budget; room(id:) refreshes them when they are older than 10 minutes (the default)."
   devices: [Device!]!
+  "When the devices were last read from Zoom; null when never."
   devicesRefreshedAt: Time
+  "The room's Zoom Room alerts, triggered ones first, newest first."
   alerts: [RoomAlert!]!
+  "The room's health, derived from its status, alerts and devices."
   health: RoomHealth!
-  "Null when signage is not activated on the room."
+  "Our signage on the room; null when signage is not activated on the room."
   signage: SignageAssignment
+  "The room's Zoom connection. Under rooms:read only its id, kind, label and status can be read (see ZoomConnection)."
   connection: ZoomConnection!
 }
 
+"One device of a room (computer, controller, scheduling display, …), as Zoom reports it. Optional fields are null when Zoom gives none."
 type Device {
+  "The device's id in this API."
   id: ID!
+  "Zoom's device type, such as Zoom Rooms Computer, Controller or Scheduling Display."
   type: String!
+  "The device's model."
   model: String
+  "The device's manufacturer."
   manufacturer: String
+  "The device's operating system."
   os: String
+  "The Zoom Rooms app version on the device."
   appVersion: String
+  "The device's firmware version."
   firmware: String
+  "Zoom's device status, Online or Offline: a device that is not Online makes the room's health WARNING."
   status: String!
+  "The device's host name."
   hostname: String
+  "When this device's record last changed in the gateway."
   updatedAt: Time!
 }
 
+"The latest state of one Zoom Room alert (from Zoom's zoomroom.alert webhooks), per component and alert type."
 type RoomAlert {
+  "The component alerted: ZOOM_ROOMS_COMPUTER, CONTROLLER, SCHEDULING_DISPLAY, MICROPHONE, CAMERA, SPEAKER or OTHER."
   component: String!
+  "CONTROLLER_DISCONNECTED, PERIPHERAL_DISCONNECTED, ROOM_OFFLINE, HIGH_CPU, LOW_BANDWIDTH, LOW_BATTERY, DISPLAY_DISCONNECTED, AUDIO_QUALITY, SIP_REGISTRATION_FAILED, INCORRECT_PASSCODE or OTHER."
   alertType: String!
+  "Zoom's description of the issue, for people."
   issue: String!
   "TRIGGERED or CLEARED."
   state: String!
+  "When the alert was (last) triggered."
   triggeredAt: Time!
+  "When the alert cleared; null while it is triggered."
   clearedAt: Time
 }
 
+"A room and its cursor."
 type RoomEdge {
+  "Opaque: pass it as after or before to page from this room."
   cursor: String!
+  "The room."
   node: Room!
 }
 
+"A page of rooms (Relay connection)."
 type RoomConnection {
+  "The page's rooms, in name order."
   edges: [RoomEdge!]!
+  "Whether there are rooms before and after this page, and the cursors to reach them."
   pageInfo: PageInfo!
+  "Rooms matching connectionId and the filter across all pages."
   totalCount: Int!
 }
 
+"One sync of a connection's rooms from Zoom."
 type SyncRun {
+  "The run's id."
   id: ID!
+  "The ZoomConnection.id synced."
   connectionId: ID!
   "periodic, manual or connect."
   trigger: String!
+  "Where the run is."
   state: SyncState!
+  "When the run started."
   startedAt: Time!
+  "When the run finished; null while RUNNING."
   finishedAt: Time
+  "Rooms Zoom listed."
   roomsSeen: Int!
+  "Rooms new since the previous sync."
   roomsAdded: Int!
+  "Rooms gone from Zoom since the previous sync (their signage and licenses are released)."
   roomsRemoved: Int!
+  "Rooms whose status changed."
   statusChanges: Int!
+  "Zoom API calls the run made."
   zoomCalls: Int!
+  "Why the run FAILED, for people; null otherwise."
   error: String
 }
 
+"Zoom's answer to a room command."
 type RoomControlResult {
+  "The Room.id the command was sent to."
   roomId: ID!
+  "When Zoom accepted the command."
   acceptedAt: Time!
   "The room the command was sent to, for client caches."
   room: Room
@@ -2747,10 +3008,10 @@ type RoomControlResult {
 	{Name: "../schema/schema.graphqls", Input: `# The root of the zoomsignage GraphQL API. Each domain extends Query and
 # Mutation in its own file; names follow API.md.
 
-"An RFC 3339 timestamp."
+"An RFC 3339 timestamp such as 2026-01-31T09:30:00Z. Inputs may have fractional seconds and any UTC offset (anything else is BAD_USER_INPUT); responses are in UTC, with fractional seconds when there are any."
 scalar Time
 
-"A JSON object of non-secret details."
+"A JSON object of non-secret details; its keys depend on where it is used (see the field's description)."
 scalar Map
 
 """
@@ -2758,20 +3019,38 @@ The field needs this scope besides the one that reached its object: a
 caller without it gets a FORBIDDEN error on this field and the rest of the
 response intact (a room's connection under rooms:read, say).
 """
-directive @requiresScope(scope: String!) on FIELD_DEFINITION
+directive @requiresScope(
+  "The scope the field needs: rooms:read, rooms:write, connections:read, connections:write or admin."
+  scope: String!
+) on FIELD_DEFINITION
 
+"""
+Every read of the API. Callers authenticate with a web-app JWT or an API key
+(Authorization: Bearer …); without one every field is UNAUTHENTICATED, and a
+field whose scope the caller lacks is FORBIDDEN (the description of each field
+names its scope). Scopes are exact: admin does not imply rooms:read.
+"""
 type Query {
-  "The caller: tenant, actor and scopes."
+  "The caller: tenant, actor and scopes. Needs authentication only, no scope."
   viewer: Viewer!
 }
 
+"""
+Every change the API makes. A mutation may carry an Idempotency-Key HTTP header:
+the same key with the same request within 24 hours replays the stored response
+without a second effect, and with a different request is IDEMPOTENCY_KEY_REUSED.
+"""
 type Mutation
 
-"Relay page information."
+"Relay page information of a connection (rooms, audit events, contents, plays, webhook deliveries)."
 type PageInfo {
+  "True when there are items after endCursor: page on with first and after: endCursor."
   hasNextPage: Boolean!
+  "True when there are items before startCursor: page back with last and before: startCursor where the field takes them; always false on a forward-only list (contents, plays, webhookDeliveries)."
   hasPreviousPage: Boolean!
+  "The cursor of the page's first edge; null when the page is empty."
   startCursor: String
+  "The cursor of the page's last edge; null when the page is empty."
   endCursor: String
 }
 `, BuiltIn: false},
@@ -2786,172 +3065,294 @@ type Screen {
   url: String!
   "Whether the player called within the last 3 minutes."
   online: Boolean!
-  "When the player last fetched its program or held its event stream."
+  "When the player last fetched its program or held its event stream; null when it never has."
   lastSeenAt: Time
 }
 
 extend type Screen {
-  "The room's playlist (whether or not its schedule plays now)."
+  "The room's playlist (whether or not its schedule plays now); null when none is assigned."
   playlist: Playlist
-  "What the screen shows now; null until screens report what they play."
+  "The content the screen last reported starting and not yet ending; null while the screen is offline or reports nothing playing."
   nowPlaying: Content
 }
 
 extend type Query {
-  "The tenant's content, oldest first (rooms:read)."
-  contents(first: Int = 50, after: String): ContentConnection!
+  "The tenant's content, oldest first (rooms:read). BAD_USER_INPUT when first is outside 1 to 200 or after is not a cursor of this list."
+  contents(
+    "At most this many items, 1 to 200 (default 50)."
+    first: Int = 50
+    "A ContentEdge.cursor (or PageInfo.endCursor) to page forwards from."
+    after: String
+  ): ContentConnection!
   "The tenant's playlists by name (rooms:read)."
   playlists: [Playlist!]!
 }
 
 extend type Mutation {
-  "Adds a web page, image or video by URL (rooms:write). URLs are http or https, at most 2048 characters."
-  createContent(input: ContentInput!): Content!
-  "Deletes content no playlist uses (rooms:write); content in use is refused, naming the playlists."
-  deleteContent(id: ID!): Content!
-  "Creates a playlist (rooms:write)."
-  createPlaylist(input: PlaylistInput!): Playlist!
-  "Replaces a playlist (rooms:write); its rooms' screens change within seconds."
-  updatePlaylist(id: ID!, input: PlaylistInput!): Playlist!
-  "Deletes a playlist (rooms:write); its rooms play nothing until given another."
-  deletePlaylist(id: ID!): Playlist!
-  "Makes a playlist what the targeted rooms play; a null playlistId clears it (rooms:write). One result per targeted room."
-  assignPlaylist(playlistId: ID, target: TargetInput!): [SignageResult!]!
+  """
+  Adds a web page, image or video by URL (rooms:write, audited). BAD_USER_INPUT when the name is not
+  1 to 200 characters, the URL is not an absolute http or https URL of at most 2048 characters (or
+  carries a user name or password), or durationSeconds is outside 1 to 86400.
+  """
+  createContent(
+    "The content's name, kind, URL and duration."
+    input: ContentInput!
+  ): Content!
+  "Deletes content no playlist uses (rooms:write, audited); content in use is BAD_USER_INPUT, naming the playlists. NOT_FOUND when it is not the tenant's."
+  deleteContent(
+    "The Content.id."
+    id: ID!
+  ): Content!
+  """
+  Creates a playlist (rooms:write, audited). BAD_USER_INPUT when the name is not 1 to 200 characters,
+  there are not 1 to 200 items, an item's content is not the tenant's, a duration is outside 1 to 86400,
+  the timezone is not an IANA name, or a schedule window is invalid (at most 50 windows).
+  """
+  createPlaylist(
+    "The playlist's name, items, timezone and schedule."
+    input: PlaylistInput!
+  ): Playlist!
+  "Replaces a playlist (rooms:write, audited); its rooms' screens change within seconds. NOT_FOUND, or the BAD_USER_INPUT errors of createPlaylist."
+  updatePlaylist(
+    "The Playlist.id."
+    id: ID!
+    "The playlist's whole new definition (not a patch)."
+    input: PlaylistInput!
+  ): Playlist!
+  "Deletes a playlist (rooms:write, audited); its rooms play nothing until given another. NOT_FOUND when it is not the tenant's."
+  deletePlaylist(
+    "The Playlist.id."
+    id: ID!
+  ): Playlist!
+  """
+  Makes a playlist what the targeted rooms play; a null playlistId clears it (rooms:write, audited).
+  One result per targeted room (a room not the tenant's has error NOT_FOUND). The whole call is
+  NOT_FOUND for another tenant's playlist, and BAD_USER_INPUT for more than 500 rooms or for
+  locationIds and tagIds (not yet supported).
+  """
+  assignPlaylist(
+    "The Playlist.id to play; null clears the rooms' playlist."
+    playlistId: ID
+    "The rooms to assign it to."
+    target: TargetInput!
+  ): [SignageResult!]!
 }
 
 "Rooms to act on: the union of the lists; all empty is every activated room of the tenant. locationIds and tagIds are not yet supported."
 input TargetInput {
+  "Room.ids, at most 500 (duplicates count once)."
   roomIds: [ID!]
+  "Not yet supported: a non-empty list is BAD_USER_INPUT."
   locationIds: [ID!]
+  "Not yet supported: a non-empty list is BAD_USER_INPUT."
   tagIds: [ID!]
 }
 
+"What a piece of content is, which decides how the player shows it."
 enum ContentKind {
+  "A web page, shown in a frame."
   WEB_PAGE
+  "An image."
   IMAGE
+  "A video, muted unless the room's signage settings unmute it; it shows for its whole length unless given a duration."
   VIDEO
 }
 
 "durationSeconds defaults to 10, or for a video to its length."
 input ContentInput {
+  "A name to recognise it by, 1 to 200 characters."
   name: String!
+  "What it is."
   kind: ContentKind!
+  "An absolute http or https URL, at most 2048 characters, without a user name or password. The screen loads it directly."
   url: String!
+  "How long it shows, 1 to 86400 seconds; omitted: 10, or for a video its whole length."
   durationSeconds: Int
 }
 
+"A web page, image or video screens can show, by URL."
 type Content {
+  "The content's id."
   id: ID!
+  "Its name."
   name: String!
+  "What it is."
   kind: ContentKind!
+  "Where screens load it from."
   url: String!
   "How long it shows; 0 is a video that plays to its end."
   durationSeconds: Int!
+  "When it was added."
   createdAt: Time!
 }
 
+"A page of content (Relay connection, forward only)."
 type ContentConnection {
+  "The page's content, oldest first."
   edges: [ContentEdge!]!
+  "Whether there is content after this page, and the cursor to reach it (this list pages forwards only: hasPreviousPage is always false)."
   pageInfo: PageInfo!
+  "The tenant's content across all pages."
   totalCount: Int!
 }
 
+"A piece of content and its cursor."
 type ContentEdge {
+  "Opaque: pass it as after to page on from this content."
   cursor: String!
+  "The content."
   node: Content!
 }
 
 "durationSeconds overrides the content's own."
 input PlaylistItemInput {
+  "The Content.id to show; it must be the tenant's."
   contentId: ID!
+  "How long it shows in this playlist, 1 to 86400 seconds; omitted: the content's own duration."
   durationSeconds: Int
 }
 
+"A day of the week, in the playlist's timezone."
 enum Weekday {
+  "Monday."
   MON
+  "Tuesday."
   TUE
+  "Wednesday."
   WED
+  "Thursday."
   THU
+  "Friday."
   FRI
+  "Saturday."
   SAT
+  "Sunday."
   SUN
 }
 
 "A weekly window, wall-clock HH:MM in the playlist's timezone; end 24:00 is midnight, an end before the start runs past midnight."
 input ScheduleWindowInput {
+  "The days the window starts on; at least one."
   days: [Weekday!]!
+  "When the window starts, HH:MM from 00:00 to 23:59."
   start: String!
+  "When it ends, HH:MM from 00:00 to 24:00; not equal to start."
   end: String!
 }
 
 "No schedule: always. Outside every window the room plays nothing. timezone defaults to UTC (IANA names)."
 input PlaylistInput {
+  "The playlist's name, 1 to 200 characters."
   name: String!
+  "What it plays, in order: 1 to 200 items."
   items: [PlaylistItemInput!]!
+  "The IANA timezone its schedule is in, such as Europe/Paris; UTC when omitted."
   timezone: String
+  "When it plays: at most 50 weekly windows; omitted or empty, always."
   schedule: [ScheduleWindowInput!]
 }
 
+"Content in order, played in a loop on the rooms it is assigned to, within its schedule."
 type Playlist {
+  "The playlist's id."
   id: ID!
+  "Its name."
   name: String!
+  "What it plays, in order."
   items: [PlaylistItem!]!
+  "The IANA timezone its schedule is in."
   timezone: String!
+  "When it plays; empty is always."
   schedule: [ScheduleWindow!]!
   "Rooms the playlist is assigned to."
   roomCount: Int!
 }
 
+"One item of a playlist."
 type PlaylistItem {
+  "What shows."
   content: Content!
   "How long the item shows (its own, else the content's)."
   durationSeconds: Int!
 }
 
+"A weekly window in which a playlist plays (see ScheduleWindowInput)."
 type ScheduleWindow {
+  "The days the window starts on."
   days: [Weekday!]!
+  "When it starts, HH:MM in the playlist's timezone."
   start: String!
+  "When it ends, HH:MM (24:00 is midnight; before start runs past midnight)."
   end: String!
 }
 
 extend type Screen {
-  "The broadcast the screen shows instead of its program, if any."
+  "The live broadcast the screen shows instead of its program; null when none."
   broadcast: Broadcast
 }
 
 extend type Query {
-  "The tenant's broadcasts, newest first; active filters live (true) or ended (false) ones (rooms:read)."
-  broadcasts(active: Boolean): [Broadcast!]!
+  "The tenant's broadcasts, newest first, at most the 500 newest; active filters live (true) or ended (false) ones (rooms:read)."
+  broadcasts(
+    "true: only live broadcasts (not ended, endsAt not passed); false: only ended ones; omitted: both."
+    active: Boolean
+  ): [Broadcast!]!
 }
 
 extend type Mutation {
-  "Shows a message instead of the program on the targeted screens (every activated room by default) until endBroadcast or endsAt (rooms:write, audited)."
-  startBroadcast(input: BroadcastInput!): Broadcast!
-  "Ends a broadcast (rooms:write, audited); an ended one is returned as it is."
-  endBroadcast(id: ID!): Broadcast!
+  """
+  Shows a message instead of the program on the targeted screens (every activated room by default)
+  until endBroadcast or endsAt (rooms:write, audited). BAD_USER_INPUT for an invalid input (see
+  BroadcastInput) or target; NOT_FOUND when a targeted room is not the tenant's.
+  """
+  startBroadcast(
+    "The message, its severity, target rooms and end."
+    input: BroadcastInput!
+  ): Broadcast!
+  "Ends a broadcast (rooms:write, audited); an ended one is returned as it is. NOT_FOUND when it is not the tenant's."
+  endBroadcast(
+    "The Broadcast.id."
+    id: ID!
+  ): Broadcast!
 }
 
+"How urgent a broadcast is; the player colours it accordingly."
 enum BroadcastSeverity {
+  "Information (the player's neutral style)."
   INFO
+  "A warning (shown in amber)."
   WARNING
+  "An emergency (shown in red)."
   EMERGENCY
 }
 
 "message is 1 to 500 characters; endsAt, when given, is in the future."
 input BroadcastInput {
+  "The text screens show, 1 to 500 characters."
   message: String!
+  "How urgent it is."
   severity: BroadcastSeverity!
+  "The rooms to show it on; omitted or all empty: every activated room of the tenant."
   target: TargetInput
+  "When it ends by itself, in the future; omitted: only endBroadcast ends it."
   endsAt: Time
 }
 
+"A message shown on screens instead of their program."
 type Broadcast {
+  "The broadcast's id."
   id: ID!
+  "The text shown."
   message: String!
+  "How urgent it is."
   severity: BroadcastSeverity!
+  "When it started."
   startedAt: Time!
+  "The actor who started it (user:<sub> or apikey:<id>)."
   startedBy: String!
+  "When it ends by itself; null when only endBroadcast ends it."
   endsAt: Time
+  "When endBroadcast ended it; null while not ended that way (it may still have passed endsAt)."
   endedAt: Time
   "Rooms targeted when it started."
   roomCount: Int!
@@ -2960,65 +3361,139 @@ type Broadcast {
 }
 
 extend type Query {
-  "Proof of play: what screens reported showing, oldest first; since and until bound startedAt (rooms:read)."
-  plays(roomId: ID, since: Time, until: Time, first: Int = 100, after: String): PlayConnection!
+  """
+  Proof of play: what screens reported showing, oldest first; since and until bound startedAt
+  (rooms:read). BAD_USER_INPUT when first is outside 1 to 500 or after is not a cursor of this list.
+  """
+  plays(
+    "Only plays of this Room.id."
+    roomId: ID
+    "Only plays that started at or after this time."
+    since: Time
+    "Only plays that started strictly before this time."
+    until: Time
+    "At most this many plays, 1 to 500 (default 100)."
+    first: Int = 100
+    "A PlayEdge.cursor (or PageInfo.endCursor) to page forwards from."
+    after: String
+  ): PlayConnection!
 }
 
 "One showing a screen reported: content or a broadcast (null when since deleted)."
 type Play {
+  "The play's id."
   id: ID!
+  "The room whose screen showed it."
   room: Room!
+  "The content shown; null when it was a broadcast or the content was since deleted."
   content: Content
+  "The broadcast shown; null when it was content."
   broadcast: Broadcast
+  "When the screen started showing it."
   startedAt: Time!
   "Null while it plays (or when the screen never reported its end)."
   endedAt: Time
 }
 
+"A page of plays (Relay connection, forward only)."
 type PlayConnection {
+  "The page's plays, oldest first."
   edges: [PlayEdge!]!
+  "Whether there are plays after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false)."
   pageInfo: PageInfo!
 }
 
+"A play and its cursor."
 type PlayEdge {
+  "Opaque: pass it as after to page on from this play."
   cursor: String!
+  "The play."
   node: Play!
 }
 `, BuiltIn: false},
 	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
-  "Activates signage on rooms, one license each (rooms:write). One result per room: one failing room never fails the others."
-  activateSignage(roomIds: [ID!]!, settings: SignageSettingsInput): [SignageResult!]!
-  "Removes our signage from rooms and releases their licenses (rooms:write)."
-  deactivateSignage(roomIds: [ID!]!): [SignageResult!]!
-  "Changes layout, mute or display period on activated rooms (rooms:write)."
-  updateSignageSettings(roomIds: [ID!]!, settings: SignageSettingsInput!): [SignageResult!]!
+  """
+  Activates signage on rooms, one license each (rooms:write, audited). One result per distinct room:
+  one failing room never fails the others, and a room already activated is pushed again if its push
+  had not reached Zoom. Per-room errors (SignageResult.error): NOT_FOUND, LICENSE_LIMIT_REACHED,
+  ZOOM_REAUTH_REQUIRED, ZOOM_UNAVAILABLE, BAD_USER_INPUT (signage being removed). The whole call is
+  BAD_USER_INPUT with no room ids, more than 500, or invalid settings.
+  """
+  activateSignage(
+    "The Room.ids, 1 to 500 (duplicates count once)."
+    roomIds: [ID!]!
+    "The signage settings; omitted fields take the defaults (STANDARD layout, muted, display period 0 and 0)."
+    settings: SignageSettingsInput
+  ): [SignageResult!]!
+  """
+  Removes our signage from rooms and releases their licenses (rooms:write, audited). One result per
+  distinct room; a room without signage is ok with signage null. When Zoom fails, the room stays
+  REMOVING with lastError and the next sync finishes the removal. The whole call is BAD_USER_INPUT with
+  no room ids or more than 500.
+  """
+  deactivateSignage(
+    "The Room.ids, 1 to 500 (duplicates count once)."
+    roomIds: [ID!]!
+  ): [SignageResult!]!
+  """
+  Changes layout, mute or display period on activated rooms and pushes them to Zoom (rooms:write,
+  audited). Per-room errors: NOT_FOUND (no such room, or signage not activated on it), BAD_USER_INPUT
+  (signage being removed or changed meanwhile), the Zoom errors of activateSignage. The whole call is
+  BAD_USER_INPUT with no room ids, more than 500, no setting given, or an invalid one.
+  """
+  updateSignageSettings(
+    "The Room.ids, 1 to 500 (duplicates count once)."
+    roomIds: [ID!]!
+    "The settings to change; at least one field."
+    settings: SignageSettingsInput!
+  ): [SignageResult!]!
 }
 
+"Where a room's signage is on its way to (or from) Zoom."
 enum SignageState {
+  "Being pushed to Zoom, or a push failed transiently (rate limit, Zoom unavailable) and is retried at the next sync; lastError says why."
   PUSHING
+  "On the room: Zoom shows the screen URL."
   ACTIVE
+  "Pushed, but Digital Signage is not enabled for the room in Zoom: enable it there; it is pushed again at every sync until it is."
   PENDING_ZOOM_ENABLE
+  "Zoom refused the push (lastError says why); activateSignage again retries it."
   FAILED
+  "Being removed (deactivateSignage); the license is released once Zoom has removed it."
   REMOVING
 }
 
+"How Zoom lays out signage on the room's display."
 enum SignageLayout {
+  "Zoom's standard signage layout (layout standard in Zoom's room settings)."
   STANDARD
+  "Zoom's video content layout (layout video_content)."
   VIDEO_CONTENT
 }
 
+"Our signage on one room: its settings and where it is with Zoom. It holds one license."
 type SignageAssignment {
+  "Where the signage is on its way to (or from) Zoom."
   state: SignageState!
+  "The screen URL pushed to Zoom; its token is the screen's only credential (see Screen.url)."
   screenUrl: String!
+  "The layout on the room's display."
   layout: SignageLayout!
+  "Whether the room's display plays content muted (the default: a meeting room is no place for sudden sound)."
   muted: Boolean!
+  "When around meetings signage shows."
   displayPeriod: DisplayPeriod!
+  "When signage was activated on the room."
   activatedAt: Time!
+  "The actor who activated it (user:<sub> or apikey:<id>)."
   activatedBy: String!
+  "When a push last made the signage ACTIVE on Zoom; null until one did."
   lastPushedAt: Time
+  "Why the latest push or removal did not finish, for people; null when it did."
   lastError: String
 }
 
+"When signage shows around meetings, in minutes."
 type DisplayPeriod {
   "Minutes after a meeting ends before content shows."
   startAfterMeetingMinutes: Int!
@@ -3028,66 +3503,110 @@ type DisplayPeriod {
 
 "Omitted fields keep their value (defaults on activation)."
 input SignageSettingsInput {
+  "The layout; STANDARD on activation."
   layout: SignageLayout
+  "Whether content plays muted; true on activation."
   muted: Boolean
+  "When around meetings signage shows; 0 and 0 on activation (right after a meeting until the next)."
   displayPeriod: DisplayPeriodInput
 }
 
+"When signage shows around meetings; both fields 0 to 1440 minutes."
 input DisplayPeriodInput {
+  "Minutes after a meeting ends before content shows, 0 to 1440."
   startAfterMeetingMinutes: Int!
+  "Minutes before the next meeting when content stops, 0 to 1440."
   stopBeforeMeetingMinutes: Int!
 }
 
+"The outcome for one room of a bulk signage mutation."
 type SignageResult {
+  "The Room.id this result is for."
   roomId: ID!
   "True only when the change reached Zoom: signage ACTIVE or PENDING_ZOOM_ENABLE, or removed. A push still in flight is false with signage.state PUSHING (retried at the next sync) and no error."
   ok: Boolean!
+  "The room's signage after the call; null when it has none (removed, or never activated)."
   signage: SignageAssignment
+  "Why this room failed; null when it did not."
   error: ResultError
   "The room after the change, so a client cache updates from the payload alone; null when the room is not the caller's or no longer exists."
   room: Room
 }
 
+"One room's error in a bulk result: the same code and message a top-level error would carry."
 type ResultError {
-  "One of the extensions.code values."
+  "One of the extensions.code values (NOT_FOUND, LICENSE_LIMIT_REACHED, BAD_USER_INPUT, ZOOM_REAUTH_REQUIRED, ZOOM_UNAVAILABLE, …)."
   code: String!
+  "What went wrong, for people; never a secret or an internal detail."
   message: String!
 }
 `, BuiltIn: false},
-	{Name: "../schema/subscriptions.graphqls", Input: `type Subscription {
-  "Room status changes (rooms:read), optionally of one connection."
-  roomStatusChanged(connectionId: ID): RoomStatusEvent!
-  "Room health and alert changes (rooms:read)."
-  roomHealthChanged(connectionId: ID): RoomHealthEvent!
-  "Signage state changes (rooms:read)."
-  signageStateChanged(connectionId: ID): SignageStateEvent!
-  "Progress of the connection's syncs (connections:read)."
-  syncProgress(connectionId: ID!): SyncRun!
-  "Status changes of the tenant's connections (connections:read)."
+	{Name: "../schema/subscriptions.graphqls", Input: `"""
+Live events of the caller's tenant, over a websocket at /graphql (graphql-transport-ws, or the legacy
+graphql-ws protocol), authenticated in connection_init. A subscription receives events from the moment
+it starts; it is not a replay. connectionId, where given, must be the tenant's: another is NOT_FOUND.
+"""
+type Subscription {
+  "Room status changes found by syncs (rooms:read), optionally of one connection."
+  roomStatusChanged(
+    "Only rooms of this ZoomConnection.id."
+    connectionId: ID
+  ): RoomStatusEvent!
+  "Room health and alert changes (rooms:read), optionally of one connection."
+  roomHealthChanged(
+    "Only rooms of this ZoomConnection.id."
+    connectionId: ID
+  ): RoomHealthEvent!
+  "Signage state changes (rooms:read), optionally of one connection."
+  signageStateChanged(
+    "Only rooms of this ZoomConnection.id."
+    connectionId: ID
+  ): SignageStateEvent!
+  "Progress of the connection's syncs (connections:read): the run as it starts, as its counters move, and as it finishes."
+  syncProgress(
+    "The ZoomConnection.id whose syncs to follow."
+    connectionId: ID!
+  ): SyncRun!
+  "Status changes of the tenant's connections (connections:read): the connection after the change."
   connectionStatusChanged: ZoomConnection!
 }
 
+"A room's status changed."
 type RoomStatusEvent {
+  "The room after the change."
   room: Room!
+  "The status before; null when the room is new."
   previousStatus: RoomStatus
+  "The status now."
   status: RoomStatus!
+  "When the change was recorded."
   at: Time!
 }
 
+"A room's health or alerts changed."
 type RoomHealthEvent {
+  "The room after the change."
   room: Room!
+  "The health now."
   health: RoomHealth!
+  "The room's alerts now (as Room.alerts)."
   alerts: [RoomAlert!]!
+  "When the change was recorded."
   at: Time!
 }
 
+"A room's signage changed state."
 type SignageStateEvent {
+  "The room after the change."
   room: Room!
+  "The signage now; null once it is removed."
   signage: SignageAssignment
+  "When the change was recorded."
   at: Time!
 }
 `, BuiltIn: false},
-	{Name: "../schema/viewer.graphqls", Input: `enum PrincipalKind {
+	{Name: "../schema/viewer.graphqls", Input: `"How a caller authenticated."
+enum PrincipalKind {
   "A web-app user authenticated with a JWT."
   USER
   "A partner integration authenticated with an API key."
@@ -3096,89 +3615,146 @@ type SignageStateEvent {
 
 "Who is calling."
 type Viewer {
+  "The caller's tenant's id: every object the caller reads or changes is this tenant's."
   tenantId: ID!
+  "The caller's tenant."
   tenant: Tenant!
   "What the audit log records for this caller: user:<sub> or apikey:<id>."
   actor: String!
+  "Whether the caller is a web-app user or an API key."
   kind: PrincipalKind!
+  "The scopes the caller holds (rooms:read, rooms:write, connections:read, connections:write, admin); a field needing another one is FORBIDDEN."
   scopes: [String!]!
+  "The user's email, from the JWT; null for an API key (or a JWT without one)."
   email: String
+  "The user's web-app role, admin (every scope) or viewer (rooms:read and connections:read); null for an API key."
   role: String
 }
 
+"A customer of zoomsignage: every object belongs to one tenant."
 type Tenant {
+  "The tenant's id."
   id: ID!
+  "The tenant's name."
   name: String!
+  "When the tenant was created."
   createdAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/webhooks.graphqls", Input: `extend type Query {
   "The tenant's partner webhook endpoints, oldest first (admin scope). Secrets are never returned."
   webhookEndpoints: [WebhookEndpoint!]!
-  "An endpoint's deliveries, newest first (admin scope)."
-  webhookDeliveries(endpointId: ID!, first: Int = 50, after: String): WebhookDeliveryConnection!
+  """
+  An endpoint's delivery attempts, newest first (admin scope): one node per attempt (retries and redeliveries of one
+  message share its webhookId), a node per message still waiting for its first attempt (PENDING), and an
+  endpoint.disabled notice when the endpoint was disabled. NOT_FOUND when the endpoint is not the tenant's;
+  BAD_USER_INPUT when first is outside 0 to 500 or after is not a cursor of this list.
+  """
+  webhookDeliveries(
+    "The WebhookEndpoint.id."
+    endpointId: ID!
+    "At most this many nodes, 0 to 500 (default 50)."
+    first: Int = 50
+    "A WebhookDeliveryEdge.cursor (or PageInfo.endCursor) to page forwards from."
+    after: String
+  ): WebhookDeliveryConnection!
 }
 
 extend type Mutation {
   """
-  Registers a partner webhook endpoint (admin scope): an https URL that resolves to public addresses, and the event
+  Registers a partner webhook endpoint (admin scope, audited): an https URL that resolves to public addresses, and the event
   types to send to it (room.status_changed, room.health_changed, signage.state_changed, screen.offline,
   screen.online, connection.status_changed, sync.finished, broadcast.started, broadcast.ended). Deliveries follow
   the Standard Webhooks specification; the signing secret is shown once, in this response only.
+  BAD_USER_INPUT for a URL that is not https or not public, no or unknown event types, or a description over 500 characters.
   """
-  createWebhookEndpoint(input: WebhookEndpointInput!): CreatedWebhookEndpoint!
-  "Deletes an endpoint and its deliveries (admin scope)."
-  deleteWebhookEndpoint(id: ID!): WebhookEndpoint!
-  "Sends a delivery again, with the same webhook-id and body (admin scope)."
-  redeliverWebhook(deliveryId: ID!): WebhookDelivery!
+  createWebhookEndpoint(
+    "The endpoint's URL, event types and description."
+    input: WebhookEndpointInput!
+  ): CreatedWebhookEndpoint!
+  "Deletes an endpoint and its deliveries (admin scope, audited). NOT_FOUND when it is not the tenant's."
+  deleteWebhookEndpoint(
+    "The WebhookEndpoint.id."
+    id: ID!
+  ): WebhookEndpoint!
+  "Sends a message again, whatever its status, with the same webhook-id and body (admin scope); any of its attempts' ids names it. NOT_FOUND when it is not the tenant's (or is a notice)."
+  redeliverWebhook(
+    "A WebhookDelivery.id: an attempt's or a pending message's."
+    deliveryId: ID!
+  ): WebhookDelivery!
 }
 
+"A partner webhook endpoint to register."
 input WebhookEndpointInput {
+  "An https URL whose host resolves to public addresses only (checked again at every delivery)."
   url: String!
+  "The event types to send, at least one (see createWebhookEndpoint); duplicates are ignored."
   events: [String!]!
+  "A note for people, at most 500 characters."
   description: String
 }
 
+"A partner webhook endpoint, without its secret."
 type WebhookEndpoint {
+  "The endpoint's id."
   id: ID!
+  "Where deliveries are POSTed."
   url: String!
+  "The event types sent to it, sorted."
   events: [String!]!
+  "The note given at registration; null when none."
   description: String
   "False once every delivery failed for 24 hours straight (audited)."
   enabled: Boolean!
+  "When it was registered."
   createdAt: Time!
 }
 
+"A newly registered endpoint and its signing secret."
 type CreatedWebhookEndpoint {
+  "The endpoint, as webhookEndpoints lists it."
   endpoint: WebhookEndpoint!
   "whsec_ + base64 of 32 random bytes. Store it now: it cannot be read again."
   secret: String!
 }
 
+"One attempt to send a message to an endpoint, a message waiting for its first attempt, or an endpoint.disabled notice."
 type WebhookDelivery {
+  "The attempt's id (for redeliverWebhook)."
   id: ID!
   "The webhook-id header: the same for every attempt and redelivery of the message."
   webhookId: String!
+  "The event type, one of the endpoint's events; endpoint.disabled for the notice that the endpoint was disabled."
   eventType: String!
-  "Attempts made so far."
+  "Which attempt of the message this is, from 1 (0 for a message not yet attempted, and for a notice)."
   attempt: Int!
-  "PENDING, RETRYING, SUCCEEDED or FAILED."
+  "PENDING, RETRYING, SUCCEEDED or FAILED (a notice is FAILED, with lastError saying why and since when)."
   status: String!
+  "The HTTP status the attempt got; null when none answered (not yet sent, or no response)."
   responseCode: Int
-  "Why the latest attempt failed (never the response body beyond a short excerpt kept server-side)."
+  "Why the attempt failed (never the response body beyond a short excerpt kept server-side)."
   lastError: String
+  "When the attempt was made (for a message not yet attempted, when it was created; for a notice, when the endpoint was disabled)."
   createdAt: Time!
+  "When the next attempt is due (with exponential backoff, about 24 hours of attempts in all); null when none is planned."
   nextAttemptAt: Time
 }
 
+"A delivery attempt (or pending message, or notice) and its cursor."
 type WebhookDeliveryEdge {
+  "Opaque: pass it as after to page on from this node."
   cursor: String!
+  "The attempt, pending message or notice."
   node: WebhookDelivery!
 }
 
+"A page of an endpoint's delivery attempts (Relay connection, forward only)."
 type WebhookDeliveryConnection {
+  "The page's nodes, newest first."
   edges: [WebhookDeliveryEdge!]!
+  "Whether there are nodes after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false)."
   pageInfo: PageInfo!
+  "The endpoint's nodes across all pages."
   totalCount: Int!
 }
 `, BuiltIn: false},

@@ -11,6 +11,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
+	"zoomsignage/events"
 	"zoomsignage/rooms"
 	"zoomsignage/store"
 )
@@ -54,8 +55,11 @@ const (
 	sqlInsertBroadcast = `INSERT INTO broadcasts (tenant_id, message, severity, target_all, room_count, started_by, ends_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + broadcastColumns
 	sqlInsertBroadcastRoom = `INSERT INTO broadcast_rooms (broadcast_id, room_id) VALUES ($1, $2)`
-	sqlEndBroadcast        = `UPDATE broadcasts SET ended_at = $3, ended_by = $4
-WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL RETURNING ` + broadcastColumns
+	// sqlEndBroadcast ends a live broadcast and marks its end announced;
+	// one whose endsAt passed and was announced by the sweep is left as it
+	// is (it ended then).
+	sqlEndBroadcast = `UPDATE broadcasts SET ended_at = $3, ended_by = $4, end_announced = true
+WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND NOT end_announced RETURNING ` + broadcastColumns
 	sqlBroadcastByID = `SELECT ` + broadcastColumns + ` FROM broadcasts WHERE tenant_id = $1 AND id = $2`
 	sqlBroadcasts    = `SELECT ` + broadcastColumns + ` FROM broadcasts WHERE tenant_id = $1
   AND ($2::boolean IS NULL OR $2 = (ended_at IS NULL AND (ends_at IS NULL OR ends_at > $3)))
@@ -131,6 +135,13 @@ func (s *Service) StartBroadcast(ctx context.Context, actor rooms.Actor, in Broa
 				}
 			}
 		}
+		var roomIDs []string
+		if !all {
+			roomIDs = ids
+		}
+		if err := s.cfg.Events.Add(ctx, tx, broadcastEvent(events.BroadcastStarted, b, roomIDs, b.StartedAt)); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{TenantID: actor.TenantID, Actor: actor.Name, Action: "broadcast.start",
 			TargetType: "broadcast", TargetID: b.ID, Details: map[string]any{"severity": b.Severity, "rooms": len(ids),
 				"allRooms": all, "message": b.Message}})
@@ -149,6 +160,7 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 		return Broadcast{}, apierror.NotFoundf("broadcast %q not found", id)
 	}
 	var b Broadcast
+	var ids []string
 	ended := false
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sqlEndBroadcast, actor.TenantID, id, s.cfg.Now(), actor.Name)
@@ -163,6 +175,12 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 			return err
 		}
 		ended = true
+		if ids, err = broadcastRoomsTx(ctx, tx, b); err != nil {
+			return err
+		}
+		if err := s.cfg.Events.Add(ctx, tx, broadcastEvent(events.BroadcastEnded, b, ids, *b.EndedAt)); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{TenantID: actor.TenantID, Actor: actor.Name, Action: "broadcast.end",
 			TargetType: "broadcast", TargetID: b.ID, Details: map[string]any{"severity": b.Severity, "startedBy": b.StartedBy}})
 	})
@@ -171,10 +189,6 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 	}
 	if !ended {
 		return s.broadcastByID(ctx, actor.TenantID, id)
-	}
-	ids, err := s.broadcastRooms(ctx, b)
-	if err != nil {
-		s.log.WarnContext(ctx, "listing a broadcast's rooms failed; their screens catch up at their next check", "error", err.Error())
 	}
 	s.publishBroadcast(ctx, b, ids)
 	return b, nil
@@ -195,15 +209,24 @@ func (s *Service) broadcastByID(ctx context.Context, tenantID, id string) (Broad
 	return b, nil
 }
 
-func (s *Service) broadcastRooms(ctx context.Context, b Broadcast) ([]string, error) {
+// broadcastRoomsTx lists a broadcast's rooms (none for an all-rooms one).
+func broadcastRoomsTx(ctx context.Context, tx pgx.Tx, b Broadcast) ([]string, error) {
 	if b.TargetAll {
 		return nil, nil
 	}
-	rows, err := s.db.Query(ctx, sqlBroadcastRooms, b.ID)
+	rows, err := tx.Query(ctx, sqlBroadcastRooms, b.ID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// broadcastEvent is a broadcast.started or broadcast.ended event, written
+// in the transaction that starts or ends the broadcast (or the sweep's).
+func broadcastEvent(kind events.Kind, b Broadcast, roomIDs []string, at time.Time) events.Event {
+	return events.Event{Kind: kind, TenantID: b.TenantID, At: at, Broadcast: &events.BroadcastSnapshot{
+		ID: b.ID, Message: b.Message, Severity: b.Severity, AllRooms: b.TargetAll, RoomIDs: roomIDs, RoomCount: b.RoomCount,
+		StartedAt: b.StartedAt, StartedBy: b.StartedBy, EndsAt: b.EndsAt, EndedAt: b.EndedAt}}
 }
 
 // publishBroadcast tells the broadcast's screens: every screen of the

@@ -46,17 +46,25 @@ type RoomSource interface {
 	ActivatedRoomIDs(ctx context.Context, tenantID string) ([]string, error)
 }
 
+// Outbox is where the service records events: Add in the transaction of
+// a change, Publish for a change already committed (*events.Outbox).
+type Outbox interface {
+	events.Publisher
+	Add(ctx context.Context, tx pgx.Tx, evs ...events.Event) error
+}
+
 // Config is what the service needs.
 type Config struct {
 	DB          *pgxpool.Pool
 	Redis       *redis.Client
 	RedisPrefix string
 	// Bus carries changes to open event streams across replicas; Events is
-	// where this package publishes them after their commit: the outbox in
-	// the app (events.Outbox.Publish), so a Redis outage delays them
-	// instead of losing them.
+	// the outbox (events.Outbox in the app): changes recorded in their own
+	// transaction (online transitions, broadcasts) are added to it there,
+	// and program reloads reported after their commit are published
+	// through it, so a Redis outage delays them instead of losing them.
 	Bus    *events.Bus
-	Events events.Publisher
+	Events Outbox
 	Rooms  RoomSource
 	Logger *slog.Logger
 	// RateLimit is requests per token per minute (DefaultRateLimit when 0).
@@ -96,20 +104,8 @@ type Status struct {
 	Online     bool
 }
 
-const (
-	sqlRecordSeen = `INSERT INTO screen_status (room_id, tenant_id, last_seen_at) VALUES ($1, $2, $3)
-ON CONFLICT (room_id) DO UPDATE SET last_seen_at = excluded.last_seen_at
-WHERE screen_status.last_seen_at < excluded.last_seen_at - $4::interval`
-	sqlStatusByRoom = `SELECT room_id, last_seen_at FROM screen_status
+const sqlStatusByRoom = `SELECT room_id, last_seen_at FROM screen_status
 WHERE tenant_id = $1 AND room_id = ANY($2::uuid[]) ORDER BY room_id`
-)
-
-// recordSeen notes a contact from a screen, at most every seenEvery.
-func (s *Service) recordSeen(ctx context.Context, sc rooms.Screen) {
-	if _, err := s.db.Exec(ctx, sqlRecordSeen, sc.RoomID, sc.TenantID, s.cfg.Now(), seenEvery.String()); err != nil {
-		s.log.WarnContext(ctx, "recording a screen contact failed", "room_id", sc.RoomID, "error", err.Error())
-	}
-}
 
 // StatusByRoom returns the status of the given rooms' screens (rooms whose
 // screen never called are absent).

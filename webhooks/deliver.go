@@ -87,11 +87,28 @@ const (
     AND p.room_id = d.room_id AND p.event_id < d.event_id AND p.status IN ('PENDING', 'RETRYING'))
 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 WHERE d.tenant_id = $1 AND d.id = $2`
-	sqlRecordAttempt = `UPDATE webhook_deliveries SET status = $3, attempt = attempt + 1, response_code = $4,
-response_excerpt = nullif($5, ''), last_error = nullif($6, ''), next_attempt_at = $7, updated_at = now()
-WHERE tenant_id = $1 AND id = $2`
-	sqlEndpointSucceeded = `UPDATE webhook_endpoints SET failing_since = NULL WHERE tenant_id = $1 AND id = $2`
-	sqlEndpointFailed    = `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
+	// sqlRecordAttempt keeps the delivery's latest outcome and adds the
+	// attempt to its list.
+	sqlRecordAttempt = `WITH d AS (
+  UPDATE webhook_deliveries SET status = $3, attempt = attempt + 1, response_code = $4,
+    response_excerpt = nullif($5, ''), last_error = nullif($6, ''), next_attempt_at = $7, updated_at = now()
+  WHERE tenant_id = $1 AND id = $2
+  RETURNING id, tenant_id, endpoint_id, webhook_id, event_type, attempt)
+INSERT INTO webhook_attempts (tenant_id, endpoint_id, delivery_id, event_type, webhook_id, attempt, status,
+  response_code, response_excerpt, error, duration_ms, next_attempt_at, attempted_at)
+SELECT tenant_id, endpoint_id, id, event_type, webhook_id, attempt, $3, $4, nullif($5, ''), nullif($6, ''),
+  nullif($8::integer, 0), $7, $9
+FROM d`
+	// sqlDisabledNotice is the endpoint.disabled notice in the endpoint's
+	// deliveries list, listed above the attempt that disabled it.
+	sqlDisabledNotice = `INSERT INTO webhook_attempts (tenant_id, endpoint_id, event_type, webhook_id, attempt, status, error, attempted_at)
+VALUES ($1, $2, $3, 'notice_' || gen_random_uuid(), 0, 'FAILED', $4, $5)`
+	// sqlEndpointSucceeded ends a failure streak; it touches (and locks)
+	// the endpoint's row only when there is one, so concurrent successful
+	// deliveries to one endpoint do not queue on its row.
+	sqlEndpointSucceeded = `UPDATE webhook_endpoints SET failing_since = NULL
+WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`
+	sqlEndpointFailed = `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $3)
 WHERE tenant_id = $1 AND id = $2 RETURNING failing_since, enabled, url`
 	sqlDisableEndpoint = `UPDATE webhook_endpoints SET enabled = false WHERE tenant_id = $1 AND id = $2 AND enabled`
 )
@@ -102,6 +119,10 @@ type outcome struct {
 	excerpt   string
 	err       string // why it failed, never the URL or a secret
 	retryable bool
+	// at is when the attempt started and took is how long it took (zero
+	// for an outcome decided without a request).
+	at   time.Time
+	took time.Duration
 }
 
 func (o outcome) ok() bool { return o.err == "" }
@@ -170,7 +191,8 @@ func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
 // timeouts, network errors, 429 and 5xx are retried; anything else (other
 // 4xx, a redirect, which is never followed) fails for good.
 func (w *DeliverWorker) attempt(ctx context.Context, endpointURL, webhookID string, body []byte, secret string) outcome {
-	ts := w.s.cfg.Now().Unix()
+	now := w.s.cfg.Now()
+	ts := now.Unix()
 	sig, err := Sign(secret, webhookID, ts, body)
 	if err != nil {
 		return outcome{err: err.Error()}
@@ -186,13 +208,14 @@ func (w *DeliverWorker) attempt(ctx context.Context, endpointURL, webhookID stri
 	req.Header.Set("webhook-id", webhookID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", sig)
+	start := time.Now()
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return outcome{err: networkReason(err), retryable: !errors.Is(err, errRefusedAddress)}
+		return outcome{err: networkReason(err), retryable: !errors.Is(err, errRefusedAddress), at: now, took: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	o := outcome{code: resp.StatusCode, excerpt: excerpt(raw)}
+	o := outcome{code: resp.StatusCode, excerpt: excerpt(raw), at: now, took: time.Since(start)}
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
@@ -233,9 +256,11 @@ func excerpt(b []byte) string {
 	return string(b)
 }
 
-// record stores the attempt's outcome and keeps the endpoint's failure
-// streak: a success ends it, and an endpoint failing for DisableAfter
-// straight is disabled (audited).
+// record stores the attempt's outcome (the delivery's latest, and a row of
+// its list) and keeps the endpoint's failure streak: a success ends it, and
+// an endpoint failing for DisableAfter straight is disabled, audited and
+// noticed in its deliveries list (NoticeEndpointDisabled), as a
+// connection's status change is announced.
 func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], endpointID, status string, o outcome, next *time.Time) error {
 	ctx = context.WithoutCancel(ctx)
 	var code *int
@@ -243,8 +268,15 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], endpo
 		code = &o.code
 	}
 	tenantID := job.Args.TenantID
+	if o.at.IsZero() {
+		o.at = s.cfg.Now()
+	}
+	ms := int(o.took.Milliseconds())
+	if o.took > 0 && ms == 0 {
+		ms = 1 // under a millisecond still took time; 0 means no request
+	}
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, sqlRecordAttempt, tenantID, job.Args.DeliveryID, status, code, o.excerpt, o.err, next); err != nil {
+		if _, err := tx.Exec(ctx, sqlRecordAttempt, tenantID, job.Args.DeliveryID, status, code, o.excerpt, o.err, next, ms, o.at); err != nil {
 			return err
 		}
 		if status == StatusSucceeded {
@@ -261,6 +293,11 @@ func (s *Service) record(ctx context.Context, job *river.Job[DeliverArgs], endpo
 			return nil
 		}
 		if _, err := tx.Exec(ctx, sqlDisableEndpoint, tenantID, endpointID); err != nil {
+			return err
+		}
+		reason := fmt.Sprintf("the endpoint was disabled: every delivery failed for %.0f hours straight, since %s; it receives nothing more",
+			s.cfg.DisableAfter.Hours(), since.UTC().Format(time.RFC3339))
+		if _, err := tx.Exec(ctx, sqlDisabledNotice, tenantID, endpointID, NoticeEndpointDisabled, reason, s.cfg.Now()); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{TenantID: tenantID, Actor: "system:webhooks", Action: "webhook.endpoint_disabled",

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,14 +20,25 @@ import (
 	"zoomsignage/store"
 )
 
-// Delivery is one event sent (or to be sent) to one endpoint.
+// Delivery is one node of an endpoint's deliveries list: an attempt to
+// send one event (ID the attempt's, DeliveryID the delivery it belongs
+// to, the same WebhookID across its retries and redeliveries), a delivery
+// waiting for its next attempt (Status PENDING, ID = DeliveryID, Attempt
+// the attempts made so far), or a notice about the endpoint (EventType
+// NoticeEndpointDisabled, no DeliveryID). redeliverWebhook takes the ID of
+// an attempt or of a delivery.
 type Delivery struct {
-	ID, EndpointID, WebhookID, EventType, Status string
-	Attempt                                      int
-	ResponseCode                                 *int
-	LastError                                    string
-	CreatedAt                                    time.Time
-	NextAttemptAt                                *time.Time
+	ID, DeliveryID, EndpointID, WebhookID, EventType, Status string
+	Attempt                                                  int
+	ResponseCode                                             *int
+	LastError                                                string
+	// CreatedAt is when the attempt was made (when the delivery was
+	// queued, for a pending one; when the notice was written).
+	CreatedAt     time.Time
+	NextAttemptAt *time.Time
+	// Duration is how long the attempt took (not in the API).
+	Duration time.Duration
+	seq      int64
 }
 
 // Delivery states.
@@ -37,8 +49,18 @@ const (
 	StatusFailed    = "FAILED"
 )
 
-const deliveryColumns = `id, endpoint_id, webhook_id, event_type, status, attempt, response_code, coalesce(last_error, ''),
-created_at, next_attempt_at`
+// NoticeEndpointDisabled is the event type of the notice written to an
+// endpoint's deliveries when it is disabled (status FAILED, LastError
+// saying why).
+const NoticeEndpointDisabled = "endpoint.disabled"
+
+// nodeColumns are a list node's columns, for both branches of the list.
+const (
+	attemptColumns = `a.id, coalesce(a.delivery_id::text, ''), a.endpoint_id, a.webhook_id, a.event_type, a.status, a.attempt,
+a.response_code, coalesce(a.error, ''), a.attempted_at, a.next_attempt_at, coalesce(a.duration_ms, 0), a.seq`
+	pendingColumns = `d.id, d.id::text, d.endpoint_id, d.webhook_id, d.event_type, d.status, d.attempt,
+NULL::integer, '', d.updated_at, d.next_attempt_at, 0, d.list_seq`
+)
 
 const (
 	sqlMatchingEndpoints = `SELECT id, tenant_id, events FROM webhook_endpoints
@@ -49,19 +71,33 @@ WHERE tenant_id = ANY($1::uuid[]) AND enabled ORDER BY tenant_id, created_at, id
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
 ON CONFLICT ON CONSTRAINT webhook_deliveries_once DO NOTHING
 RETURNING id, tenant_id`
-	sqlDeliveriesPage = `SELECT ` + deliveryColumns + ` FROM webhook_deliveries
-WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-ORDER BY created_at DESC, id DESC LIMIT $5`
-	sqlDeliveriesCount = `SELECT count(*) FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2`
-	sqlGetDelivery     = `SELECT ` + deliveryColumns + ` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`
-	sqlRedeliver       = `UPDATE webhook_deliveries SET status = 'PENDING', next_attempt_at = now(), updated_at = now()
-WHERE tenant_id = $1 AND id = $2 RETURNING ` + deliveryColumns
+	// sqlDeliveriesPage is the endpoint's attempts and notices with its
+	// pending deliveries, newest first by the listing sequence, after the
+	// cursor's seq ($3; a huge one for the first page).
+	sqlDeliveriesPage = `SELECT * FROM (
+  (SELECT ` + attemptColumns + ` FROM webhook_attempts a
+   WHERE a.tenant_id = $1 AND a.endpoint_id = $2 AND a.seq < $3 ORDER BY a.seq DESC LIMIT $4)
+  UNION ALL
+  (SELECT ` + pendingColumns + ` FROM webhook_deliveries d
+   WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = 'PENDING' AND d.list_seq < $3 ORDER BY d.list_seq DESC LIMIT $4)
+) n ORDER BY 13 DESC LIMIT $4`
+	sqlDeliveriesCount = `SELECT (SELECT count(*) FROM webhook_attempts WHERE tenant_id = $1 AND endpoint_id = $2)
+  + (SELECT count(*) FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 'PENDING')`
+	// sqlRedeliver queues the delivery named by $2 or by its attempt $2
+	// again; it lists as pending, newest.
+	sqlRedeliver = `UPDATE webhook_deliveries d SET status = 'PENDING', next_attempt_at = now(), updated_at = now(),
+  list_seq = nextval('webhook_listing_seq')
+WHERE d.tenant_id = $1
+  AND d.id = coalesce((SELECT a.delivery_id FROM webhook_attempts a WHERE a.tenant_id = $1 AND a.id = $2), $2)
+RETURNING ` + pendingColumns
 )
 
 func scanDelivery(row pgx.CollectableRow) (Delivery, error) {
 	var d Delivery
-	err := row.Scan(&d.ID, &d.EndpointID, &d.WebhookID, &d.EventType, &d.Status, &d.Attempt, &d.ResponseCode,
-		&d.LastError, &d.CreatedAt, &d.NextAttemptAt)
+	var ms int64
+	err := row.Scan(&d.ID, &d.DeliveryID, &d.EndpointID, &d.WebhookID, &d.EventType, &d.Status, &d.Attempt, &d.ResponseCode,
+		&d.LastError, &d.CreatedAt, &d.NextAttemptAt, &ms, &d.seq)
+	d.Duration = time.Duration(ms) * time.Millisecond
 	return d, err
 }
 
@@ -81,6 +117,14 @@ func eventType(ev *events.Event) string {
 		if ev.Sync != nil && ev.Sync.State != "RUNNING" {
 			return "sync.finished"
 		}
+	case events.ScreenOnline:
+		return "screen.online"
+	case events.ScreenOffline:
+		return "screen.offline"
+	case events.BroadcastStarted:
+		return "broadcast.started"
+	case events.BroadcastEnded:
+		return "broadcast.ended"
 	}
 	return ""
 }
@@ -100,6 +144,8 @@ type data struct {
 	Signage        *events.SignageSnapshot    `json:"signage,omitempty"`
 	Sync           *events.SyncSnapshot       `json:"sync,omitempty"`
 	Connection     *events.ConnectionSnapshot `json:"connection,omitempty"`
+	Screen         *events.ScreenSnapshot     `json:"screen,omitempty"`
+	Broadcast      *events.BroadcastSnapshot  `json:"broadcast,omitempty"`
 }
 
 // HandleEvents is the outbox's ConsumerWebhooks handler: in the relay's
@@ -148,7 +194,7 @@ func (s *Service) HandleEvents(ctx context.Context, tx pgx.Tx, evs []events.Even
 			if payload == nil {
 				payload, err = json.Marshal(body{Type: typ, Timestamp: ev.At.UTC(), Data: data{
 					ConnectionID: ev.ConnectionID, Room: ev.Room, PreviousStatus: ev.PreviousStatus, Alerts: ev.Alerts,
-					Signage: ev.Signage, Sync: ev.Sync, Connection: ev.Connection}})
+					Signage: ev.Signage, Sync: ev.Sync, Connection: ev.Connection, Screen: ev.Screen, Broadcast: ev.Broadcast}})
 				if err != nil {
 					return fmt.Errorf("webhooks.HandleEvents: %w", err)
 				}
@@ -194,33 +240,36 @@ func (s *Service) HandleEvents(ctx context.Context, tx pgx.Tx, evs []events.Even
 // MaxPageSize is the most deliveries one page returns.
 const MaxPageSize = 500
 
-// DeliveryPage is one page of an endpoint's deliveries, newest first.
+// DeliveryPage is one page of an endpoint's deliveries list (attempts,
+// pending deliveries and notices), newest first.
 type DeliveryPage struct {
 	Deliveries []Delivery
 	HasNext    bool
 	Total      int
 }
 
-// Cursor is a delivery's opaque page cursor.
+// Cursor is a list node's opaque page cursor (its place in the listing
+// sequence).
 func Cursor(d Delivery) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(d.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + d.ID))
+	return base64.RawURLEncoding.EncodeToString([]byte("s" + strconv.FormatInt(d.seq, 10)))
 }
 
-// Deliveries pages an endpoint's deliveries, newest first.
+// Deliveries pages an endpoint's deliveries list, newest first: every
+// attempt (a 500 then a 200 are two nodes of one webhookId), each delivery
+// still waiting for an attempt, and notices such as endpoint.disabled.
 func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, first int, after string) (DeliveryPage, error) {
 	if first < 0 || first > MaxPageSize {
 		return DeliveryPage{}, apierror.Invalid("first", "between 0 and %d", MaxPageSize)
 	}
-	var at *time.Time
-	afterID := "00000000-0000-0000-0000-000000000000"
+	before := int64(math.MaxInt64)
 	if after != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(after)
-		ts, id, ok := strings.Cut(string(raw), "|")
-		t, terr := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || !ok || terr != nil || !validUUID(id) {
+		seq, ok := strings.CutPrefix(string(raw), "s")
+		n, perr := strconv.ParseInt(seq, 10, 64)
+		if err != nil || !ok || perr != nil || n <= 0 {
 			return DeliveryPage{}, apierror.Invalid("after", "not a cursor of this list")
 		}
-		at, afterID = &t, id
+		before = n
 	}
 	if !validUUID(endpointID) {
 		return DeliveryPage{}, apierror.NotFoundf("webhook endpoint %q not found", endpointID)
@@ -229,7 +278,7 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 	if err := s.db.QueryRow(ctx, sqlDeliveriesCount, tenantID, endpointID).Scan(&page.Total); err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
 	}
-	rows, err := s.db.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, at, afterID, first+1)
+	rows, err := s.db.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, before, first+1)
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
 	}
@@ -246,6 +295,9 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 
 // Redeliver sends a delivery again, with the same webhook-id and body (so a
 // receiver that already processed it can tell), whatever its state.
+// deliveryID is any node of its list: one of its attempts or the delivery
+// itself (a notice is no delivery: not found). It returns the delivery as
+// it now lists, pending.
 func (s *Service) Redeliver(ctx context.Context, tenantID, actor, deliveryID string) (Delivery, error) {
 	if !validUUID(deliveryID) {
 		return Delivery{}, apierror.NotFoundf("webhook delivery %q not found", deliveryID)

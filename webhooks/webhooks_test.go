@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,22 +170,47 @@ func (e *env) statusChange(t *testing.T, room string) {
 	}
 }
 
-// delivery waits until the endpoint's only delivery reaches status.
+// delivery waits until the newest node of the endpoint's deliveries list
+// (notices aside) is at status, and returns it.
 func (e *env) delivery(t *testing.T, endpointID, status string) webhooks.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		page, err := e.svc.Deliveries(e.ctx, e.tenant, endpointID, 10, "")
+		for _, d := range e.list(t, endpointID) {
+			if d.EventType == webhooks.NoticeEndpointDisabled {
+				continue
+			}
+			if d.Status == status {
+				return d
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries = %+v, want the newest %s", e.list(t, endpointID), status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// list is the endpoint's whole deliveries list, newest first, read a page
+// of two at a time (so the cursor is exercised).
+func (e *env) list(t *testing.T, endpointID string) []webhooks.Delivery {
+	t.Helper()
+	var out []webhooks.Delivery
+	after := ""
+	for {
+		page, err := e.svc.Deliveries(e.ctx, e.tenant, endpointID, 2, after)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(page.Deliveries) == 1 && page.Deliveries[0].Status == status {
-			return page.Deliveries[0]
+		out = append(out, page.Deliveries...)
+		if !page.HasNext {
+			if page.Total != len(out) {
+				t.Fatalf("totalCount %d, listed %d", page.Total, len(out))
+			}
+			return out
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries = %+v, want one %s", page.Deliveries, status)
-		}
-		time.Sleep(20 * time.Millisecond)
+		after = webhooks.Cursor(page.Deliveries[len(page.Deliveries)-1])
 	}
 }
 
@@ -268,7 +294,9 @@ func TestDeliverySignatureVerifiesWithTheReferenceLibrary(t *testing.T) {
 }
 
 // TestRetriesAfter500ThenSucceeds: a 5xx is retried with backoff, with the
-// same webhook-id and body.
+// same webhook-id and body, and the deliveries list shows both attempts
+// (newest first, one webhook-id, one delivery), each with its code and
+// duration; either attempt's id redelivers the message.
 func TestRetriesAfter500ThenSucceeds(t *testing.T) {
 	e := newEnv(t)
 	r := newReceiver(t, 500, 200)
@@ -281,6 +309,33 @@ func TestRetriesAfter500ThenSucceeds(t *testing.T) {
 	d := e.delivery(t, ep.ID, webhooks.StatusSucceeded)
 	if d.Attempt != 2 || *d.ResponseCode != 200 {
 		t.Fatalf("delivery = %+v, want succeeded at attempt 2", d)
+	}
+	list := e.list(t, ep.ID)
+	if len(list) != 2 {
+		t.Fatalf("deliveries list %+v, want two attempts", list)
+	}
+	second, first := list[0], list[1]
+	if first.Attempt != 1 || first.Status != webhooks.StatusRetrying || first.ResponseCode == nil || *first.ResponseCode != 500 ||
+		first.LastError != "the endpoint answered 500" || first.NextAttemptAt == nil {
+		t.Fatalf("first attempt %+v, want attempt 1 retrying after a 500", first)
+	}
+	if second.LastError != "" || second.NextAttemptAt != nil || second.CreatedAt.Before(first.CreatedAt) {
+		t.Fatalf("second attempt %+v after %+v", second, first)
+	}
+	for _, a := range list {
+		if a.WebhookID != got[0].headers.Get("webhook-id") || a.DeliveryID != first.DeliveryID || a.DeliveryID == "" ||
+			a.ID == a.DeliveryID || a.Duration <= 0 {
+			t.Fatalf("attempt %+v: want the one delivery's webhook-id, its own id and a duration", a)
+		}
+	}
+	p, err := e.svc.Redeliver(e.ctx, e.tenant, "user:admin", first.ID)
+	if err != nil || p.ID != first.DeliveryID || p.Status != webhooks.StatusPending || p.Attempt != 2 {
+		t.Fatalf("redelivering by the first attempt's id: %+v, %v", p, err)
+	}
+	r.await(t, 3)
+	e.delivery(t, ep.ID, webhooks.StatusSucceeded)
+	if list := e.list(t, ep.ID); len(list) != 3 || list[0].Attempt != 3 || list[0].DeliveryID != first.DeliveryID {
+		t.Fatalf("after the redelivery: %+v, want a third attempt of the delivery on top", list)
 	}
 }
 
@@ -460,10 +515,50 @@ func TestEndpointFailing24HoursIsDisabled(t *testing.T) {
 	if d.LastError != "the endpoint is disabled" {
 		t.Fatalf("delivery %+v; want it failed as disabled", d)
 	}
+	// The notice sits in the deliveries list, above the attempt that
+	// disabled the endpoint, and is no delivery to send again.
+	var notices []webhooks.Delivery
+	all := e.list(t, ep.ID)
+	for i, n := range all {
+		if n.EventType == webhooks.NoticeEndpointDisabled {
+			notices = append(notices, n)
+			if i+1 >= len(all) || all[i+1].Status != webhooks.StatusRetrying || all[i+1].ResponseCode == nil || *all[i+1].ResponseCode != 503 {
+				t.Fatalf("deliveries list %+v: the notice is not above the failure that disabled the endpoint", all)
+			}
+		}
+	}
+	if len(notices) != 1 || notices[0].Status != webhooks.StatusFailed || notices[0].DeliveryID != "" ||
+		!strings.Contains(notices[0].LastError, "disabled: every delivery failed for 24 hours straight") {
+		t.Fatalf("notices %+v in %+v, want one endpoint.disabled", notices, all)
+	}
+	if _, err := e.svc.Redeliver(e.ctx, e.tenant, "user:admin", notices[0].ID); apierror.CodeOf(err) != apierror.NotFound {
+		t.Fatalf("redelivering a notice: %v, want NOT_FOUND", err)
+	}
 	n := len(r.requests())
 	e.statusChange(t, "room-2")
 	time.Sleep(300 * time.Millisecond)
 	if len(r.requests()) != n {
 		t.Fatal("a disabled endpoint still receives new events")
 	}
+}
+
+// TestSuccessDoesNotQueueOnTheEndpointRow: recording a success touches the
+// endpoint's row only to end a failure streak, so deliveries to one
+// endpoint never wait on each other: here the row is held as another
+// success's UPDATE holds it (FOR NO KEY UPDATE) for the whole delivery,
+// which still succeeds.
+func TestSuccessDoesNotQueueOnTheEndpointRow(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, 200)
+	ep, _ := e.endpoint(t, r.srv.URL)
+	tx, err := e.db.Begin(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(e.ctx) }()
+	if _, err := tx.Exec(e.ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE`, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.statusChange(t, "room-1")
+	e.delivery(t, ep.ID, webhooks.StatusSucceeded)
 }

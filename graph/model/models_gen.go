@@ -10,57 +10,96 @@ import (
 	"time"
 )
 
+// A partner API key, without its secret.
 type APIKey struct {
-	ID   string `json:"id"`
+	// The key's id (it is also the <id> of the actor apikey:<id> in the audit log).
+	ID string `json:"id"`
+	// The name given at creation.
 	Name string `json:"name"`
 	// The non-secret start of the key, to recognise it.
-	Prefix     string     `json:"prefix"`
-	Scopes     []string   `json:"scopes"`
-	CreatedBy  string     `json:"createdBy"`
-	CreatedAt  time.Time  `json:"createdAt"`
+	Prefix string `json:"prefix"`
+	// The scopes the key holds (see CreateApiKeyInput.scopes).
+	Scopes []string `json:"scopes"`
+	// The actor who created the key (user:<sub> or apikey:<id>).
+	CreatedBy string `json:"createdBy"`
+	// When the key was created.
+	CreatedAt time.Time `json:"createdAt"`
+	// When the key last authenticated a request. Not recorded yet: always null for now.
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
-	RevokedAt  *time.Time `json:"revokedAt,omitempty"`
-	Revoked    bool       `json:"revoked"`
+	// When the key was revoked; null while it is valid.
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+	// True once the key is revoked: requests with it are UNAUTHENTICATED.
+	Revoked bool `json:"revoked"`
 }
 
+// One recorded action: who did what to which object, and when.
 type AuditEvent struct {
-	ID         string         `json:"id"`
-	Actor      string         `json:"actor"`
-	Action     string         `json:"action"`
-	TargetType string         `json:"targetType"`
-	TargetID   string         `json:"targetId"`
-	Details    map[string]any `json:"details"`
-	CreatedAt  time.Time      `json:"createdAt"`
+	// The event's id.
+	ID string `json:"id"`
+	// Who acted: user:<sub> (web app), apikey:<id> (partner key) or system, system:sync or system:webhooks for the gateway's own work.
+	Actor string `json:"actor"`
+	// What was done, as <object>.<verb> (signage.activate, room.restart, licenses.set_limit, …).
+	Action string `json:"action"`
+	// The kind of object acted on (room, zoom_connection, api_key, …).
+	TargetType string `json:"targetType"`
+	// The id of the object acted on (for a room, its Room.id).
+	TargetID string `json:"targetId"`
+	// Non-secret details of the action; its keys depend on the action (a room.restart has room and zoomRoomId, say).
+	Details map[string]any `json:"details"`
+	// When it happened.
+	CreatedAt time.Time `json:"createdAt"`
 }
 
+// A page of the audit trail (Relay connection).
 type AuditEventConnection struct {
-	Edges      []*AuditEventEdge `json:"edges"`
-	PageInfo   *PageInfo         `json:"pageInfo"`
-	TotalCount int               `json:"totalCount"`
+	// The page's events, newest first.
+	Edges []*AuditEventEdge `json:"edges"`
+	// Whether there are events before and after this page, and the cursors to reach them.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// Events matching the filter across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// An audit event and its cursor.
 type AuditEventEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *AuditEvent `json:"node"`
+	// Opaque: pass it as after or before to page from this event.
+	Cursor string `json:"cursor"`
+	// The event.
+	Node *AuditEvent `json:"node"`
 }
 
+// Narrows the audit trail: every given field must match (exact, case-sensitive matches).
 type AuditFilter struct {
-	Action     *string    `json:"action,omitempty"`
-	Actor      *string    `json:"actor,omitempty"`
-	TargetType *string    `json:"targetType,omitempty"`
-	TargetID   *string    `json:"targetId,omitempty"`
-	Since      *time.Time `json:"since,omitempty"`
-	Until      *time.Time `json:"until,omitempty"`
+	// An action name, such as signage.activate, room.restart, apikey.create or connection.status_changed.
+	Action *string `json:"action,omitempty"`
+	// An actor exactly as recorded: user:<sub>, apikey:<id>, or system, system:sync or system:webhooks for the gateway itself.
+	Actor *string `json:"actor,omitempty"`
+	// The kind of object acted on, such as room, zoom_connection, api_key, content, playlist, broadcast or webhook_endpoint.
+	TargetType *string `json:"targetType,omitempty"`
+	// The id of the object acted on.
+	TargetID *string `json:"targetId,omitempty"`
+	// Only events at or after this time.
+	Since *time.Time `json:"since,omitempty"`
+	// Only events strictly before this time.
+	Until *time.Time `json:"until,omitempty"`
 }
 
+// A message shown on screens instead of their program.
 type Broadcast struct {
-	ID        string            `json:"id"`
-	Message   string            `json:"message"`
-	Severity  BroadcastSeverity `json:"severity"`
-	StartedAt time.Time         `json:"startedAt"`
-	StartedBy string            `json:"startedBy"`
-	EndsAt    *time.Time        `json:"endsAt,omitempty"`
-	EndedAt   *time.Time        `json:"endedAt,omitempty"`
+	// The broadcast's id.
+	ID string `json:"id"`
+	// The text shown.
+	Message string `json:"message"`
+	// How urgent it is.
+	Severity BroadcastSeverity `json:"severity"`
+	// When it started.
+	StartedAt time.Time `json:"startedAt"`
+	// The actor who started it (user:<sub> or apikey:<id>).
+	StartedBy string `json:"startedBy"`
+	// When it ends by itself; null when only endBroadcast ends it.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// When endBroadcast ended it; null while not ended that way (it may still have passed endsAt).
+	EndedAt *time.Time `json:"endedAt,omitempty"`
 	// Rooms targeted when it started.
 	RoomCount int `json:"roomCount"`
 	// Rooms where Zoom's own emergency signage was raised too (not yet: always 0).
@@ -69,90 +108,139 @@ type Broadcast struct {
 
 // message is 1 to 500 characters; endsAt, when given, is in the future.
 type BroadcastInput struct {
-	Message  string            `json:"message"`
+	// The text screens show, 1 to 500 characters.
+	Message string `json:"message"`
+	// How urgent it is.
 	Severity BroadcastSeverity `json:"severity"`
-	Target   *TargetInput      `json:"target,omitempty"`
-	EndsAt   *time.Time        `json:"endsAt,omitempty"`
+	// The rooms to show it on; omitted or all empty: every activated room of the tenant.
+	Target *TargetInput `json:"target,omitempty"`
+	// When it ends by itself, in the future; omitted: only endBroadcast ends it.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
 }
 
+// A Zoom account and its Server-to-Server OAuth app's credentials (from the app's page in the Zoom Marketplace).
 type ConnectServerAppInput struct {
+	// Zoom's account id, at most 200 characters (surrounding spaces are trimmed).
 	AccountID string `json:"accountId"`
-	ClientID  string `json:"clientId"`
-	// Write-only: sealed by Vault and never returned.
-	ClientSecret string  `json:"clientSecret"`
-	Label        *string `json:"label,omitempty"`
+	// The app's client id, at most 200 characters.
+	ClientID string `json:"clientId"`
+	// The app's client secret, at most 500 characters. Write-only: sealed by Vault and never returned.
+	ClientSecret string `json:"clientSecret"`
+	// A name for the connection, at most 200 characters; "Zoom account <accountId>" when omitted or empty.
+	Label *string `json:"label,omitempty"`
 	// The account's Zoom plan, which sets its API rate limits: free, pro or business (default pro).
 	Plan *string `json:"plan,omitempty"`
 }
 
+// A web page, image or video screens can show, by URL.
 type Content struct {
-	ID   string      `json:"id"`
-	Name string      `json:"name"`
+	// The content's id.
+	ID string `json:"id"`
+	// Its name.
+	Name string `json:"name"`
+	// What it is.
 	Kind ContentKind `json:"kind"`
-	URL  string      `json:"url"`
+	// Where screens load it from.
+	URL string `json:"url"`
 	// How long it shows; 0 is a video that plays to its end.
-	DurationSeconds int       `json:"durationSeconds"`
-	CreatedAt       time.Time `json:"createdAt"`
+	DurationSeconds int `json:"durationSeconds"`
+	// When it was added.
+	CreatedAt time.Time `json:"createdAt"`
 }
 
+// A page of content (Relay connection, forward only).
 type ContentConnection struct {
-	Edges      []*ContentEdge `json:"edges"`
-	PageInfo   *PageInfo      `json:"pageInfo"`
-	TotalCount int            `json:"totalCount"`
+	// The page's content, oldest first.
+	Edges []*ContentEdge `json:"edges"`
+	// Whether there is content after this page, and the cursor to reach it (this list pages forwards only: hasPreviousPage is always false).
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The tenant's content across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// A piece of content and its cursor.
 type ContentEdge struct {
-	Cursor string   `json:"cursor"`
-	Node   *Content `json:"node"`
+	// Opaque: pass it as after to page on from this content.
+	Cursor string `json:"cursor"`
+	// The content.
+	Node *Content `json:"node"`
 }
 
 // durationSeconds defaults to 10, or for a video to its length.
 type ContentInput struct {
-	Name            string      `json:"name"`
-	Kind            ContentKind `json:"kind"`
-	URL             string      `json:"url"`
-	DurationSeconds *int        `json:"durationSeconds,omitempty"`
+	// A name to recognise it by, 1 to 200 characters.
+	Name string `json:"name"`
+	// What it is.
+	Kind ContentKind `json:"kind"`
+	// An absolute http or https URL, at most 2048 characters, without a user name or password. The screen loads it directly.
+	URL string `json:"url"`
+	// How long it shows, 1 to 86400 seconds; omitted: 10, or for a video its whole length.
+	DurationSeconds *int `json:"durationSeconds,omitempty"`
 }
 
+// A new API key's name and what it may do.
 type CreateAPIKeyInput struct {
+	// A name to recognise the key by, 1 to 200 characters (say, the partner's).
 	Name string `json:"name"`
-	// Any of rooms:read, rooms:write, connections:read, connections:write, admin.
+	// At least one of rooms:read, rooms:write, connections:read, connections:write, admin; duplicates are ignored. Scopes are exact: admin does not imply the others.
 	Scopes []string `json:"scopes"`
 }
 
+// A newly created API key and its secret.
 type CreatedAPIKey struct {
+	// The key's record, as apiKeys lists it.
 	APIKey *APIKey `json:"apiKey"`
-	// The secret key. Store it now: it cannot be read again.
+	// The secret key, sent as Authorization: Bearer <key>. Store it now: it cannot be read again.
 	Key string `json:"key"`
 }
 
+// A newly registered endpoint and its signing secret.
 type CreatedWebhookEndpoint struct {
+	// The endpoint, as webhookEndpoints lists it.
 	Endpoint *WebhookEndpoint `json:"endpoint"`
 	// whsec_ + base64 of 32 random bytes. Store it now: it cannot be read again.
 	Secret string `json:"secret"`
 }
 
+// One device of a room (computer, controller, scheduling display, …), as Zoom reports it. Optional fields are null when Zoom gives none.
 type Device struct {
-	ID           string    `json:"id"`
-	Type         string    `json:"type"`
-	Model        *string   `json:"model,omitempty"`
-	Manufacturer *string   `json:"manufacturer,omitempty"`
-	Os           *string   `json:"os,omitempty"`
-	AppVersion   *string   `json:"appVersion,omitempty"`
-	Firmware     *string   `json:"firmware,omitempty"`
-	Status       string    `json:"status"`
-	Hostname     *string   `json:"hostname,omitempty"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	// The device's id in this API.
+	ID string `json:"id"`
+	// Zoom's device type, such as Zoom Rooms Computer, Controller or Scheduling Display.
+	Type string `json:"type"`
+	// The device's model.
+	Model *string `json:"model,omitempty"`
+	// The device's manufacturer.
+	Manufacturer *string `json:"manufacturer,omitempty"`
+	// The device's operating system.
+	Os *string `json:"os,omitempty"`
+	// The Zoom Rooms app version on the device.
+	AppVersion *string `json:"appVersion,omitempty"`
+	// The device's firmware version.
+	Firmware *string `json:"firmware,omitempty"`
+	// Zoom's device status, Online or Offline: a device that is not Online makes the room's health WARNING.
+	Status string `json:"status"`
+	// The device's host name.
+	Hostname *string `json:"hostname,omitempty"`
+	// When this device's record last changed in the gateway.
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// What a disconnect did, or has done so far while the cleanup runs.
 type DisconnectReport struct {
-	ConnectionID     string      `json:"connectionId"`
-	Revoked          bool        `json:"revoked"`
-	RoomsCleaned     int         `json:"roomsCleaned"`
-	LicensesReleased int         `json:"licensesReleased"`
-	Leftovers        []*Leftover `json:"leftovers"`
+	// The ZoomConnection.id disconnected.
+	ConnectionID string `json:"connectionId"`
+	// True when our Marketplace grant was revoked at Zoom; always false for a Server-to-Server app (deactivate it in Zoom) and when Zoom had already revoked the grant.
+	Revoked bool `json:"revoked"`
+	// Rooms whose signage and synced data were removed.
+	RoomsCleaned int `json:"roomsCleaned"`
+	// Licenses returned to the tenant's pool.
+	LicensesReleased int `json:"licensesReleased"`
+	// What could not be removed on Zoom's side; remove it in Zoom by hand.
+	Leftovers []*Leftover `json:"leftovers"`
 }
 
+// When signage shows around meetings, in minutes.
 type DisplayPeriod struct {
 	// Minutes after a meeting ends before content shows.
 	StartAfterMeetingMinutes int `json:"startAfterMeetingMinutes"`
@@ -160,66 +248,103 @@ type DisplayPeriod struct {
 	StopBeforeMeetingMinutes int `json:"stopBeforeMeetingMinutes"`
 }
 
+// When signage shows around meetings; both fields 0 to 1440 minutes.
 type DisplayPeriodInput struct {
+	// Minutes after a meeting ends before content shows, 0 to 1440.
 	StartAfterMeetingMinutes int `json:"startAfterMeetingMinutes"`
+	// Minutes before the next meeting when content stops, 0 to 1440.
 	StopBeforeMeetingMinutes int `json:"stopBeforeMeetingMinutes"`
 }
 
 // Something left on Zoom's side that the cleanup could not remove.
 type Leftover struct {
+	// Zoom's id of the room.
 	ZoomRoomID string `json:"zoomRoomId"`
-	Name       string `json:"name"`
-	Reason     string `json:"reason"`
+	// The room's name.
+	Name string `json:"name"`
+	// Why it was left, for people.
+	Reason string `json:"reason"`
 }
 
+// The tenant's signage licenses. Activating signage on a room past the total is LICENSE_LIMIT_REACHED.
 type LicenseUsage struct {
-	Total     int `json:"total"`
-	Used      int `json:"used"`
+	// The size of the pool (setLicenseLimit).
+	Total int `json:"total"`
+	// Licenses held: one per room with signage activated, in any signage state.
+	Used int `json:"used"`
+	// Licenses free for activations: total minus used.
 	Available int `json:"available"`
 }
 
+// A Marketplace install in progress.
 type MarketplaceInstall struct {
-	AuthorizeURL string    `json:"authorizeUrl"`
-	ExpiresAt    time.Time `json:"expiresAt"`
+	// Zoom's authorize URL: send the browser there; Zoom returns it to the gateway, then to returnTo.
+	AuthorizeURL string `json:"authorizeUrl"`
+	// When the install's one-time state expires (10 minutes): begin again after that.
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+// Every change the API makes. A mutation may carry an Idempotency-Key HTTP header:
+// the same key with the same request within 24 hours replays the stored response
+// without a second effect, and with a different request is IDEMPOTENCY_KEY_REUSED.
 type Mutation struct {
 }
 
-// Relay page information.
+// Relay page information of a connection (rooms, audit events, contents, plays, webhook deliveries).
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// True when there are items after endCursor: page on with first and after: endCursor.
+	HasNextPage bool `json:"hasNextPage"`
+	// True when there are items before startCursor: page back with last and before: startCursor where the field takes them; always false on a forward-only list (contents, plays, webhookDeliveries).
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The cursor of the page's first edge; null when the page is empty.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The cursor of the page's last edge; null when the page is empty.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // One showing a screen reported: content or a broadcast (null when since deleted).
 type Play struct {
-	ID        string     `json:"id"`
-	Room      *Room      `json:"room"`
-	Content   *Content   `json:"content,omitempty"`
+	// The play's id.
+	ID string `json:"id"`
+	// The room whose screen showed it.
+	Room *Room `json:"room"`
+	// The content shown; null when it was a broadcast or the content was since deleted.
+	Content *Content `json:"content,omitempty"`
+	// The broadcast shown; null when it was content.
 	Broadcast *Broadcast `json:"broadcast,omitempty"`
-	StartedAt time.Time  `json:"startedAt"`
+	// When the screen started showing it.
+	StartedAt time.Time `json:"startedAt"`
 	// Null while it plays (or when the screen never reported its end).
 	EndedAt *time.Time `json:"endedAt,omitempty"`
 }
 
+// A page of plays (Relay connection, forward only).
 type PlayConnection struct {
-	Edges    []*PlayEdge `json:"edges"`
-	PageInfo *PageInfo   `json:"pageInfo"`
+	// The page's plays, oldest first.
+	Edges []*PlayEdge `json:"edges"`
+	// Whether there are plays after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false).
+	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// A play and its cursor.
 type PlayEdge struct {
+	// Opaque: pass it as after to page on from this play.
 	Cursor string `json:"cursor"`
-	Node   *Play  `json:"node"`
+	// The play.
+	Node *Play `json:"node"`
 }
 
+// Content in order, played in a loop on the rooms it is assigned to, within its schedule.
 type Playlist struct {
-	ID       string            `json:"id"`
-	Name     string            `json:"name"`
-	Items    []*PlaylistItem   `json:"items"`
-	Timezone string            `json:"timezone"`
+	// The playlist's id.
+	ID string `json:"id"`
+	// Its name.
+	Name string `json:"name"`
+	// What it plays, in order.
+	Items []*PlaylistItem `json:"items"`
+	// The IANA timezone its schedule is in.
+	Timezone string `json:"timezone"`
+	// When it plays; empty is always.
 	Schedule []*ScheduleWindow `json:"schedule"`
 	// Rooms the playlist is assigned to.
 	RoomCount int `json:"roomCount"`
@@ -227,13 +352,19 @@ type Playlist struct {
 
 // No schedule: always. Outside every window the room plays nothing. timezone defaults to UTC (IANA names).
 type PlaylistInput struct {
-	Name     string                 `json:"name"`
-	Items    []*PlaylistItemInput   `json:"items"`
-	Timezone *string                `json:"timezone,omitempty"`
+	// The playlist's name, 1 to 200 characters.
+	Name string `json:"name"`
+	// What it plays, in order: 1 to 200 items.
+	Items []*PlaylistItemInput `json:"items"`
+	// The IANA timezone its schedule is in, such as Europe/Paris; UTC when omitted.
+	Timezone *string `json:"timezone,omitempty"`
+	// When it plays: at most 50 weekly windows; omitted or empty, always.
 	Schedule []*ScheduleWindowInput `json:"schedule,omitempty"`
 }
 
+// One item of a playlist.
 type PlaylistItem struct {
+	// What shows.
 	Content *Content `json:"content"`
 	// How long the item shows (its own, else the content's).
 	DurationSeconds int `json:"durationSeconds"`
@@ -241,104 +372,163 @@ type PlaylistItem struct {
 
 // durationSeconds overrides the content's own.
 type PlaylistItemInput struct {
-	ContentID       string `json:"contentId"`
-	DurationSeconds *int   `json:"durationSeconds,omitempty"`
+	// The Content.id to show; it must be the tenant's.
+	ContentID string `json:"contentId"`
+	// How long it shows in this playlist, 1 to 86400 seconds; omitted: the content's own duration.
+	DurationSeconds *int `json:"durationSeconds,omitempty"`
 }
 
+// Every read of the API. Callers authenticate with a web-app JWT or an API key
+// (Authorization: Bearer …); without one every field is UNAUTHENTICATED, and a
+// field whose scope the caller lacks is FORBIDDEN (the description of each field
+// names its scope). Scopes are exact: admin does not imply rooms:read.
 type Query struct {
 }
 
+// One room's error in a bulk result: the same code and message a top-level error would carry.
 type ResultError struct {
-	// One of the extensions.code values.
-	Code    string `json:"code"`
+	// One of the extensions.code values (NOT_FOUND, LICENSE_LIMIT_REACHED, BAD_USER_INPUT, ZOOM_REAUTH_REQUIRED, ZOOM_UNAVAILABLE, …).
+	Code string `json:"code"`
+	// What went wrong, for people; never a secret or an internal detail.
 	Message string `json:"message"`
 }
 
+// A Zoom Room of one of the tenant's connections, synced from Zoom (every 60 seconds by default).
 type Room struct {
+	// The room's id in this API (not Zoom's).
 	ID string `json:"id"`
 	// Zoom's id of the room (used in Zoom API paths).
-	ZoomRoomID         string       `json:"zoomRoomId"`
-	Name               string       `json:"name"`
-	Type               string       `json:"type"`
-	LocationID         *string      `json:"locationId,omitempty"`
-	Status             RoomStatus   `json:"status"`
-	Online             bool         `json:"online"`
-	LastSeenAt         *time.Time   `json:"lastSeenAt,omitempty"`
-	Devices            []*Device    `json:"devices"`
-	DevicesRefreshedAt *time.Time   `json:"devicesRefreshedAt,omitempty"`
-	Alerts             []*RoomAlert `json:"alerts"`
-	Health             RoomHealth   `json:"health"`
-	// Null when signage is not activated on the room.
-	Signage    *SignageAssignment `json:"signage,omitempty"`
-	Connection *ZoomConnection    `json:"connection"`
+	ZoomRoomID string `json:"zoomRoomId"`
+	// The room's name in Zoom.
+	Name string `json:"name"`
+	// Zoom's room type (ZoomRoom, SchedulingDisplayOnly, DigitalSignageOnly, …); empty until the room's devices were first read.
+	Type string `json:"type"`
+	// Zoom's id of the room's location; null when the room has none.
+	LocationID *string `json:"locationId,omitempty"`
+	// The room's status in Zoom.
+	Status RoomStatus `json:"status"`
+	// Whether Zoom reports the room reachable: true for any status but OFFLINE.
+	Online bool `json:"online"`
+	// When the room was last known reachable (it moves at status changes); null when never seen online.
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+	// The room's devices, as of devicesRefreshedAt; empty until first read. The gateway reads them from Zoom in the background within a rate budget; room(id:) refreshes them when they are older than 10 minutes (the default).
+	Devices []*Device `json:"devices"`
+	// When the devices were last read from Zoom; null when never.
+	DevicesRefreshedAt *time.Time `json:"devicesRefreshedAt,omitempty"`
+	// The room's Zoom Room alerts, triggered ones first, newest first.
+	Alerts []*RoomAlert `json:"alerts"`
+	// The room's health, derived from its status, alerts and devices.
+	Health RoomHealth `json:"health"`
+	// Our signage on the room; null when signage is not activated on the room.
+	Signage *SignageAssignment `json:"signage,omitempty"`
+	// The room's Zoom connection. Under rooms:read only its id, kind, label and status can be read (see ZoomConnection).
+	Connection *ZoomConnection `json:"connection"`
 	// What the room's screen shows and whether it is there; null when signage is not activated on the room.
 	Screen *Screen `json:"screen,omitempty"`
 }
 
+// The latest state of one Zoom Room alert (from Zoom's zoomroom.alert webhooks), per component and alert type.
 type RoomAlert struct {
+	// The component alerted: ZOOM_ROOMS_COMPUTER, CONTROLLER, SCHEDULING_DISPLAY, MICROPHONE, CAMERA, SPEAKER or OTHER.
 	Component string `json:"component"`
+	// CONTROLLER_DISCONNECTED, PERIPHERAL_DISCONNECTED, ROOM_OFFLINE, HIGH_CPU, LOW_BANDWIDTH, LOW_BATTERY, DISPLAY_DISCONNECTED, AUDIO_QUALITY, SIP_REGISTRATION_FAILED, INCORRECT_PASSCODE or OTHER.
 	AlertType string `json:"alertType"`
-	Issue     string `json:"issue"`
+	// Zoom's description of the issue, for people.
+	Issue string `json:"issue"`
 	// TRIGGERED or CLEARED.
-	State       string     `json:"state"`
-	TriggeredAt time.Time  `json:"triggeredAt"`
-	ClearedAt   *time.Time `json:"clearedAt,omitempty"`
+	State string `json:"state"`
+	// When the alert was (last) triggered.
+	TriggeredAt time.Time `json:"triggeredAt"`
+	// When the alert cleared; null while it is triggered.
+	ClearedAt *time.Time `json:"clearedAt,omitempty"`
 }
 
+// A page of rooms (Relay connection).
 type RoomConnection struct {
-	Edges      []*RoomEdge `json:"edges"`
-	PageInfo   *PageInfo   `json:"pageInfo"`
-	TotalCount int         `json:"totalCount"`
+	// The page's rooms, in name order.
+	Edges []*RoomEdge `json:"edges"`
+	// Whether there are rooms before and after this page, and the cursors to reach them.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// Rooms matching connectionId and the filter across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// Zoom's answer to a room command.
 type RoomControlResult struct {
-	RoomID     string    `json:"roomId"`
+	// The Room.id the command was sent to.
+	RoomID string `json:"roomId"`
+	// When Zoom accepted the command.
 	AcceptedAt time.Time `json:"acceptedAt"`
 	// The room the command was sent to, for client caches.
 	Room *Room `json:"room,omitempty"`
 }
 
+// A room and its cursor.
 type RoomEdge struct {
+	// Opaque: pass it as after or before to page from this room.
 	Cursor string `json:"cursor"`
-	Node   *Room  `json:"node"`
+	// The room.
+	Node *Room `json:"node"`
 }
 
+// Narrows rooms: every given field must match. Omitted or null fields do not filter.
 type RoomFilter struct {
+	// Rooms in any of these statuses.
 	Status []RoomStatus `json:"status,omitempty"`
-	Online *bool        `json:"online,omitempty"`
+	// true: only rooms Zoom reports reachable (any status but OFFLINE); false: only offline ones.
+	Online *bool `json:"online,omitempty"`
 	// true: only rooms with signage; false: only rooms without.
-	Activated *bool        `json:"activated,omitempty"`
-	Health    []RoomHealth `json:"health,omitempty"`
+	Activated *bool `json:"activated,omitempty"`
+	// Rooms with any of these health values.
+	Health []RoomHealth `json:"health,omitempty"`
 	// Case-insensitive substring of the room name.
 	NameContains *string `json:"nameContains,omitempty"`
-	LocationID   *string `json:"locationId,omitempty"`
+	// Only rooms of this Zoom location id (Room.locationId, exact match).
+	LocationID *string `json:"locationId,omitempty"`
 }
 
+// A room's health or alerts changed.
 type RoomHealthEvent struct {
-	Room   *Room        `json:"room"`
-	Health RoomHealth   `json:"health"`
+	// The room after the change.
+	Room *Room `json:"room"`
+	// The health now.
+	Health RoomHealth `json:"health"`
+	// The room's alerts now (as Room.alerts).
 	Alerts []*RoomAlert `json:"alerts"`
-	At     time.Time    `json:"at"`
+	// When the change was recorded.
+	At time.Time `json:"at"`
 }
 
+// A room's status changed.
 type RoomStatusEvent struct {
-	Room           *Room       `json:"room"`
+	// The room after the change.
+	Room *Room `json:"room"`
+	// The status before; null when the room is new.
 	PreviousStatus *RoomStatus `json:"previousStatus,omitempty"`
-	Status         RoomStatus  `json:"status"`
-	At             time.Time   `json:"at"`
+	// The status now.
+	Status RoomStatus `json:"status"`
+	// When the change was recorded.
+	At time.Time `json:"at"`
 }
 
+// A weekly window in which a playlist plays (see ScheduleWindowInput).
 type ScheduleWindow struct {
-	Days  []Weekday `json:"days"`
-	Start string    `json:"start"`
-	End   string    `json:"end"`
+	// The days the window starts on.
+	Days []Weekday `json:"days"`
+	// When it starts, HH:MM in the playlist's timezone.
+	Start string `json:"start"`
+	// When it ends, HH:MM (24:00 is midnight; before start runs past midnight).
+	End string `json:"end"`
 }
 
 // A weekly window, wall-clock HH:MM in the playlist's timezone; end 24:00 is midnight, an end before the start runs past midnight.
 type ScheduleWindowInput struct {
-	Days  []Weekday `json:"days"`
-	Start string    `json:"start"`
-	End   string    `json:"end"`
+	// The days the window starts on; at least one.
+	Days []Weekday `json:"days"`
+	// When the window starts, HH:MM from 00:00 to 23:59.
+	Start string `json:"start"`
+	// When it ends, HH:MM from 00:00 to 24:00; not equal to start.
+	End string `json:"end"`
 }
 
 // A room's screen: the player at the screen URL pushed to Zoom.
@@ -347,177 +537,273 @@ type Screen struct {
 	URL string `json:"url"`
 	// Whether the player called within the last 3 minutes.
 	Online bool `json:"online"`
-	// When the player last fetched its program or held its event stream.
+	// When the player last fetched its program or held its event stream; null when it never has.
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
-	// The room's playlist (whether or not its schedule plays now).
+	// The room's playlist (whether or not its schedule plays now); null when none is assigned.
 	Playlist *Playlist `json:"playlist,omitempty"`
-	// What the screen shows now; null until screens report what they play.
+	// The content the screen last reported starting and not yet ending; null while the screen is offline or reports nothing playing.
 	NowPlaying *Content `json:"nowPlaying,omitempty"`
-	// The broadcast the screen shows instead of its program, if any.
+	// The live broadcast the screen shows instead of its program; null when none.
 	Broadcast *Broadcast `json:"broadcast,omitempty"`
 }
 
+// New credentials of the same Server-to-Server app's account.
 type ServerAppCredentialsInput struct {
-	ClientID     string `json:"clientId"`
+	// The app's client id, at most 200 characters.
+	ClientID string `json:"clientId"`
+	// The app's client secret, at most 500 characters. Write-only: sealed by Vault and never returned.
 	ClientSecret string `json:"clientSecret"`
 }
 
+// Our signage on one room: its settings and where it is with Zoom. It holds one license.
 type SignageAssignment struct {
-	State         SignageState   `json:"state"`
-	ScreenURL     string         `json:"screenUrl"`
-	Layout        SignageLayout  `json:"layout"`
-	Muted         bool           `json:"muted"`
+	// Where the signage is on its way to (or from) Zoom.
+	State SignageState `json:"state"`
+	// The screen URL pushed to Zoom; its token is the screen's only credential (see Screen.url).
+	ScreenURL string `json:"screenUrl"`
+	// The layout on the room's display.
+	Layout SignageLayout `json:"layout"`
+	// Whether the room's display plays content muted (the default: a meeting room is no place for sudden sound).
+	Muted bool `json:"muted"`
+	// When around meetings signage shows.
 	DisplayPeriod *DisplayPeriod `json:"displayPeriod"`
-	ActivatedAt   time.Time      `json:"activatedAt"`
-	ActivatedBy   string         `json:"activatedBy"`
-	LastPushedAt  *time.Time     `json:"lastPushedAt,omitempty"`
-	LastError     *string        `json:"lastError,omitempty"`
+	// When signage was activated on the room.
+	ActivatedAt time.Time `json:"activatedAt"`
+	// The actor who activated it (user:<sub> or apikey:<id>).
+	ActivatedBy string `json:"activatedBy"`
+	// When a push last made the signage ACTIVE on Zoom; null until one did.
+	LastPushedAt *time.Time `json:"lastPushedAt,omitempty"`
+	// Why the latest push or removal did not finish, for people; null when it did.
+	LastError *string `json:"lastError,omitempty"`
 }
 
+// The outcome for one room of a bulk signage mutation.
 type SignageResult struct {
+	// The Room.id this result is for.
 	RoomID string `json:"roomId"`
 	// True only when the change reached Zoom: signage ACTIVE or PENDING_ZOOM_ENABLE, or removed. A push still in flight is false with signage.state PUSHING (retried at the next sync) and no error.
-	Ok      bool               `json:"ok"`
+	Ok bool `json:"ok"`
+	// The room's signage after the call; null when it has none (removed, or never activated).
 	Signage *SignageAssignment `json:"signage,omitempty"`
-	Error   *ResultError       `json:"error,omitempty"`
+	// Why this room failed; null when it did not.
+	Error *ResultError `json:"error,omitempty"`
 	// The room after the change, so a client cache updates from the payload alone; null when the room is not the caller's or no longer exists.
 	Room *Room `json:"room,omitempty"`
 }
 
 // Omitted fields keep their value (defaults on activation).
 type SignageSettingsInput struct {
-	Layout        *SignageLayout      `json:"layout,omitempty"`
-	Muted         *bool               `json:"muted,omitempty"`
+	// The layout; STANDARD on activation.
+	Layout *SignageLayout `json:"layout,omitempty"`
+	// Whether content plays muted; true on activation.
+	Muted *bool `json:"muted,omitempty"`
+	// When around meetings signage shows; 0 and 0 on activation (right after a meeting until the next).
 	DisplayPeriod *DisplayPeriodInput `json:"displayPeriod,omitempty"`
 }
 
+// A room's signage changed state.
 type SignageStateEvent struct {
-	Room    *Room              `json:"room"`
+	// The room after the change.
+	Room *Room `json:"room"`
+	// The signage now; null once it is removed.
 	Signage *SignageAssignment `json:"signage,omitempty"`
-	At      time.Time          `json:"at"`
+	// When the change was recorded.
+	At time.Time `json:"at"`
 }
 
+// Live events of the caller's tenant, over a websocket at /graphql (graphql-transport-ws, or the legacy
+// graphql-ws protocol), authenticated in connection_init. A subscription receives events from the moment
+// it starts; it is not a replay. connectionId, where given, must be the tenant's: another is NOT_FOUND.
 type Subscription struct {
 }
 
+// One sync of a connection's rooms from Zoom.
 type SyncRun struct {
-	ID           string `json:"id"`
+	// The run's id.
+	ID string `json:"id"`
+	// The ZoomConnection.id synced.
 	ConnectionID string `json:"connectionId"`
 	// periodic, manual or connect.
-	Trigger       string     `json:"trigger"`
-	State         SyncState  `json:"state"`
-	StartedAt     time.Time  `json:"startedAt"`
-	FinishedAt    *time.Time `json:"finishedAt,omitempty"`
-	RoomsSeen     int        `json:"roomsSeen"`
-	RoomsAdded    int        `json:"roomsAdded"`
-	RoomsRemoved  int        `json:"roomsRemoved"`
-	StatusChanges int        `json:"statusChanges"`
-	ZoomCalls     int        `json:"zoomCalls"`
-	Error         *string    `json:"error,omitempty"`
+	Trigger string `json:"trigger"`
+	// Where the run is.
+	State SyncState `json:"state"`
+	// When the run started.
+	StartedAt time.Time `json:"startedAt"`
+	// When the run finished; null while RUNNING.
+	FinishedAt *time.Time `json:"finishedAt,omitempty"`
+	// Rooms Zoom listed.
+	RoomsSeen int `json:"roomsSeen"`
+	// Rooms new since the previous sync.
+	RoomsAdded int `json:"roomsAdded"`
+	// Rooms gone from Zoom since the previous sync (their signage and licenses are released).
+	RoomsRemoved int `json:"roomsRemoved"`
+	// Rooms whose status changed.
+	StatusChanges int `json:"statusChanges"`
+	// Zoom API calls the run made.
+	ZoomCalls int `json:"zoomCalls"`
+	// Why the run FAILED, for people; null otherwise.
+	Error *string `json:"error,omitempty"`
 }
 
 // Rooms to act on: the union of the lists; all empty is every activated room of the tenant. locationIds and tagIds are not yet supported.
 type TargetInput struct {
-	RoomIds     []string `json:"roomIds,omitempty"`
+	// Room.ids, at most 500 (duplicates count once).
+	RoomIds []string `json:"roomIds,omitempty"`
+	// Not yet supported: a non-empty list is BAD_USER_INPUT.
 	LocationIds []string `json:"locationIds,omitempty"`
-	TagIds      []string `json:"tagIds,omitempty"`
+	// Not yet supported: a non-empty list is BAD_USER_INPUT.
+	TagIds []string `json:"tagIds,omitempty"`
 }
 
+// A customer of zoomsignage: every object belongs to one tenant.
 type Tenant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
+	// The tenant's id.
+	ID string `json:"id"`
+	// The tenant's name.
+	Name string `json:"name"`
+	// When the tenant was created.
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Who is calling.
 type Viewer struct {
-	TenantID string  `json:"tenantId"`
-	Tenant   *Tenant `json:"tenant"`
+	// The caller's tenant's id: every object the caller reads or changes is this tenant's.
+	TenantID string `json:"tenantId"`
+	// The caller's tenant.
+	Tenant *Tenant `json:"tenant"`
 	// What the audit log records for this caller: user:<sub> or apikey:<id>.
-	Actor  string        `json:"actor"`
-	Kind   PrincipalKind `json:"kind"`
-	Scopes []string      `json:"scopes"`
-	Email  *string       `json:"email,omitempty"`
-	Role   *string       `json:"role,omitempty"`
+	Actor string `json:"actor"`
+	// Whether the caller is a web-app user or an API key.
+	Kind PrincipalKind `json:"kind"`
+	// The scopes the caller holds (rooms:read, rooms:write, connections:read, connections:write, admin); a field needing another one is FORBIDDEN.
+	Scopes []string `json:"scopes"`
+	// The user's email, from the JWT; null for an API key (or a JWT without one).
+	Email *string `json:"email,omitempty"`
+	// The user's web-app role, admin (every scope) or viewer (rooms:read and connections:read); null for an API key.
+	Role *string `json:"role,omitempty"`
 }
 
+// One attempt to send a message to an endpoint, a message waiting for its first attempt, or an endpoint.disabled notice.
 type WebhookDelivery struct {
+	// The attempt's id (for redeliverWebhook).
 	ID string `json:"id"`
 	// The webhook-id header: the same for every attempt and redelivery of the message.
 	WebhookID string `json:"webhookId"`
+	// The event type, one of the endpoint's events; endpoint.disabled for the notice that the endpoint was disabled.
 	EventType string `json:"eventType"`
-	// Attempts made so far.
+	// Which attempt of the message this is, from 1 (0 for a message not yet attempted, and for a notice).
 	Attempt int `json:"attempt"`
-	// PENDING, RETRYING, SUCCEEDED or FAILED.
-	Status       string `json:"status"`
-	ResponseCode *int   `json:"responseCode,omitempty"`
-	// Why the latest attempt failed (never the response body beyond a short excerpt kept server-side).
-	LastError     *string    `json:"lastError,omitempty"`
-	CreatedAt     time.Time  `json:"createdAt"`
+	// PENDING, RETRYING, SUCCEEDED or FAILED (a notice is FAILED, with lastError saying why and since when).
+	Status string `json:"status"`
+	// The HTTP status the attempt got; null when none answered (not yet sent, or no response).
+	ResponseCode *int `json:"responseCode,omitempty"`
+	// Why the attempt failed (never the response body beyond a short excerpt kept server-side).
+	LastError *string `json:"lastError,omitempty"`
+	// When the attempt was made (for a message not yet attempted, when it was created; for a notice, when the endpoint was disabled).
+	CreatedAt time.Time `json:"createdAt"`
+	// When the next attempt is due (with exponential backoff, about 24 hours of attempts in all); null when none is planned.
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 }
 
+// A page of an endpoint's delivery attempts (Relay connection, forward only).
 type WebhookDeliveryConnection struct {
-	Edges      []*WebhookDeliveryEdge `json:"edges"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's nodes, newest first.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// Whether there are nodes after this page, and the cursor to reach them (this list pages forwards only: hasPreviousPage is always false).
+	PageInfo *PageInfo `json:"pageInfo"`
+	// The endpoint's nodes across all pages.
+	TotalCount int `json:"totalCount"`
 }
 
+// A delivery attempt (or pending message, or notice) and its cursor.
 type WebhookDeliveryEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *WebhookDelivery `json:"node"`
+	// Opaque: pass it as after to page on from this node.
+	Cursor string `json:"cursor"`
+	// The attempt, pending message or notice.
+	Node *WebhookDelivery `json:"node"`
 }
 
+// A partner webhook endpoint, without its secret.
 type WebhookEndpoint struct {
-	ID          string   `json:"id"`
-	URL         string   `json:"url"`
-	Events      []string `json:"events"`
-	Description *string  `json:"description,omitempty"`
+	// The endpoint's id.
+	ID string `json:"id"`
+	// Where deliveries are POSTed.
+	URL string `json:"url"`
+	// The event types sent to it, sorted.
+	Events []string `json:"events"`
+	// The note given at registration; null when none.
+	Description *string `json:"description,omitempty"`
 	// False once every delivery failed for 24 hours straight (audited).
-	Enabled   bool      `json:"enabled"`
+	Enabled bool `json:"enabled"`
+	// When it was registered.
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+// A partner webhook endpoint to register.
 type WebhookEndpointInput struct {
-	URL         string   `json:"url"`
-	Events      []string `json:"events"`
-	Description *string  `json:"description,omitempty"`
+	// An https URL whose host resolves to public addresses only (checked again at every delivery).
+	URL string `json:"url"`
+	// The event types to send, at least one (see createWebhookEndpoint); duplicates are ignored.
+	Events []string `json:"events"`
+	// A note for people, at most 500 characters.
+	Description *string `json:"description,omitempty"`
 }
 
+// The Zoom admin who connected an account.
 type ZoomAdmin struct {
-	Name  string `json:"name"`
+	// Their name in Zoom.
+	Name string `json:"name"`
+	// Their email in Zoom.
 	Email string `json:"email"`
 }
 
 // A linked Zoom account. Reached through a room (rooms:read), it shows id,
 // kind, label and status; every other field needs connections:read, and is
 // null with a FORBIDDEN error without it (so those fields are nullable: they
-// are never null for a caller with connections:read).
+// are never null for a caller with connections:read, except where a field
+// says otherwise).
 type ZoomConnection struct {
-	ID            string             `json:"id"`
-	Kind          ZoomConnectionKind `json:"kind"`
-	ZoomAccountID *string            `json:"zoomAccountId,omitempty"`
-	Label         string             `json:"label"`
-	// The Zoom admin who connected the account (from /users/me).
-	ConnectedBy          *ZoomAdmin       `json:"connectedBy,omitempty"`
-	Status               ConnectionStatus `json:"status"`
-	StatusReason         *string          `json:"statusReason,omitempty"`
-	GrantedScopes        []string         `json:"grantedScopes,omitempty"`
-	MissingScopes        []string         `json:"missingScopes,omitempty"`
-	CreatedAt            *time.Time       `json:"createdAt,omitempty"`
-	LastSync             *SyncRun         `json:"lastSync,omitempty"`
-	LastSuccessfulSyncAt *time.Time       `json:"lastSuccessfulSyncAt,omitempty"`
-	RoomCount            *int             `json:"roomCount,omitempty"`
-	// Rooms of this connection with our signage activated (any state), each holding a license.
+	// The connection's id.
+	ID string `json:"id"`
+	// How the account was linked.
+	Kind ZoomConnectionKind `json:"kind"`
+	// Zoom's account id (connections:read).
+	ZoomAccountID *string `json:"zoomAccountId,omitempty"`
+	// A name for the connection: the one given at connect, else "Zoom account <accountId>".
+	Label string `json:"label"`
+	// The Zoom admin who connected the account (from /users/me); null when Zoom did not say (connections:read).
+	ConnectedBy *ZoomAdmin `json:"connectedBy,omitempty"`
+	// Whether the connection works.
+	Status ConnectionStatus `json:"status"`
+	// Why the status is what it is, for people (not a stable code); null when there is nothing to say (connections:read).
+	StatusReason *string `json:"statusReason,omitempty"`
+	// The OAuth scopes the Zoom app granted (connections:read).
+	GrantedScopes []string `json:"grantedScopes,omitempty"`
+	// Scopes the gateway needs that the Zoom app lacks; empty when none (connections:read).
+	MissingScopes []string `json:"missingScopes,omitempty"`
+	// When the account was connected (connections:read).
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+	// The latest sync, running or finished; null before the first one (connections:read).
+	LastSync *SyncRun `json:"lastSync,omitempty"`
+	// When a sync last succeeded; null when none has yet (connections:read).
+	LastSuccessfulSyncAt *time.Time `json:"lastSuccessfulSyncAt,omitempty"`
+	// Rooms synced from this account (connections:read).
+	RoomCount *int `json:"roomCount,omitempty"`
+	// Rooms of this connection with our signage activated (any state), each holding a license (connections:read).
 	ActiveSignageCount *int `json:"activeSignageCount,omitempty"`
+	// The same number as activeSignageCount (connections:read).
 	ActivatedRoomCount *int `json:"activatedRoomCount,omitempty"`
 }
 
+// How urgent a broadcast is; the player colours it accordingly.
 type BroadcastSeverity string
 
 const (
-	BroadcastSeverityInfo      BroadcastSeverity = "INFO"
-	BroadcastSeverityWarning   BroadcastSeverity = "WARNING"
+	// Information (the player's neutral style).
+	BroadcastSeverityInfo BroadcastSeverity = "INFO"
+	// A warning (shown in amber).
+	BroadcastSeverityWarning BroadcastSeverity = "WARNING"
+	// An emergency (shown in red).
 	BroadcastSeverityEmergency BroadcastSeverity = "EMERGENCY"
 )
 
@@ -570,14 +856,20 @@ func (e BroadcastSeverity) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Whether a connection works; statusReason says why when it is not ACTIVE.
 type ConnectionStatus string
 
 const (
-	ConnectionStatusActive         ConnectionStatus = "ACTIVE"
+	// Syncing normally.
+	ConnectionStatusActive ConnectionStatus = "ACTIVE"
+	// Zoom refuses the connection's authorization or credentials: reinstall the Marketplace app, or enter the Server-to-Server credentials again. Calls through it are ZOOM_REAUTH_REQUIRED.
 	ConnectionStatusReauthRequired ConnectionStatus = "REAUTH_REQUIRED"
-	ConnectionStatusMissingScope   ConnectionStatus = "MISSING_SCOPE"
-	ConnectionStatusDisconnecting  ConnectionStatus = "DISCONNECTING"
-	ConnectionStatusError          ConnectionStatus = "ERROR"
+	// The Zoom app lacks scopes the gateway needs; missingScopes lists them. Grant them in Zoom.
+	ConnectionStatusMissingScope ConnectionStatus = "MISSING_SCOPE"
+	// disconnectZoom (or a Marketplace uninstall) is cleaning up; the connection is deleted afterwards. Changes through it are BAD_USER_INPUT.
+	ConnectionStatusDisconnecting ConnectionStatus = "DISCONNECTING"
+	// Another failure, such as no Zoom Rooms subscription or a failed health check; statusReason says which.
+	ConnectionStatusError ConnectionStatus = "ERROR"
 )
 
 var AllConnectionStatus = []ConnectionStatus{
@@ -631,12 +923,16 @@ func (e ConnectionStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a piece of content is, which decides how the player shows it.
 type ContentKind string
 
 const (
+	// A web page, shown in a frame.
 	ContentKindWebPage ContentKind = "WEB_PAGE"
-	ContentKindImage   ContentKind = "IMAGE"
-	ContentKindVideo   ContentKind = "VIDEO"
+	// An image.
+	ContentKindImage ContentKind = "IMAGE"
+	// A video, muted unless the room's signage settings unmute it; it shows for its whole length unless given a duration.
+	ContentKindVideo ContentKind = "VIDEO"
 )
 
 var AllContentKind = []ContentKind{
@@ -688,6 +984,7 @@ func (e ContentKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a caller authenticated.
 type PrincipalKind string
 
 const (
@@ -745,13 +1042,19 @@ func (e PrincipalKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A room's health, derived by the gateway (Zoom has none): from the room's status, the latest state of its
+// Zoom Room alerts and its devices' status.
 type RoomHealth string
 
 const (
-	RoomHealthOk       RoomHealth = "OK"
-	RoomHealthWarning  RoomHealth = "WARNING"
+	// Online, no alert triggered, every device online.
+	RoomHealthOk RoomHealth = "OK"
+	// A triggered alert other than the critical ones, or a device that is not online.
+	RoomHealthWarning RoomHealth = "WARNING"
+	// Offline, or an alert that nothing can show (room offline, display disconnected).
 	RoomHealthCritical RoomHealth = "CRITICAL"
-	RoomHealthUnknown  RoomHealth = "UNKNOWN"
+	// Not known: the room is under construction.
+	RoomHealthUnknown RoomHealth = "UNKNOWN"
 )
 
 var AllRoomHealth = []RoomHealth{
@@ -804,12 +1107,17 @@ func (e RoomHealth) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A room's status in Zoom, as of the latest sync.
 type RoomStatus string
 
 const (
-	RoomStatusAvailable         RoomStatus = "AVAILABLE"
-	RoomStatusInMeeting         RoomStatus = "IN_MEETING"
-	RoomStatusOffline           RoomStatus = "OFFLINE"
+	// Online and not in a meeting: signage shows.
+	RoomStatusAvailable RoomStatus = "AVAILABLE"
+	// Online, in a meeting.
+	RoomStatusInMeeting RoomStatus = "IN_MEETING"
+	// Not reachable by Zoom.
+	RoomStatusOffline RoomStatus = "OFFLINE"
+	// Created in Zoom but not set up yet.
 	RoomStatusUnderConstruction RoomStatus = "UNDER_CONSTRUCTION"
 )
 
@@ -863,10 +1171,13 @@ func (e RoomStatus) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How Zoom lays out signage on the room's display.
 type SignageLayout string
 
 const (
-	SignageLayoutStandard     SignageLayout = "STANDARD"
+	// Zoom's standard signage layout (layout standard in Zoom's room settings).
+	SignageLayoutStandard SignageLayout = "STANDARD"
+	// Zoom's video content layout (layout video_content).
 	SignageLayoutVideoContent SignageLayout = "VIDEO_CONTENT"
 )
 
@@ -918,14 +1229,20 @@ func (e SignageLayout) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a room's signage is on its way to (or from) Zoom.
 type SignageState string
 
 const (
-	SignageStatePushing           SignageState = "PUSHING"
-	SignageStateActive            SignageState = "ACTIVE"
+	// Being pushed to Zoom, or a push failed transiently (rate limit, Zoom unavailable) and is retried at the next sync; lastError says why.
+	SignageStatePushing SignageState = "PUSHING"
+	// On the room: Zoom shows the screen URL.
+	SignageStateActive SignageState = "ACTIVE"
+	// Pushed, but Digital Signage is not enabled for the room in Zoom: enable it there; it is pushed again at every sync until it is.
 	SignageStatePendingZoomEnable SignageState = "PENDING_ZOOM_ENABLE"
-	SignageStateFailed            SignageState = "FAILED"
-	SignageStateRemoving          SignageState = "REMOVING"
+	// Zoom refused the push (lastError says why); activateSignage again retries it.
+	SignageStateFailed SignageState = "FAILED"
+	// Being removed (deactivateSignage); the license is released once Zoom has removed it.
+	SignageStateRemoving SignageState = "REMOVING"
 )
 
 var AllSignageState = []SignageState{
@@ -979,12 +1296,16 @@ func (e SignageState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Where a sync run is.
 type SyncState string
 
 const (
-	SyncStateRunning   SyncState = "RUNNING"
+	// Still syncing.
+	SyncStateRunning SyncState = "RUNNING"
+	// Finished; the rooms are as Zoom had them.
 	SyncStateSucceeded SyncState = "SUCCEEDED"
-	SyncStateFailed    SyncState = "FAILED"
+	// Stopped by an error (SyncRun.error says which); the next periodic sync tries again.
+	SyncStateFailed SyncState = "FAILED"
 )
 
 var AllSyncState = []SyncState{
@@ -1036,15 +1357,23 @@ func (e SyncState) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A day of the week, in the playlist's timezone.
 type Weekday string
 
 const (
+	// Monday.
 	WeekdayMon Weekday = "MON"
+	// Tuesday.
 	WeekdayTue Weekday = "TUE"
+	// Wednesday.
 	WeekdayWed Weekday = "WED"
+	// Thursday.
 	WeekdayThu Weekday = "THU"
+	// Friday.
 	WeekdayFri Weekday = "FRI"
+	// Saturday.
 	WeekdaySat Weekday = "SAT"
+	// Sunday.
 	WeekdaySun Weekday = "SUN"
 )
 
@@ -1101,11 +1430,14 @@ func (e Weekday) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// How a Zoom account was linked.
 type ZoomConnectionKind string
 
 const (
+	// Through our Zoom Marketplace app (beginZoomMarketplaceInstall).
 	ZoomConnectionKindMarketplace ZoomConnectionKind = "MARKETPLACE"
-	ZoomConnectionKindServerApp   ZoomConnectionKind = "SERVER_APP"
+	// Through the customer's own Server-to-Server OAuth app (connectZoomServerApp).
+	ZoomConnectionKindServerApp ZoomConnectionKind = "SERVER_APP"
 )
 
 var AllZoomConnectionKind = []ZoomConnectionKind{
