@@ -1,13 +1,7 @@
 package app_test
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"zoomsignage/auth"
 )
@@ -23,30 +17,10 @@ import (
 // node and test/apiaudit/node_modules (npm ci, which .ci/run does) are
 // required: missing, the test fails.
 func TestSchemaLint(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the schema lint (Node 20 or later)")
-	}
-	dir := filepath.Join(repoRoot(t), "test", "apiaudit")
-	for _, pkg := range []string{"graphql-schema-linter", "graphql"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("test/apiaudit/node_modules/%s is missing: run `npm ci` in test/apiaudit (.ci/run does): %v", pkg, err)
-		}
-	}
 	cfg := testConfigEnv(t, map[string]string{"GATEWAY_INTROSPECTION": "true"})
 	g := newGateway(t, &cfg)
 	key := g.apiKey(g.tenant("A", 1), auth.ScopeRoomsRead)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-concurrency=1", "--test-timeout=60000", "schemalint.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GATEWAY_URL="+g.url+"/graphql", "CREDENTIAL="+key)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "# pass 3") || !strings.Contains(string(out), "# fail 0") {
-		t.Fatalf("node ran other tests than the three expected:\n%s", out)
-	}
+	n := startNodeTest(t, "apiaudit", "schemalint.test.mjs", []string{"GATEWAY_URL=" + g.url + "/graphql", "CREDENTIAL=" + key},
+		"graphql-schema-linter", "graphql")
+	n.wait(t, 3)
 }

@@ -20,14 +20,19 @@ import (
 // aliases, production mode tells attackers nothing, and NUL bytes never
 // reach Postgres. Each runs against the real gateway over HTTP.
 
-// hostile posts body anonymously with a client timeout, so a regression to
-// quadratic work fails the test instead of hanging it, and returns the
-// response and its raw size.
+// hostile posts body with the gateway's attacker key (a valid rooms:read
+// key: anonymous callers are refused before the parser, so the limits are
+// what stands between a key holder and the gateway's CPU) and a client
+// timeout, so a regression to quadratic work fails the test instead of
+// hanging it, and returns the response and its raw size.
 func (g *gateway) hostile(query string) (gqlResponse, int) {
 	g.t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+g.attacker())
 	client := &http.Client{Timeout: 20 * time.Second}
-	resp, err := client.Post(g.url+"/graphql", "application/json", bytes.NewReader(body))
+	resp, err := client.Do(req)
 	if err != nil {
 		g.t.Fatalf("hostile document (%d bytes): %v", len(body), err)
 	}

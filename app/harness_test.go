@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,9 @@ type gateway struct {
 	app  *app.App
 	url  string
 	logs *syncBuffer
+	// attacker is a rooms:read key of a tenant of its own, made on first
+	// use: what a hostile key holder sends (hostile).
+	attacker func() string
 }
 
 // syncBuffer is the shared goroutine-safe log sink.
@@ -115,7 +119,9 @@ func newGateway(t testing.TB, cfg *app.Config) *gateway {
 		srv.Close()
 		a.Close()
 	})
-	return &gateway{t: t, app: a, url: srv.URL, logs: logs}
+	g := &gateway{t: t, app: a, url: srv.URL, logs: logs}
+	g.attacker = sync.OnceValue(func() string { return g.apiKey(g.tenant("Attacker", 1), auth.ScopeRoomsRead) })
+	return g
 }
 
 // newBenchGateway is newGateway for benchmarks.

@@ -266,7 +266,7 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("%s = %d", path, resp.StatusCode)
 		}
 	}
-	g.post("", `{__typename}`, nil)
+	g.post(g.apiKey(g.tenant("Metrics", 1), auth.ScopeRoomsRead), `{__typename}`, nil)
 	resp, err := http.Get(g.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)

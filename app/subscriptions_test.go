@@ -575,16 +575,6 @@ func (w *zoomWorld) flipAndSync(t *testing.T, cred, connID, zoomRoomID string, t
 // node and test/wsclient/node_modules (npm ci, which .ci/run does) are
 // required: missing, the test fails.
 func TestReferenceClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is required for the reference-client test (Node 20 or later)")
-	}
-	dir := filepath.Join(repoRoot(t), "test", "wsclient")
-	for _, pkg := range []string{"graphql-ws", "ws", "graphql"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			t.Fatalf("test/wsclient/node_modules/%s is missing: run `npm ci` in test/wsclient (.ci/run does): %v", pkg, err)
-		}
-	}
 	w, tenant, admin, conn := roomsWorld(t, 3, nil) // rooms Available, InMeeting, Offline
 	ctx := context.Background()
 	otherSeed, err := w.sim.Seed(ctx, zoomsim.SeedOptions{Rooms: 1})
@@ -604,28 +594,12 @@ func TestReferenceClient(t *testing.T) {
 		`{"room":%q,"previousStatus":"IN_MEETING","status":"OFFLINE"},`+
 		`{"room":%q,"previousStatus":"IN_MEETING","status":"AVAILABLE"}]`, room0, room1, room0)
 
-	runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, "--test", "--test-concurrency=1", "--test-timeout=60000", "subscriptions.test.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"GATEWAY_WS_URL=ws"+strings.TrimPrefix(w.url, "http")+"/graphql",
-		"CREDENTIAL="+w.apiKey(tenant, auth.ScopeRoomsRead),
-		"CONNECTION_ID="+conn,
-		"EXPECT_EVENTS="+expect,
-	)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-
+	n := startNodeTest(t, "wsclient", "subscriptions.test.mjs", []string{
+		"GATEWAY_WS_URL=ws" + strings.TrimPrefix(w.url, "http") + "/graphql",
+		"CREDENTIAL=" + w.apiKey(tenant, auth.ScopeRoomsRead),
+		"CONNECTION_ID=" + conn,
+		"EXPECT_EVENTS=" + expect,
+	}, "graphql-ws", "ws", "graphql")
 	waitSubscribers(t, w.app.Bus, tenant, 1)
 	// One change per sync, so the order the client sees is the order here;
 	// the other connection's change comes first and must be filtered out.
@@ -633,13 +607,7 @@ func TestReferenceClient(t *testing.T) {
 	w.flipAndSync(t, admin, conn, room0, zoomsim.StatusInMeeting, "IN_MEETING")
 	w.flipAndSync(t, admin, conn, room1, zoomsim.StatusOffline, "OFFLINE")
 	w.flipAndSync(t, admin, conn, room0, zoomsim.StatusAvailable, "AVAILABLE")
-	if err := <-done; err != nil {
-		t.Fatalf("node --test: %v\n%s", err, out.String())
-	}
-	done <- nil // for the cleanup
-	if !strings.Contains(out.String(), "# pass 2") || !strings.Contains(out.String(), "# fail 0") {
-		t.Fatalf("node ran fewer tests than expected:\n%s", out.String())
-	}
+	n.wait(t, 2)
 }
 
 // TestRevokedKeyOnAHeaderAuthenticatedSocketMintsNothing is the attack of

@@ -94,16 +94,36 @@ func FromContext(ctx context.Context) *Principal {
 	return p
 }
 
-// Require returns the caller if it holds scope: UNAUTHENTICATED when there is
-// no caller, FORBIDDEN when the caller lacks the scope. It is the first line
-// of every resolver.
-func Require(ctx context.Context, scope Scope) (*Principal, error) {
+// RequireCaller returns the caller, whatever its scopes: UNAUTHENTICATED
+// when there is none. It is the first line of the resolvers whose scope
+// depends on what they find (node: the scope of the object's type), which
+// then Check the found object's scope.
+func RequireCaller(ctx context.Context) (*Principal, error) {
 	p := FromContext(ctx)
 	if p == nil {
 		return nil, apierror.New(apierror.Unauthenticated, "authentication required: send a bearer JWT or an API key")
 	}
+	return p, nil
+}
+
+// Check is Require's scope test for a caller already known.
+func (p *Principal) Check(scope Scope) error {
 	if !p.Has(scope) {
-		return nil, apierror.New(apierror.Forbidden, "this operation requires the %q scope", scope)
+		return apierror.New(apierror.Forbidden, "this operation requires the %q scope", scope)
+	}
+	return nil
+}
+
+// Require returns the caller if it holds scope: UNAUTHENTICATED when there is
+// no caller, FORBIDDEN when the caller lacks the scope. It is the first line
+// of every resolver.
+func Require(ctx context.Context, scope Scope) (*Principal, error) {
+	p, err := RequireCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Check(scope); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

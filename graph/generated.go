@@ -237,6 +237,7 @@ type ComplexityRoot struct {
 		Broadcasts        func(childComplexity int, active *bool) int
 		Contents          func(childComplexity int, first *int, after *string) int
 		LicenseUsage      func(childComplexity int) int
+		Node              func(childComplexity int, id string) int
 		Playlists         func(childComplexity int) int
 		Plays             func(childComplexity int, roomID *string, since *time.Time, until *time.Time, first *int, after *string) int
 		Room              func(childComplexity int, id string) int
@@ -486,6 +487,7 @@ type QueryResolver interface {
 	ZoomConnections(ctx context.Context) ([]*model.ZoomConnection, error)
 	ZoomConnection(ctx context.Context, id string) (*model.ZoomConnection, error)
 	LicenseUsage(ctx context.Context) (*model.LicenseUsage, error)
+	Node(ctx context.Context, id string) (model.Node, error)
 	Rooms(ctx context.Context, connectionID *string, filter *model.RoomFilter, first *int, after *string, last *int, before *string) (*model.RoomConnection, error)
 	Room(ctx context.Context, id string) (*model.Room, error)
 	Contents(ctx context.Context, first *int, after *string) (*model.ContentConnection, error)
@@ -1417,6 +1419,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LicenseUsage(childComplexity), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
 	case "Query.playlists":
 		if e.ComplexityRoot.Query.Playlists == nil {
 			break
@@ -2651,7 +2664,7 @@ null with a FORBIDDEN error without it (so those fields are nullable: they
 are never null for a caller with connections:read, except where a field
 says otherwise).
 """
-type ZoomConnection {
+type ZoomConnection implements Node {
   "The connection's id."
   id: ID!
   "How the account was linked."
@@ -2772,6 +2785,26 @@ type LicenseUsage {
   available: Int!
 }
 `, BuiltIn: false},
+	{Name: "../schema/node.graphqls", Input: `"An object with an id unique across every type, refetchable with Query.node (the Relay Global Object Identification convention)."
+interface Node {
+  "The object's id: a UUID, unique across every type of object."
+  id: ID!
+}
+
+extend type Query {
+  """
+  The object with this id, whatever its type (Room, ZoomConnection, Content, Playlist, Broadcast or WebhookEndpoint),
+  as a client cache refetches one object (Relay). Null when no object of the caller's tenant has the id (another
+  tenant's ids included). Any credential may ask; the object then needs the scope its own query needs (rooms:read for
+  rooms, contents, playlists and broadcasts; connections:read for connections; admin for webhook endpoints), else
+  FORBIDDEN.
+  """
+  node(
+    "A Room, ZoomConnection, Content, Playlist, Broadcast or WebhookEndpoint id."
+    id: ID!
+  ): Node
+}
+`, BuiltIn: false},
 	{Name: "../schema/rooms.graphqls", Input: `extend type Query {
   """
   Rooms of the tenant, optionally of one connection, as a Relay connection (rooms:read), in name order.
@@ -2878,7 +2911,7 @@ input RoomFilter {
 }
 
 "A Zoom Room of one of the tenant's connections, synced from Zoom (every 60 seconds by default)."
-type Room {
+type Room implements Node {
   "The room's id in this API (not Zoom's)."
   id: ID!
   "Zoom's id of the room (used in Zoom API paths)."
@@ -3171,7 +3204,7 @@ input ContentInput {
 }
 
 "A web page, image or video screens can show, by URL."
-type Content {
+type Content implements Node {
   "The content's id."
   id: ID!
   "Its name."
@@ -3253,7 +3286,7 @@ input PlaylistInput {
 }
 
 "Content in order, played in a loop on the rooms it is assigned to, within its schedule."
-type Playlist {
+type Playlist implements Node {
   "The playlist's id."
   id: ID!
   "Its name."
@@ -3339,7 +3372,7 @@ input BroadcastInput {
 }
 
 "A message shown on screens instead of their program."
-type Broadcast {
+type Broadcast implements Node {
   "The broadcast's id."
   id: ID!
   "The text shown."
@@ -3695,7 +3728,7 @@ input WebhookEndpointInput {
 }
 
 "A partner webhook endpoint, without its secret."
-type WebhookEndpoint {
+type WebhookEndpoint implements Node {
   "The endpoint's id."
   id: ID!
   "Where deliveries are POSTed."
@@ -5046,6 +5079,20 @@ func (ec *executionContext) field_Query_contents_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8839,6 +8886,50 @@ func (ec *executionContext) fieldContext_Query_licenseUsage(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LicenseUsage(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2zoomsignageᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -14658,6 +14749,61 @@ func UnmarshalWebhookEndpointInput(ctx context.Context, raw any) (model.WebhookE
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case model.ZoomConnection:
+		return ec._ZoomConnection(ctx, sel, &obj)
+	case *model.ZoomConnection:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ZoomConnection(ctx, sel, obj)
+	case model.WebhookEndpoint:
+		return ec._WebhookEndpoint(ctx, sel, &obj)
+	case *model.WebhookEndpoint:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WebhookEndpoint(ctx, sel, obj)
+	case model.Room:
+		return ec._Room(ctx, sel, &obj)
+	case *model.Room:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Room(ctx, sel, obj)
+	case model.Playlist:
+		return ec._Playlist(ctx, sel, &obj)
+	case *model.Playlist:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Playlist(ctx, sel, obj)
+	case model.Content:
+		return ec._Content(ctx, sel, &obj)
+	case *model.Content:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Content(ctx, sel, obj)
+	case model.Broadcast:
+		return ec._Broadcast(ctx, sel, &obj)
+	case *model.Broadcast:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Broadcast(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -14879,7 +15025,7 @@ func (ec *executionContext) _AuditEventEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var broadcastImplementors = []string{"Broadcast"}
+var broadcastImplementors = []string{"Broadcast", "Node"}
 
 func (ec *executionContext) _Broadcast(ctx context.Context, sel ast.SelectionSet, obj *model.Broadcast) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastImplementors)
@@ -14952,7 +15098,7 @@ func (ec *executionContext) _Broadcast(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var contentImplementors = []string{"Content"}
+var contentImplementors = []string{"Content", "Node"}
 
 func (ec *executionContext) _Content(ctx context.Context, sel ast.SelectionSet, obj *model.Content) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, contentImplementors)
@@ -15840,7 +15986,7 @@ func (ec *executionContext) _PlayEdge(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var playlistImplementors = []string{"Playlist"}
+var playlistImplementors = []string{"Playlist", "Node"}
 
 func (ec *executionContext) _Playlist(ctx context.Context, sel ast.SelectionSet, obj *model.Playlist) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, playlistImplementors)
@@ -15991,6 +16137,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_licenseUsage(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
 		case "rooms":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -16108,7 +16260,7 @@ func (ec *executionContext) _ResultError(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var roomImplementors = []string{"Room"}
+var roomImplementors = []string{"Room", "Node"}
 
 func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj *model.Room) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, roomImplementors)
@@ -17140,7 +17292,7 @@ func (ec *executionContext) _WebhookDeliveryEdge(ctx context.Context, sel ast.Se
 	return out
 }
 
-var webhookEndpointImplementors = []string{"WebhookEndpoint"}
+var webhookEndpointImplementors = []string{"WebhookEndpoint", "Node"}
 
 func (ec *executionContext) _WebhookEndpoint(ctx context.Context, sel ast.SelectionSet, obj *model.WebhookEndpoint) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, webhookEndpointImplementors)
@@ -17236,7 +17388,7 @@ func (ec *executionContext) _ZoomAdmin(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var zoomConnectionImplementors = []string{"ZoomConnection"}
+var zoomConnectionImplementors = []string{"ZoomConnection", "Node"}
 
 func (ec *executionContext) _ZoomConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ZoomConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, zoomConnectionImplementors)
@@ -18908,6 +19060,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := scalars.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalONode2zoomsignageᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPlaylist2ᚖzoomsignageᚋgraphᚋmodelᚐPlaylist(ctx context.Context, sel ast.SelectionSet, v *model.Playlist) graphql.Marshaler {

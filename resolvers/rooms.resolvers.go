@@ -95,15 +95,7 @@ func (r *queryResolver) Room(ctx context.Context, id string) (*model.Room, error
 	if err != nil {
 		return nil, err
 	}
-	fields := selectedRoomFields(ctx)
-	if fields["devices"] || fields["devicesRefreshedAt"] {
-		room = r.refreshStaleDevices(ctx, room)
-	}
-	out := roomModel(room)
-	if err := r.fillRooms(ctx, p.TenantID, []*model.Room{out}, fields); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return r.roomResponse(ctx, p, room)
 }
 
 // Room returns graph.RoomResolver implementation.

@@ -194,6 +194,15 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 	return b, nil
 }
 
+// Broadcast returns one broadcast of the tenant: NOT_FOUND when the tenant
+// has none with id.
+func (s *Service) Broadcast(ctx context.Context, tenantID, id string) (Broadcast, error) {
+	if !validUUID(id) {
+		return Broadcast{}, apierror.NotFoundf("broadcast %q not found", id)
+	}
+	return s.broadcastByID(ctx, tenantID, id)
+}
+
 func (s *Service) broadcastByID(ctx context.Context, tenantID, id string) (Broadcast, error) {
 	rows, err := s.db.Query(ctx, sqlBroadcastByID, tenantID, id)
 	if err != nil {

@@ -230,6 +230,9 @@ func (s *Service) DeletePlaylist(ctx context.Context, actor rooms.Actor, id stri
 }
 
 func wrap(fn string, err error) error {
+	if err == nil {
+		return nil
+	}
 	if _, ok := apierror.As(err); ok {
 		return err
 	}

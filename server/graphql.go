@@ -27,7 +27,7 @@ import (
 const websocketReadLimit = 64 << 10
 
 // newGraphQLHandler assembles the gqlgen server: transports (POST, GET,
-// websocket), limits, introspection only in dev (or when configured), and the error presenter
+// websocket, server-sent events), limits, introspection only in dev (or when configured), and the error presenter
 // that lets only client-safe errors through.
 func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Server {
 	srv := handler.New(schema)
@@ -42,8 +42,10 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 		PayloadReadLimit: &readLimit,
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// Before POST: an event stream is a POST of JSON too.
+	srv.AddTransport(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: ssePingInterval}, s: s})
+	srv.AddTransport(conventional{transport.GET{}})
+	srv.AddTransport(conventional{transport.POST{}})
 	queries := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(queries)
 	// Validation suggests names ("Did you mean …") only in dev mode, both
@@ -70,6 +72,7 @@ func (s *Server) newGraphQLHandler(schema graphql.ExecutableSchema) *handler.Ser
 	srv.AroundResponses(s.metrics.observeGraphQL)
 	srv.AroundResponses(errorLimit(s.cfg.ErrorLimit))
 	srv.AroundOperations(refuseLapsedCredentials)
+	srv.AroundOperations(s.streamPolicy)
 
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(s.recoverPanic)

@@ -165,16 +165,24 @@ func isJSON(r *http.Request) bool {
 	return ct == "" || strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "application/graphql-response+json")
 }
 
-// authenticate puts the caller's Principal in the context. A request with no
-// credential continues anonymously (resolvers refuse what needs a scope); a
-// request with a bad credential is refused at once with 401.
+// authenticate puts the caller's Principal in the context. A request with a
+// bad credential, and outside dev mode one with none, is refused at once
+// with 401, both answered alike, so a client has one way to learn that it
+// must (re)authenticate. A websocket without one continues: it
+// authenticates in its connection_init. In dev mode a request with no
+// credential continues anonymously, so GraphiQL can load the schema before
+// a key is typed (resolvers still refuse what needs a scope).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr := s.clientAddr(r)
 		r = r.WithContext(withClientAddr(r.Context(), addr))
 		credential, ok := auth.FromRequest(r)
 		if !ok {
-			next.ServeHTTP(w, r)
+			if s.cfg.Dev || isWebsocket(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			refuseUnauthenticated(w)
 			return
 		}
 		if s.refusedForFailures(w, r, addr) {
@@ -192,24 +200,35 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 			s.authFailed(r.Context(), addr, err.Error())
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, "invalid, expired or revoked credentials")
+			refuseUnauthenticated(w)
 			return
 		}
 		ctx := auth.WithPrincipal(r.Context(), p)
-		if isWebsocket(r) {
+		switch {
+		case isWebsocket(r):
 			ctx = withUpgradeCredential(ctx, credential)
+		case isEventStream(r):
+			ctx = context.WithValue(ctx, streamCredentialKey{}, credential)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// withTimeout bounds a request's work. Websockets are long-lived by design
-// and are exempt.
+// refuseUnauthenticated is the one answer to a request without a valid
+// credential, whether it had none or a bad one.
+func refuseUnauthenticated(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="zoomsignage"`)
+	writeError(w, http.StatusUnauthorized, apierror.Unauthenticated,
+		"authentication required: send a valid API key or web-app JWT as Authorization: Bearer …")
+}
+
+// withTimeout bounds a request's work. Websockets and event streams are
+// long-lived by design: they are exempt, and marked as the transports that
+// may carry subscriptions (streamPolicy bounds their other operations).
 func (s *Server) withTimeout(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isWebsocket(r) {
-			next.ServeHTTP(w, r)
+		if isWebsocket(r) || isEventStream(r) {
+			next.ServeHTTP(w, r.WithContext(withStreaming(r.Context())))
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)

@@ -135,6 +135,7 @@ type Server struct {
 	mux     *http.ServeMux
 	ops     *http.ServeMux // OpsAddr's routes; mux itself when OpsAddr is empty
 	ws      *wsTracker
+	streams streamSet // open server-sent event streams
 	metrics *metrics
 	gql     http.Handler
 	cors    corsOrigins
@@ -276,6 +277,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.ws.CloseAll("server shutting down")
+	s.streams.closeAll()
 	if ops != nil {
 		_ = ops.Shutdown(shutdownCtx)
 	}

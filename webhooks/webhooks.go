@@ -117,6 +117,7 @@ const (
 	sqlInsertEndpoint = `INSERT INTO webhook_endpoints (tenant_id, url, events, description, secret_sealed, created_by)
 VALUES ($1, $2, $3, nullif($4, ''), $5, $6) RETURNING ` + endpointColumns
 	sqlListEndpoints  = `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id`
+	sqlGetEndpoint    = `SELECT ` + endpointColumns + ` FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2`
 	sqlDeleteEndpoint = `DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 RETURNING ` + endpointColumns
 )
 
@@ -194,6 +195,26 @@ func (s *Service) Endpoints(ctx context.Context, tenantID string) ([]Endpoint, e
 		return nil, fmt.Errorf("webhooks.Endpoints: %w", err)
 	}
 	return out, nil
+}
+
+// Endpoint returns one endpoint of the tenant: NOT_FOUND when the tenant
+// has none with id.
+func (s *Service) Endpoint(ctx context.Context, tenantID, id string) (Endpoint, error) {
+	rows, err := s.db.Query(ctx, sqlGetEndpoint, tenantID, id)
+	if err != nil {
+		if store.IsInvalidText(err) {
+			return Endpoint{}, apierror.NotFoundf("webhook endpoint %q not found", id)
+		}
+		return Endpoint{}, fmt.Errorf("webhooks.Endpoint: %w", err)
+	}
+	e, err := pgx.CollectExactlyOneRow(rows, scanEndpoint)
+	if errors.Is(err, pgx.ErrNoRows) || store.IsInvalidText(err) {
+		return Endpoint{}, apierror.NotFoundf("webhook endpoint %q not found", id)
+	}
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("webhooks.Endpoint: %w", err)
+	}
+	return e, nil
 }
 
 // DeleteEndpoint removes an endpoint with its deliveries (audited).

@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+// An object with an id unique across every type, refetchable with Query.node (the Relay Global Object Identification convention).
+type Node interface {
+	IsNode()
+	// The object's id: a UUID, unique across every type of object.
+	GetID() string
+}
+
 // A partner API key, without its secret.
 type APIKey struct {
 	// The key's id (it is also the <id> of the actor apikey:<id> in the audit log).
@@ -106,6 +113,11 @@ type Broadcast struct {
 	ZoomAlertRooms int `json:"zoomAlertRooms"`
 }
 
+func (Broadcast) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this Broadcast) GetID() string { return this.ID }
+
 // message is 1 to 500 characters; endsAt, when given, is in the future.
 type BroadcastInput struct {
 	// The text screens show, 1 to 500 characters.
@@ -147,6 +159,11 @@ type Content struct {
 	// When it was added.
 	CreatedAt time.Time `json:"createdAt"`
 }
+
+func (Content) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this Content) GetID() string { return this.ID }
 
 // A page of content (Relay connection, forward only).
 type ContentConnection struct {
@@ -350,6 +367,11 @@ type Playlist struct {
 	RoomCount int `json:"roomCount"`
 }
 
+func (Playlist) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this Playlist) GetID() string { return this.ID }
+
 // No schedule: always. Outside every window the room plays nothing. timezone defaults to UTC (IANA names).
 type PlaylistInput struct {
 	// The playlist's name, 1 to 200 characters.
@@ -426,6 +448,11 @@ type Room struct {
 	// What the room's screen shows and whether it is there; null when signage is not activated on the room.
 	Screen *Screen `json:"screen,omitempty"`
 }
+
+func (Room) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this Room) GetID() string { return this.ID }
 
 // The latest state of one Zoom Room alert (from Zoom's zoomroom.alert webhooks), per component and alert type.
 type RoomAlert struct {
@@ -739,6 +766,11 @@ type WebhookEndpoint struct {
 	CreatedAt time.Time `json:"createdAt"`
 }
 
+func (WebhookEndpoint) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this WebhookEndpoint) GetID() string { return this.ID }
+
 // A partner webhook endpoint to register.
 type WebhookEndpointInput struct {
 	// An https URL whose host resolves to public addresses only (checked again at every delivery).
@@ -794,6 +826,11 @@ type ZoomConnection struct {
 	// The same number as activeSignageCount (connections:read).
 	ActivatedRoomCount *int `json:"activatedRoomCount,omitempty"`
 }
+
+func (ZoomConnection) IsNode() {}
+
+// The object's id: a UUID, unique across every type of object.
+func (this ZoomConnection) GetID() string { return this.ID }
 
 // How urgent a broadcast is; the player colours it accordingly.
 type BroadcastSeverity string

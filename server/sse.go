@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"zoomsignage/apierror"
+	"zoomsignage/auth"
+)
+
+// Subscriptions run on a websocket (graphql-transport-ws) or, for
+// networks that block websockets, as server-sent events: graphql-sse's
+// distinct-connections mode, a POST with Accept: text/event-stream
+// answered with one event per result (gqlgen's SSE transport). Every other
+// HTTP attempt at a subscription (a plain POST or GET, Apollo's multipart
+// protocol) is refused at once instead of hanging until the first event.
+
+// ssePingInterval keeps proxies from closing an idle event stream.
+const ssePingInterval = 15 * time.Second
+
+// isEventStream reports whether r asks for a graphql-sse stream.
+func isEventStream(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// streamKey marks a request whose transport can carry a subscription.
+type streamKey struct{}
+
+// withStreaming marks ctx as a websocket's or an event stream's.
+func withStreaming(ctx context.Context) context.Context {
+	return context.WithValue(ctx, streamKey{}, true)
+}
+
+func streaming(ctx context.Context) bool {
+	ok, _ := ctx.Value(streamKey{}).(bool)
+	return ok
+}
+
+// streamCredentialKey carries the credential of an event stream's request
+// to the stream's watch.
+type streamCredentialKey struct{}
+
+// sseTransport is gqlgen's SSE transport with what a long-lived stream
+// needs here: no request timeout (withTimeout exempts it), its credential
+// re-verified while it lives like a websocket's, an end at shutdown, and a
+// writer that flushes through our middleware's wrappers.
+type sseTransport struct {
+	transport.SSE
+	s *Server
+}
+
+// Do implements graphql.Transport.
+func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	defer t.s.streams.add(cancel)()
+	if credential, _ := ctx.Value(streamCredentialKey{}).(string); credential != "" {
+		go t.s.watchStream(ctx, credential, cancel)
+	}
+	t.SSE.Do(flushWriter{w}, r.WithContext(ctx), exec)
+}
+
+// flushWriter flushes through every wrapper that can Unwrap: gqlgen's SSE
+// transport asks the writer it is given for http.Flusher directly.
+type flushWriter struct{ http.ResponseWriter }
+
+func (f flushWriter) Flush() { _ = http.NewResponseController(f.ResponseWriter).Flush() }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (f flushWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
+
+// watchStream ends an event stream once its credential lapses: a JWT at
+// its exp, an API key when a re-check (every WebsocketRecheckInterval, as
+// for websockets) finds it revoked. When authentication itself is
+// unavailable the stream stays and the next check decides.
+func (s *Server) watchStream(ctx context.Context, credential string, end context.CancelFunc) {
+	expires := jwtExpiry(credential)
+	for {
+		wait := s.cfg.WebsocketRecheckInterval
+		if !expires.IsZero() {
+			wait = max(time.Until(expires), 0)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if !expires.IsZero() && !time.Now().Before(expires) {
+			end()
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, recheckTimeout)
+		_, err := s.deps.Auth.Authenticate(cctx, credential)
+		cancel()
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			end()
+			return
+		}
+	}
+}
+
+// streamSet holds the cancel functions of open event streams, so shutdown
+// can end them (http.Server.Shutdown would otherwise wait for each).
+type streamSet struct {
+	mu   sync.Mutex
+	next int
+	open map[int]context.CancelFunc
+}
+
+// add records an open stream and returns the function that forgets it.
+func (ss *streamSet) add(cancel context.CancelFunc) func() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.open == nil {
+		ss.open = map[int]context.CancelFunc{}
+	}
+	id := ss.next
+	ss.next++
+	ss.open[id] = cancel
+	return func() {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		delete(ss.open, id)
+	}
+}
+
+// closeAll ends every open stream.
+func (ss *streamSet) closeAll() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for _, cancel := range ss.open {
+		cancel()
+	}
+}
+
+// streamPolicy refuses a subscription on a transport that cannot stream
+// it, and bounds a query or mutation sent as an event stream by the
+// request timeout (the stream itself is exempt from it).
+func (s *Server) streamPolicy(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	op := graphql.GetOperationContext(ctx)
+	isSubscription := op.Operation != nil && op.Operation.Operation == ast.Subscription
+	switch {
+	case isSubscription && !streaming(ctx):
+		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+			Message: "subscriptions need a websocket (graphql-transport-ws at /graphql) or server-sent events " +
+				"(POST /graphql with Accept: text/event-stream, graphql-sse); this request can carry only queries and mutations",
+			Extensions: map[string]any{"code": string(apierror.BadUserInput)},
+		}}})
+	case !isSubscription && streaming(ctx) && graphql.HasOperationContext(ctx):
+		bounded, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		handler := next(bounded)
+		return func(ctx context.Context) *graphql.Response {
+			resp := handler(ctx)
+			if resp == nil {
+				cancel()
+			}
+			return resp
+		}
+	}
+	return next(ctx)
+}
