@@ -2,10 +2,10 @@ package connections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -35,33 +35,76 @@ type Summary struct {
 }
 
 const (
-	sqlLastSync = `SELECT id, connection_id, trigger, state, started_at, finished_at, rooms_seen, rooms_added,
-       rooms_removed, status_changes, zoom_calls, COALESCE(error, '')
+	// sqlLastSyncs is each connection's latest run.
+	sqlLastSyncs = `SELECT DISTINCT ON (connection_id) id, connection_id, trigger, state, started_at, finished_at,
+       rooms_seen, rooms_added, rooms_removed, status_changes, zoom_calls, COALESCE(error, '')
   FROM sync_runs
- WHERE connection_id = $1 AND tenant_id = $2
- ORDER BY started_at DESC, id DESC
- LIMIT 1`
-	sqlCounts = `SELECT
-  (SELECT max(finished_at) FROM sync_runs WHERE connection_id = $1 AND tenant_id = $2 AND state = 'SUCCEEDED'),
-  (SELECT count(*) FROM rooms WHERE connection_id = $1 AND tenant_id = $2),
-  (SELECT count(*) FROM signage_assignments WHERE connection_id = $1 AND tenant_id = $2)`
+ WHERE tenant_id = $1 AND connection_id = ANY($2::uuid[])
+ ORDER BY connection_id, started_at DESC, id DESC`
+	// sqlCounts is each connection's last success and room counts.
+	sqlCounts = `SELECT c.id::text,
+  (SELECT max(finished_at) FROM sync_runs WHERE connection_id = c.id AND tenant_id = $1 AND state = 'SUCCEEDED'),
+  (SELECT count(*) FROM rooms WHERE connection_id = c.id AND tenant_id = $1),
+  (SELECT count(*) FROM signage_assignments WHERE connection_id = c.id AND tenant_id = $1)
+  FROM unnest($2::uuid[]) AS c(id)
+ ORDER BY c.id`
 )
 
 // Summary returns the connection's sync and room figures (zero values for
 // unknown ids: the caller has already resolved the connection itself).
 func (s *Service) Summary(ctx context.Context, tenantID, connectionID string) (Summary, error) {
+	m, err := s.Summaries(ctx, tenantID, []string{connectionID})
+	return m[connectionID], err
+}
+
+// Summaries returns the summaries of many connections of the tenant in two
+// statements, whatever their number (a page of connections, each asking
+// for its lastSync and counts, costs no more than one). Ids that are not
+// UUIDs are left out.
+func (s *Service) Summaries(ctx context.Context, tenantID string, connectionIDs []string) (map[string]Summary, error) {
+	ids := validIDs(connectionIDs)
+	out := make(map[string]Summary, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.db.Query(ctx, sqlCounts, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("connections.Summaries: %w", err)
+	}
+	var id string
 	var sum Summary
+	if _, err := pgx.ForEachRow(rows, []any{&id, &sum.LastSuccessfulSyncAt, &sum.RoomCount, &sum.ActivatedRoomCount}, func() error {
+		out[id] = sum
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("connections.Summaries: %w", err)
+	}
+	rows, err = s.db.Query(ctx, sqlLastSyncs, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("connections.Summaries: %w", err)
+	}
 	var r SyncRun
-	err := s.db.QueryRow(ctx, sqlLastSync, connectionID, tenantID).Scan(&r.ID, &r.ConnectionID, &r.Trigger, &r.State,
-		&r.StartedAt, &r.FinishedAt, &r.RoomsSeen, &r.RoomsAdded, &r.RoomsRemoved, &r.StatusChanges, &r.ZoomCalls, &r.Error)
-	switch {
-	case err == nil:
-		sum.LastSync = &r
-	case !errors.Is(err, pgx.ErrNoRows):
-		return sum, fmt.Errorf("connections.Summary: %w", err)
+	if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.ConnectionID, &r.Trigger, &r.State, &r.StartedAt, &r.FinishedAt,
+		&r.RoomsSeen, &r.RoomsAdded, &r.RoomsRemoved, &r.StatusChanges, &r.ZoomCalls, &r.Error}, func() error {
+		run := r
+		sum := out[r.ConnectionID]
+		sum.LastSync = &run
+		out[r.ConnectionID] = sum
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("connections.Summaries: %w", err)
 	}
-	if err := s.db.QueryRow(ctx, sqlCounts, connectionID, tenantID).Scan(&sum.LastSuccessfulSyncAt, &sum.RoomCount, &sum.ActivatedRoomCount); err != nil {
-		return sum, fmt.Errorf("connections.Summary: %w", err)
+	return out, nil
+}
+
+// validIDs keeps the ids that are UUIDs: Postgres would refuse the whole
+// array for one that is not.
+func validIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if uuid.Validate(id) == nil {
+			out = append(out, id)
+		}
 	}
-	return sum, nil
+	return out
 }

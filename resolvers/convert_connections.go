@@ -19,7 +19,7 @@ func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *mod
 	if p == nil {
 		return connections.Summary{}, apierror.New(apierror.Unauthenticated, "authentication required")
 	}
-	return r.Connections.Summary(ctx, p.TenantID, obj.ID)
+	return loadSummary(ctx, r.Connections, p.TenantID, obj.ID)
 }
 
 // connectionModel maps a connection; the summary fields (lastSync, counts)

@@ -42,7 +42,8 @@ type roomLoaders struct {
 type roomLoadersKey struct{}
 
 // WithRoomLoaders wraps the executable schema so that every response (each
-// query, mutation, and each event of a subscription) gets fresh loaders:
+// query, mutation, and each event of a subscription) gets fresh loaders
+// (the rooms' and the connections' summary loader, loaders_connections.go):
 // nothing is cached across responses, so a subscription never serves stale
 // rows. It is how the app wires the loaders (app/rooms.go).
 func WithRoomLoaders(es graphql.ExecutableSchema, rs *rooms.Service, cs *connections.Service) graphql.ExecutableSchema {
@@ -61,6 +62,9 @@ func (s loaderSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	return func(ctx context.Context) *graphql.Response {
 		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
 			ctx = context.WithValue(ctx, roomLoadersKey{}, &lazyRoomLoaders{tenantID: p.TenantID, rooms: s.rooms, connections: s.connections})
+		}
+		if p := auth.FromContext(ctx); p != nil && s.connections != nil {
+			ctx = withConnectionLoaders(ctx, p.TenantID, s.connections)
 		}
 		return next(ctx)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,10 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"zoomsignage/auth"
+	"zoomsignage/connections"
 	"zoomsignage/graph"
 	"zoomsignage/resolvers"
 	"zoomsignage/rooms"
 	"zoomsignage/server"
+	"zoomsignage/zoom/zoomsim"
 )
 
 // statements counts the statements a pool sends.
@@ -298,4 +301,56 @@ func checkPageStatements(t *testing.T, g *gateway, query string, counter *statem
 	if per[10] != want || per[100] != want {
 		t.Fatalf("statements per request: %d for 10 rooms, %d for 100; want %d", per[10], per[100], want)
 	}
+}
+
+const connectionsQuery = `{zoomConnections{id lastSync{state roomsSeen} lastSuccessfulSyncAt roomCount activeSignageCount activatedRoomCount}}`
+
+// TestConnectionSummaryStatementsDoNotGrowWithConnections: the summary
+// fields of zoomConnections (five resolvers per connection) cost the same
+// statements for four connections as for one: one loader per response,
+// two statements for every connection and field (issue 16 item 6). They
+// were two per field per connection.
+func TestConnectionSummaryStatementsDoNotGrowWithConnections(t *testing.T) {
+	counter := &statements{}
+	e := newEnv(t, envOptions{tracer: counter, noSpec: true})
+	tn := e.connect("acme", 2, 2)
+	e.sync(tn)
+	g := e.uncachedGateway(tn)
+	client := &http.Client{}
+	cost := func() (int64, int) {
+		g.post(t, client, connectionsQuery, nil) // warm the key and plan caches
+		start := counter.n.Load()
+		out := g.post(t, client, connectionsQuery, nil)
+		var data struct {
+			ZoomConnections []struct {
+				RoomCount int
+				LastSync  *struct{ State string }
+			}
+		}
+		if err := json.Unmarshal(out.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		return counter.n.Load() - start, len(data.ZoomConnections)
+	}
+	one, n := cost()
+	if n != 1 {
+		t.Fatalf("%d connections", n)
+	}
+	p := &auth.Principal{TenantID: tn.id, Actor: tn.actor.Name, Scopes: auth.AllScopes, Kind: auth.KindUser}
+	for i := range 3 {
+		seed, err := e.sim.Seed(e.ctx, zoomsim.SeedOptions{Rooms: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.conns.ConnectServerApp(e.ctx, p, connections.ServerAppInput{
+			AccountID: seed.AccountID, ClientID: seed.Server.ClientID, ClientSecret: seed.Server.ClientSecret, Label: fmt.Sprint("more ", i),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	four, n := cost()
+	if n != 4 || four != one {
+		t.Errorf("zoomConnections cost %d statements for 1 connection and %d for %d", one, four, n)
+	}
+	t.Logf("zoomConnections with every summary field: %d statements for 1 connection, %d for 4", one, four)
 }
