@@ -275,14 +275,21 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 		return DeliveryPage{}, apierror.NotFoundf("webhook endpoint %q not found", endpointID)
 	}
 	var page DeliveryPage
-	if err := s.db.QueryRow(ctx, sqlDeliveriesCount, tenantID, endpointID).Scan(&page.Total); err != nil {
-		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
-	}
-	rows, err := s.db.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, before, first+1)
-	if err != nil {
-		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanDelivery)
+	var list []Delivery
+	// One snapshot for the count and the page: deliveries are written
+	// while the list is read, and a totalCount from another moment than its
+	// page would disagree with it.
+	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, sqlDeliveriesCount, tenantID, endpointID).Scan(&page.Total); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, before, first+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, scanDelivery)
+		return err
+	})
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
 	}

@@ -176,7 +176,14 @@ func (e *env) delivery(t *testing.T, endpointID, status string) webhooks.Deliver
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		for _, d := range e.list(t, endpointID) {
+		// One page, one snapshot: deliveries are still being written, so
+		// the whole list read page by page (e.list, which checks its
+		// totalCount) may span two moments.
+		page, err := e.svc.Deliveries(e.ctx, e.tenant, endpointID, webhooks.MaxPageSize, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Deliveries {
 			if d.EventType == webhooks.NoticeEndpointDisabled {
 				continue
 			}
