@@ -107,14 +107,18 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (_ *App, err erro
 	if a.Zoom, err = a.newZoomClient(w.registry); err != nil {
 		return nil, err
 	}
+	// River first, as the services that enqueue take it at construction;
+	// each wire function then adds its workers to the client's bundle and
+	// its periodic jobs, before anything starts.
+	if err := a.newRiver(w); err != nil {
+		return nil, err
+	}
 	for _, wire := range []func(context.Context, *wiring) error{a.wireMaintenance, a.wireIdempotency, a.wireEvents, a.wireConnections, a.wireRooms, a.wireScreens, a.wireWebhooks} {
 		if err := wire(ctx, w); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.newRiver(w); err != nil {
-		return nil, err
-	}
+	a.addPeriodic(w)
 	a.Server = a.newServer(authenticator, w)
 	return a, nil
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-
 	"zoomsignage/connections"
+	"zoomsignage/rooms"
 	"zoomsignage/zoom"
 )
 
-// wireConnections builds the connections service, its River workers
+// wireConnections builds the connections service (with the rooms domain's
+// signage remover for its disconnect cleanup), its River workers
 // (cleanup, health, keep-alive) and periodic jobs, and its HTTP routes:
 // GET /oauth/zoom/callback always, POST /webhooks/zoom when a webhook
 // secret is configured. Domains wired after it register the webhook events
@@ -31,12 +30,16 @@ func (a *App) wireConnections(_ context.Context, w *wiring) error {
 		ReturnOrigins:  a.Config.ZoomInstallReturnOrigins,
 		WebhookSecret:  a.Config.ZoomWebhookSecret,
 		DisconnectWait: a.Config.DisconnectWait,
-		Jobs:           a.jobTiming(),
+		// The rooms domain owns signage and its removal; its remover needs
+		// only the database, so it exists before rooms.Service (which
+		// needs this service).
+		Signage: rooms.NewSignageRemover(a.DB),
+		River:   a.River,
+		Jobs:    a.jobTiming(),
 	})
 	a.Connections = svc
 	svc.AddWorkers(w.workers)
 	w.periodic = append(w.periodic, connections.PeriodicJobs()...)
-	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
 	w.routes = append(w.routes, route{pattern: "GET /oauth/zoom/callback", name: "/oauth/zoom/callback", handler: svc.CallbackRoute()})
 	w.routes = append(w.routes, route{pattern: "POST " + connections.ConfirmPath, name: connections.ConfirmPath, handler: svc.ConfirmRoute()})
 	webhooks, err := svc.WebhookRoute()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"zoomsignage/events"
 )
 
 // nodeTest is a `node --test` run of a reference client under test/.
@@ -89,4 +91,23 @@ func countPassed(out string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// waitSubscribers is waitSubscribers for a stream a Node run opens: a run
+// that ends first (a page that never got as far as subscribing) fails the
+// test with its output at once, rather than after the wait.
+func (n *nodeTest) waitSubscribers(t *testing.T, bus *events.Bus, tenant string, want int) {
+	t.Helper()
+	// A browser start and a page load come first.
+	for deadline := time.Now().Add(2 * time.Minute); bus.Subscribers(tenant) != want; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-n.done:
+			n.done = nil
+			t.Fatalf("node ended (%v) before %d streams of tenant %s were open:\n%s", err, want, tenant, n.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams of tenant %s, want %d; node so far:\n%s", bus.Subscribers(tenant), tenant, want, n.out.String())
+		}
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
 	"zoomsignage/resolvers"
 	"zoomsignage/rooms"
@@ -19,7 +17,7 @@ import (
 // fields, and the rooms response cache with its data version listener.
 func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	svc, err := rooms.New(rooms.Config{
-		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), Outbox: a.Outbox,
+		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), River: a.River, Outbox: a.Outbox,
 		Redis: a.Redis, KeyPrefix: a.Config.RedisPrefix,
 		Logger: a.Logger, SignageBaseURL: a.Config.SignageBaseURL, SyncInterval: a.Config.SyncInterval,
 		Jobs: a.jobTiming(),
@@ -30,7 +28,6 @@ func (a *App) wireRooms(_ context.Context, w *wiring) error {
 	a.Rooms = svc
 	svc.Register(w.workers)
 	w.periodic = append(w.periodic, svc.PeriodicJobs()...)
-	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
 	a.Connections.RegisterWebhookHandler(rooms.EventAlert, svc.AlertWebhookHandler)
 	// Data versions come from memory kept current by one LISTEN connection
 	// (until it is live, and whenever it is not, from Postgres), so a cache

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-
 	"zoomsignage/events"
 	"zoomsignage/webhooks"
 )
@@ -18,7 +15,7 @@ import (
 // WEBHOOKS_ALLOW_LOOPBACK.
 func (a *App) wireWebhooks(_ context.Context, w *wiring) error {
 	svc, err := webhooks.New(webhooks.Config{
-		DB: a.DB, Sealer: a.Sealer, Logger: a.Logger,
+		DB: a.DB, Sealer: a.Sealer, River: a.River, Logger: a.Logger,
 		AllowLoopback: a.Config.Dev && a.Config.WebhooksAllowLoopback,
 	})
 	if err != nil {
@@ -26,7 +23,6 @@ func (a *App) wireWebhooks(_ context.Context, w *wiring) error {
 	}
 	a.Webhooks = svc
 	svc.AddWorkers(w.workers)
-	w.onRiver = append(w.onRiver, func(c *river.Client[pgx.Tx]) { svc.SetRiver(c) })
 	a.runRelay(events.ConsumerWebhooks, svc.HandleEvents)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -18,15 +17,15 @@ import (
 )
 
 // wiring collects what each domain contributes while the app is assembled:
-// River workers and periodic jobs (registered before the River client can
-// exist), callbacks that receive the River client once it does, and HTTP
-// routes. Each domain has its own wire function in its own file
-// (connections.go, rooms.go, events.go).
+// River workers (added to the bundle the already built River client works
+// from: River looks a job's worker up when it runs it, so the bundle may be
+// filled after the client is made, as long as it is before Start), periodic
+// jobs and HTTP routes. Each domain has its own wire function in its own
+// file (connections.go, rooms.go, events.go).
 type wiring struct {
 	registry *prometheus.Registry
 	workers  *river.Workers
 	periodic []*river.PeriodicJob
-	onRiver  []func(*river.Client[pgx.Tx])
 	routes   []route
 	// schema wraps the executable schema (per-response dataloaders).
 	schema []func(graphql.ExecutableSchema) graphql.ExecutableSchema
@@ -59,21 +58,20 @@ func (a *App) newZoomClient(reg prometheus.Registerer) (*zoom.Client, error) {
 	return c, nil
 }
 
-// newRiver builds the River client with every domain's workers and periodic
-// jobs, and hands it to the domains that enqueue jobs. With Workers false the
-// client has no queues and no periodic jobs: River then only inserts jobs
-// (the workers stay registered so it can check inserted kinds).
+// newRiver builds the River client before the domains, which take it at
+// construction to enqueue, and fill its (still empty) Workers bundle as
+// they are wired. With Workers false the client has no queues and no
+// periodic jobs: River then only inserts jobs (the workers are registered
+// all the same, so it checks inserted kinds).
 func (a *App) newRiver(w *wiring) error {
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 20}}
-	periodic := w.periodic
 	if !a.Config.Workers {
-		queues, periodic = nil, nil
+		queues = nil
 	}
 	client, err := river.NewClient(riverpgxv5.New(a.DB), &river.Config{
-		Queues:       queues,
-		Workers:      w.workers,
-		PeriodicJobs: periodic,
-		Logger:       a.Logger.With("component", "river"),
+		Queues:  queues,
+		Workers: w.workers,
+		Logger:  a.Logger.With("component", "river"),
 		// A job whose replica died is picked up by another replica once it
 		// has run for the rescue horizon (not River's default hour, nor
 		// after a ten-minute attempt): no attempt is longer (jobtime), so a
@@ -85,10 +83,15 @@ func (a *App) newRiver(w *wiring) error {
 		return fmt.Errorf("app.New: river: %w", err)
 	}
 	a.River = client
-	for _, f := range w.onRiver {
-		f(client)
-	}
 	return nil
+}
+
+// addPeriodic gives River the domains' periodic jobs once they are wired
+// (a client that only inserts runs none).
+func (a *App) addPeriodic(w *wiring) {
+	if a.Config.Workers {
+		a.River.PeriodicJobs().AddMany(w.periodic)
+	}
 }
 
 // startRiver runs the job workers until ctx ends; Run stops them after the

@@ -106,25 +106,10 @@ type disconnectRow struct {
 	RevokeDone     bool
 }
 
-// assignment is one room with our signage, to be removed.
-type assignment struct {
-	RoomID     string
-	ZoomRoomID string
-	Name       string
-	State      string
-	ContentID  string
-}
-
 const (
 	sqlGetDisconnect = `SELECT kind, zoom_account_id, reason, actor, previous_status, state = 'DONE', revoke_done
   FROM zoom_disconnects
  WHERE connection_id = $1 AND tenant_id = $2`
-	sqlListAssignments = `SELECT a.room_id, r.zoom_room_id, r.name, a.state, COALESCE(a.zoom_content_id, '')
-  FROM signage_assignments a JOIN rooms r ON r.id = a.room_id
- WHERE a.connection_id = $1 AND a.tenant_id = $2
- ORDER BY r.name, a.room_id`
-	sqlDeleteAssignment = `DELETE FROM signage_assignments
- WHERE room_id = $1 AND connection_id = $2 AND tenant_id = $3`
 	sqlRecordRoom = `UPDATE zoom_disconnects
    SET rooms_cleaned = rooms_cleaned + $3, licenses_released = licenses_released + $4,
        leftovers = leftovers || $5::jsonb
@@ -135,21 +120,15 @@ const (
 	sqlLockDisconnect = `SELECT state = 'DONE' FROM zoom_disconnects
  WHERE connection_id = $1 AND tenant_id = $2
    FOR UPDATE`
-	sqlDeleteRemainingAssignments = `DELETE FROM signage_assignments a
- USING rooms r
- WHERE r.id = a.room_id AND a.connection_id = $1 AND a.tenant_id = $2
-RETURNING r.zoom_room_id, r.name`
 	// sqlLockConnectionRow takes the connection row for the rest of the
 	// final transaction: an assignment insert (its foreign key takes a
 	// key-share lock on the row, as does the rooms domain's reserve) waits
 	// for it, or it waits for that insert to commit and then sees it.
 	sqlLockConnectionRow = `SELECT id FROM zoom_connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE`
-	// sqlDeleteConnection deletes the connection and counts the
-	// assignments its cascade removes, so their licenses are released too.
-	sqlDeleteConnection = `WITH cascaded AS (
-  SELECT count(*) AS n FROM signage_assignments WHERE connection_id = $1 AND tenant_id = $2)
-DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2
-RETURNING (SELECT n FROM cascaded)`
+	// sqlDeleteConnection deletes the connection; its rooms, devices,
+	// alerts and sync runs cascade. No assignment is left to cascade:
+	// ForgetRest deleted them under the connection row's lock.
+	sqlDeleteConnection = `DELETE FROM zoom_connections WHERE id = $1 AND tenant_id = $2`
 	sqlFinishDisconnect = `UPDATE zoom_disconnects
    SET state = 'DONE', finished_at = now(), licenses_released = licenses_released + $3,
        leftovers = leftovers || $4::jsonb
@@ -159,10 +138,12 @@ RETURNING revoked, rooms_cleaned, licenses_released, jsonb_array_length(leftover
 
 // RunCleanup finishes a disconnect: it stops the connection's syncs and
 // device refreshes (and fails, to be retried, while one still runs),
-// removes our signage from every activated room (best effort, one room at
-// a time under the room's push lease, each room's license released in the
-// same transaction that forgets it), settles the signage leftovers the
-// rooms domain recorded for the connection (best effort too), revokes the grant (Marketplace disconnects only), then
+// removes our signage from every activated room through the rooms domain
+// (Deps.Signage; best effort, one room at a time under the room's push
+// lease, each room's license released in the same transaction that forgets
+// it), settles the signage leftovers the rooms domain recorded for the
+// connection (best effort too), revokes the grant (Marketplace disconnects
+// only), then
 // deletes the credentials, the connection and everything synced under it,
 // with the audit event, in one transaction. A failure or kill at any
 // point leaves a state the next attempt continues from. Zoom failing never
@@ -174,6 +155,9 @@ func (s *Service) RunCleanup(ctx context.Context, tenantID, connectionID string)
 	}
 	if err != nil || d.Done {
 		return wrapCleanup(err)
+	}
+	if s.cfg.Signage == nil {
+		return wrapCleanup(errors.New("no signage remover is wired (Deps.Signage)"))
 	}
 	if err := s.stopSyncs(ctx, connectionID); err != nil {
 		return wrapCleanup(err)
@@ -231,35 +215,31 @@ func (s *Service) getDisconnect(ctx context.Context, tenantID, connectionID stri
 // a later attempt (errLeaseHeld): the push stops once it sees the
 // connection DISCONNECTING.
 func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) error {
-	rows, err := s.db.Query(ctx, sqlListAssignments, c.ID, c.TenantID)
-	if err != nil {
-		return fmt.Errorf("list assignments: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[assignment])
+	list, err := s.cfg.Signage.Rooms(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return fmt.Errorf("list assignments: %w", err)
 	}
 	held := 0
-	for _, listed := range list {
+	for _, roomID := range list {
 		if jobtime.SliceUsed(ctx) {
 			return errSliceUsed
 		}
-		a, got, err := s.claimRoom(ctx, c, listed.RoomID)
+		room, got, err := s.claimRoom(ctx, c, roomID)
 		if err != nil {
 			return err
 		}
 		switch got {
-		case claimGone:
+		case ClaimGone:
 			continue // deactivated meanwhile: its license went back then
-		case claimHeld:
+		case ClaimHeld:
 			held++
 			continue
 		}
-		reason := r.remove(ctx, a)
+		reason := r.remove(ctx, room, cleanupOwner(c.ID))
 		if err := ctx.Err(); err != nil {
 			return err // killed mid-room: this room is redone by the next attempt
 		}
-		if err := s.forgetRoom(ctx, c, a, reason); err != nil {
+		if err := s.forgetRoom(ctx, c, room, reason); err != nil {
 			return err
 		}
 	}
@@ -269,16 +249,16 @@ func (s *Service) cleanRooms(ctx context.Context, c Connection, r *remover) erro
 	return nil
 }
 
-func (s *Service) forgetRoom(ctx context.Context, c Connection, a assignment, leftoverReason string) error {
+func (s *Service) forgetRoom(ctx context.Context, c Connection, a ClaimedRoom, leftoverReason string) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlDeleteAssignment, a.RoomID, c.ID, c.TenantID)
+		deleted, err := s.cfg.Signage.ForgetRoom(ctx, tx, c.TenantID, c.ID, a.RoomID)
 		if err != nil {
 			return fmt.Errorf("delete assignment: %w", err)
 		}
-		released := int(tag.RowsAffected()) // its license returns with the row
-		if released == 0 {
+		if !deleted {
 			return nil // deactivated meanwhile
 		}
+		released := 1 // its license returns with the row
 		cleaned, left := 1, []Leftover{}
 		if leftoverReason != "" {
 			cleaned, left = 0, []Leftover{{ZoomRoomID: a.ZoomRoomID, Name: a.Name, Reason: leftoverReason}}
@@ -342,11 +322,11 @@ func (s *Service) revokeGrant(ctx context.Context, c Connection) (bool, error) {
 }
 
 // finishDisconnect deletes the credentials and the connection (its rooms,
-// devices, alerts, assignments and sync runs cascade), releases the
-// licenses of any assignment made while the cleanup ran, and records the
+// devices, alerts and sync runs cascade), releases the licenses of any
+// assignment made while the cleanup ran (ForgetRest), and records the
 // audit event and the final report, in one transaction. The connection row
-// is locked first, so no assignment can appear between the count and the
-// delete: every license the delete drops is released.
+// is locked first, so no assignment can appear between ForgetRest and the
+// delete: every license the disconnect drops is released and reported.
 func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconnectRow) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var done bool
@@ -357,22 +337,19 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 		if err := tx.QueryRow(ctx, sqlLockConnectionRow, c.ID, c.TenantID).Scan(&locked); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("lock connection: %w", err)
 		}
-		rows, err := tx.Query(ctx, sqlDeleteRemainingAssignments, c.ID, c.TenantID)
+		rest, err := s.cfg.Signage.ForgetRest(ctx, tx, c.TenantID, c.ID)
 		if err != nil {
 			return fmt.Errorf("delete remaining assignments: %w", err)
 		}
-		late, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Leftover, error) {
-			l := Leftover{Reason: "activated while the disconnect ran; remove the signage from this room in the Zoom web portal"}
-			return l, row.Scan(&l.ZoomRoomID, &l.Name)
-		})
-		if err != nil {
-			return fmt.Errorf("delete remaining assignments: %w", err)
+		late := make([]Leftover, len(rest))
+		for i, r := range rest {
+			late[i] = Leftover{ZoomRoomID: r.ZoomRoomID, Name: r.Name,
+				Reason: "activated while the disconnect ran; remove the signage from this room in the Zoom web portal"}
 		}
 		if err := s.tokens.ClearCredentials(ctx, tx, zoom.ConnectionRef{ID: c.ID, TenantID: c.TenantID}); err != nil {
 			return err
 		}
-		var cascaded int
-		if err := tx.QueryRow(ctx, sqlDeleteConnection, c.ID, c.TenantID).Scan(&cascaded); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		if _, err := tx.Exec(ctx, sqlDeleteConnection, c.ID, c.TenantID); err != nil {
 			return fmt.Errorf("delete connection: %w", err)
 		}
 		leftJSON, _ := json.Marshal(append([]Leftover{}, late...))
@@ -381,7 +358,7 @@ func (s *Service) finishDisconnect(ctx context.Context, c Connection, d disconne
 			cleaned, released, nLeft int
 			startedAt                any
 		)
-		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late)+cascaded, leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
+		if err := tx.QueryRow(ctx, sqlFinishDisconnect, c.ID, c.TenantID, len(late), leftJSON).Scan(&revoked, &cleaned, &released, &nLeft, &startedAt); err != nil {
 			return fmt.Errorf("finish disconnect: %w", err)
 		}
 		action := "connection.disconnected"

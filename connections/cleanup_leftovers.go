@@ -10,39 +10,13 @@ import (
 	"zoomsignage/store"
 )
 
-// signageLeftover is a signage_leftovers row: Zoom-side work the rooms
-// domain still owed when the disconnect began (a library item whose delete
-// failed, a room deactivated while Zoom was unreachable). Its row goes with
-// the connection, so the cleanup settles it first.
-type signageLeftover struct {
-	ID         string
-	ZoomRoomID string
-	ContentID  string
-	ListID     string
-	RoomName   string
-}
-
-const (
-	sqlListLeftovers = `SELECT l.id, l.zoom_room_id, l.zoom_content_id, l.content_list_id,
-       COALESCE((SELECT r.name FROM rooms r
-                  WHERE r.connection_id = l.connection_id AND r.tenant_id = l.tenant_id
-                    AND r.zoom_room_id = l.zoom_room_id), '')
-  FROM signage_leftovers l
- WHERE l.connection_id = $1 AND l.tenant_id = $2
- ORDER BY l.created_at, l.id`
-	sqlDeleteLeftover = `DELETE FROM signage_leftovers WHERE id = $1 AND connection_id = $2 AND tenant_id = $3`
-)
-
 // cleanLeftovers tries to remove what each of the connection's leftovers
-// describes from Zoom (best effort, through the same remover as the rooms)
+// describes from Zoom (best effort, through the same remover as the rooms:
+// the rooms domain's removal)
 // and forgets it, reporting what could not be removed, in one transaction
 // per leftover: a retried cleanup never reports one twice.
 func (s *Service) cleanLeftovers(ctx context.Context, c Connection, r *remover) error {
-	rows, err := s.db.Query(ctx, sqlListLeftovers, c.ID, c.TenantID)
-	if err != nil {
-		return fmt.Errorf("list leftovers: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[signageLeftover])
+	list, err := s.cfg.Signage.Leftovers(ctx, c.TenantID, c.ID)
 	if err != nil {
 		return fmt.Errorf("list leftovers: %w", err)
 	}
@@ -58,13 +32,13 @@ func (s *Service) cleanLeftovers(ctx context.Context, c Connection, r *remover) 
 	return nil
 }
 
-func (s *Service) forgetLeftover(ctx context.Context, c Connection, l signageLeftover, reason string) error {
+func (s *Service) forgetLeftover(ctx context.Context, c Connection, l SignageLeftover, reason string) error {
 	return store.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, sqlDeleteLeftover, l.ID, c.ID, c.TenantID)
+		deleted, err := s.cfg.Signage.ForgetLeftover(ctx, tx, c.TenantID, c.ID, l.ID)
 		if err != nil {
 			return fmt.Errorf("delete leftover: %w", err)
 		}
-		if tag.RowsAffected() == 0 || reason == "" {
+		if !deleted || reason == "" {
 			return nil // settled already (by a sync), or removed now
 		}
 		leftJSON, _ := json.Marshal([]Leftover{leftoverReport(l, reason)})
@@ -77,7 +51,7 @@ func (s *Service) forgetLeftover(ctx context.Context, c Connection, l signageLef
 
 // leftoverReport names a leftover for the disconnect report: its room when
 // it has one, else the library item.
-func leftoverReport(l signageLeftover, reason string) Leftover {
+func leftoverReport(l SignageLeftover, reason string) Leftover {
 	name := l.RoomName
 	if l.ZoomRoomID == "" {
 		name = "Digital Signage library item " + l.ContentID

@@ -98,6 +98,14 @@ type Deps struct {
 	// ZoomCallTimeout bounds each Zoom call the cleanup makes, so a hung
 	// Zoom cannot hold a disconnect; 10 s when zero.
 	ZoomCallTimeout time.Duration
+	// Signage removes our signage from Zoom for the disconnect cleanup (the
+	// rooms domain's rooms.SignageRemover); the cleanup fails, to be
+	// retried, without it.
+	Signage SignageRemover
+	// River inserts and cancels the service's jobs (cleanup, first sync,
+	// health fan-out). The app builds it before the services, so no
+	// service waits to be handed it.
+	River *river.Client[pgx.Tx]
 	// Jobs bounds the attempts of the service's River jobs below the rescue
 	// horizon: a cleanup works one slice of rooms per attempt.
 	Jobs jobtime.Timing
@@ -119,8 +127,9 @@ type Service struct {
 	cfg    Deps
 	now    func() time.Time
 
+	river *river.Client[pgx.Tx]
+
 	mu       sync.RWMutex
-	river    *river.Client[pgx.Tx]
 	handlers map[string]WebhookHandler
 }
 
@@ -145,22 +154,13 @@ func New(d Deps) *Service {
 		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
 		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), outbox: d.Outbox,
 		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
-		cfg: d, now: d.Now, handlers: map[string]WebhookHandler{},
+		cfg: d, now: d.Now, river: d.River, handlers: map[string]WebhookHandler{},
 	}
 	svc.handlers[EventAppDeauthorized] = svc.handleDeauthorized
 	return svc
 }
 
-// SetRiver hands the service the River client once it exists (the client
-// needs every domain's workers first, so it is built after New).
-func (s *Service) SetRiver(c *river.Client[pgx.Tx]) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.river = c
-}
-
-func (s *Service) riverClient() *river.Client[pgx.Tx] {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.river
-}
+// riverClient is the client Deps.River gave the service; nil in a service
+// built without one, whose enqueues then fail (or, where optional, are
+// logged).
+func (s *Service) riverClient() *river.Client[pgx.Tx] { return s.river }

@@ -41,10 +41,21 @@ const (
  ORDER BY id`
 	// notDisconnecting excludes connections with a disconnect under way
 	// even if the token store flipped their status (invalid_grant met by
-	// the cleanup's own Zoom calls).
+	// the cleanup's own Zoom calls). LiveConnectionSQL is the same test for
+	// other domains' statements.
 	notDisconnecting = `NOT EXISTS (SELECT 1 FROM zoom_disconnects d
   WHERE d.connection_id = zoom_connections.id AND d.tenant_id = zoom_connections.tenant_id)`
 )
+
+// LiveConnectionSQL is the one SQL test, for other domains' statements,
+// that the zoom_connections row aliased c is not being disconnected: no
+// zoom_disconnects row (what makes a connection DISCONNECTING, whatever its
+// status column says since) and not marked DISCONNECTING. Statements that
+// must refuse such a connection atomically with their own write (rooms'
+// push lease, its reservation lock, the screen token lookup) concatenate
+// it, so the table and the status name stay this package's.
+const LiveConnectionSQL = `c.status <> '` + string(StatusDisconnecting) + `'
+  AND NOT EXISTS (SELECT 1 FROM zoom_disconnects d WHERE d.connection_id = c.id AND d.tenant_id = c.tenant_id)`
 
 // querier is a pool or a transaction.
 type querier interface {

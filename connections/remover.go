@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"errors"
+	"time"
 
 	"zoomsignage/zoom"
 )
@@ -12,18 +13,21 @@ import (
 // a few bounded calls, not one per room, and never holds the disconnect.
 const breakerLimit = 3
 
-// remover removes our signage from the rooms of one connection, best
-// effort. remove returns "" when the room is clean, or why it is not.
+// remover decides, room by room, whether the cleanup asks the rooms domain
+// (SignageRemover) to remove our signage from Zoom, and words what could
+// not be removed for the report. remove returns "" when the room is clean,
+// or why it is not.
 type remover struct {
-	s       *Service
+	signage SignageRemover
 	client  *zoom.AccountClient
-	skip    string // non-empty: Zoom is not called at all, for this reason
-	failed  int    // consecutive rooms Zoom was unavailable for
-	deleted map[string]bool
+	c       Connection
+	timeout time.Duration // bounds each room's Zoom calls
+	skip    string        // non-empty: Zoom is not called at all, for this reason
+	failed  int           // consecutive rooms Zoom was unavailable for
 }
 
 func newRemover(s *Service, c Connection, d disconnectRow) *remover {
-	r := &remover{s: s, deleted: map[string]bool{}}
+	r := &remover{signage: s.cfg.Signage, c: c, timeout: s.cfg.ZoomCallTimeout}
 	switch {
 	case d.Reason == reasonDeauthorized:
 		r.skip = "the app was uninstalled in Zoom, which revoked the gateway's access; remove the signage from this room in the Zoom web portal"
@@ -35,18 +39,23 @@ func newRemover(s *Service, c Connection, d disconnectRow) *remover {
 	return r
 }
 
-func (r *remover) remove(ctx context.Context, a assignment) string {
-	return r.try(ctx, "this room", func(ctx context.Context) error { return r.removeFromZoom(ctx, a) })
+// remove removes our signage from a room whose lease owner holds.
+func (r *remover) remove(ctx context.Context, room ClaimedRoom, owner string) string {
+	return r.try(ctx, "this room", func(ctx context.Context) error {
+		return r.signage.RemoveRoom(ctx, r.client, r.c.TenantID, room.RoomID, owner)
+	})
 }
 
 // removeLeftover removes what a signage_leftovers row describes, like
 // remove does for a room.
-func (r *remover) removeLeftover(ctx context.Context, l signageLeftover) string {
+func (r *remover) removeLeftover(ctx context.Context, l SignageLeftover) string {
 	where := "this room"
 	if l.ZoomRoomID == "" {
 		where = "the Digital Signage library"
 	}
-	return r.try(ctx, where, func(ctx context.Context) error { return r.removeLeftoverFromZoom(ctx, l) })
+	return r.try(ctx, where, func(ctx context.Context) error {
+		return r.signage.RemoveLeftover(ctx, r.client, r.c.TenantID, r.c.ID, l)
+	})
 }
 
 // try runs one removal unless Zoom is known to refuse or be down, and
@@ -59,7 +68,9 @@ func (r *remover) try(ctx context.Context, where string, removal func(context.Co
 	if r.failed >= breakerLimit {
 		return "not attempted: Zoom was unavailable during the disconnect; remove the signage from " + where + " in the Zoom web portal"
 	}
-	err := removal(ctx)
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	err := removal(cctx)
 	switch {
 	case err == nil:
 		r.failed = 0
@@ -72,60 +83,6 @@ func (r *remover) try(ctx context.Context, where string, removal func(context.Co
 		r.failed = 0
 	}
 	return "Zoom could not remove the signage (" + zoomReason(err) + "); remove it from " + where + " in the Zoom web portal"
-}
-
-// removeFromZoom turns off the signage we enabled and deletes our library
-// item (which also removes the content lists that reference it). Both are
-// done when Zoom says there is nothing left to remove.
-func (r *remover) removeFromZoom(ctx context.Context, a assignment) error {
-	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.ZoomCallTimeout)
-	defer cancel()
-	if a.State != "PENDING_ZOOM_ENABLE" {
-		err := r.client.UpdateSignageSettings(cctx, a.ZoomRoomID, zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)})
-		if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) {
-			return err
-		}
-	}
-	if a.ContentID != "" && !r.deleted[a.ContentID] {
-		if err := r.client.DeleteSignageContent(cctx, a.ContentID); err != nil && !zoom.IsNotFound(err) {
-			return err
-		}
-		r.deleted[a.ContentID] = true
-	}
-	return nil
-}
-
-// removeLeftoverFromZoom turns signage off on the leftover's room
-// (deleting its content list) and deletes its library item. Anything
-// already gone counts as done.
-func (r *remover) removeLeftoverFromZoom(ctx context.Context, l signageLeftover) error {
-	cctx, cancel := context.WithTimeout(ctx, r.s.cfg.ZoomCallTimeout)
-	defer cancel()
-	if l.ZoomRoomID != "" {
-		patch := zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)}
-		if l.ListID != "" {
-			patch.PlayList = []zoom.SignageContentList{{Action: zoom.ActionDelete, ID: l.ListID}}
-		}
-		err := r.client.UpdateSignageSettings(cctx, l.ZoomRoomID, patch)
-		if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) && !isInvalidParams(err) {
-			return err
-		}
-	}
-	if l.ContentID != "" && !r.deleted[l.ContentID] {
-		if err := r.client.DeleteSignageContent(cctx, l.ContentID); err != nil && !zoom.IsNotFound(err) {
-			return err
-		}
-		r.deleted[l.ContentID] = true
-	}
-	return nil
-}
-
-// isInvalidParams reports a Zoom 400 code 300 that is not one of the cases
-// with their own meaning: a content list Zoom no longer knows is refused
-// that way.
-func isInvalidParams(err error) bool {
-	var ze *zoom.Error
-	return errors.As(err, &ze) && ze.Code == zoom.CodeInvalidParams && !zoom.IsSignageDisabled(err) && !zoom.IsRoomOffline(err)
 }
 
 // zoomReason names a Zoom failure for a report, without Zoom's text.

@@ -65,7 +65,7 @@ func (w *DevicesWorker) Timeout(*river.Job[DevicesArgs]) time.Duration {
 }
 
 func (s *Service) enqueueDevices(ctx context.Context, tenantID, connectionID string) error {
-	c := s.river.Load()
+	c := s.cfg.River
 	if c == nil {
 		return errNoRiver
 	}

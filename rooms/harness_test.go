@@ -123,24 +123,23 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	t.Cleanup(bus.Close)
 	runRelay(t, outbox.Relay(events.ConsumerSubscriptions, events.PublishTo(bus), events.RelayOptions{Logger: logger}))
-	conns := connections.New(connections.Deps{DB: db, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Outbox: outbox,
-		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1"})
+	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := connections.New(connections.Deps{DB: db, River: rc, Redis: rdb, Sealer: vaulttest.New(t), Zoom: zc, Outbox: outbox,
+		Logger: logger, KeyPrefix: prefix, PublicBaseURL: "http://127.0.0.1", Signage: rooms.NewSignageRemover(db),
+		DisconnectWait: time.Millisecond}) // no workers here: tests run the cleanup themselves
 	roomsRedis := rdb
 	if o.roomsRedis != nil {
 		roomsRedis = o.roomsRedis
 	}
-	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), Outbox: outbox,
+	svc, err := rooms.New(rooms.Config{DB: db, Zoom: zc, Connections: rooms.FromConnections(conns), River: rc, Outbox: outbox,
 		Redis: roomsRedis, KeyPrefix: prefix,
 		Logger: logger, SignageBaseURL: "https://screens.example.com/s", SyncInterval: o.syncInterval})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns.SetRiver(rc)
-	svc.SetRiver(rc)
 	return &env{t: t, ctx: ctx, db: db, sim: sim, simURL: srv.URL, zoom: zc, conns: conns, bus: bus, svc: svc, river: rc}
 }
 

@@ -28,7 +28,7 @@ const ScheduleTick = 5 * time.Second
 
 // errNoRiver is returned when a job must be enqueued before the app handed
 // the service its River client.
-var errNoRiver = errors.New("rooms: River client not set")
+var errNoRiver = errors.New("rooms: no River client (Config.River)")
 
 // SyncWorker works syncjob.Args: one sync of one connection. River's
 // uniqueness on the connection id means one replica syncs a connection at a
@@ -121,7 +121,7 @@ func (s *Service) PeriodicJobs() []*river.PeriodicJob {
 // ScheduleDue enqueues the periodic syncs that are due and returns how many
 // connections it asked for.
 func (s *Service) ScheduleDue(ctx context.Context) (int, error) {
-	c := s.river.Load()
+	c := s.cfg.River
 	if c == nil {
 		return 0, errNoRiver
 	}

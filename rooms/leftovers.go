@@ -67,7 +67,7 @@ func (s *Service) retryLeftovers(ctx context.Context, ac *zoom.AccountClient, te
 		if calls >= budget {
 			break
 		}
-		n, err := s.cleanLeftover(ctx, ac, l)
+		n, err := s.remover.cleanLeftover(ctx, ac, l)
 		calls += n
 		sql := sqlLeftoverDone
 		if err != nil {
@@ -80,40 +80,6 @@ func (s *Service) retryLeftovers(ctx context.Context, ac *zoom.AccountClient, te
 		}
 		if zoom.IsRateLimited(err) {
 			break
-		}
-	}
-	return calls, nil
-}
-
-// cleanLeftover turns our signage off on the leftover's room (unless the
-// room has our signage again: then only the old list and item go) and
-// deletes the library item. Anything already gone counts as done.
-func (s *Service) cleanLeftover(ctx context.Context, ac *zoom.AccountClient, l leftover) (int, error) {
-	calls := 0
-	if l.zoomRoomID != "" {
-		var again bool
-		if err := s.db.QueryRow(ctx, sqlRoomHasSignage, l.tenantID, l.connectionID, l.zoomRoomID).Scan(&again); err != nil {
-			return calls, fmt.Errorf("rooms.cleanLeftover: %w", err)
-		}
-		var patch zoom.SignageSettings
-		if !again {
-			patch.EnableDigitalSignage = zoom.Bool(false)
-		}
-		if l.listID != "" {
-			patch.PlayList = []zoom.SignageContentList{{Action: zoom.ActionDelete, ID: l.listID}}
-		}
-		if patch.EnableDigitalSignage != nil || patch.PlayList != nil {
-			calls++
-			err := ac.UpdateSignageSettings(ctx, l.zoomRoomID, patch)
-			if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) && !isInvalidParams(err) {
-				return calls, err
-			}
-		}
-	}
-	if l.contentID != "" {
-		calls++
-		if err := ac.DeleteSignageContent(ctx, l.contentID); err != nil && !zoom.IsNotFound(err) {
-			return calls, err
 		}
 	}
 	return calls, nil

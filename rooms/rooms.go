@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +46,9 @@ type Config struct {
 	DB          *pgxpool.Pool
 	Zoom        *zoom.Client
 	Connections Connections
+	// River inserts syncs and device refreshes and retries waiting syncs;
+	// the app builds it before the services that enqueue.
+	River *river.Client[pgx.Tx]
 	// Redis holds the restart throttle shared by every replica; KeyPrefix
 	// starts its keys.
 	Redis     *redis.Client
@@ -84,14 +86,14 @@ type Config struct {
 
 // Service is the rooms domain. It is built by the app's wiring (app/rooms.go).
 type Service struct {
-	cfg   Config
-	db    *pgxpool.Pool
-	log   *slog.Logger
-	river atomic.Pointer[river.Client[pgx.Tx]]
+	cfg     Config
+	db      *pgxpool.Pool
+	log     *slog.Logger
+	remover *SignageRemover
 }
 
-// New returns a Service; SetRiver must be called before syncs can be
-// enqueued.
+// New returns a Service; without Config.River it cannot enqueue syncs
+// (errNoRiver).
 func New(cfg Config) (*Service, error) {
 	if cfg.DB == nil || cfg.Zoom == nil || cfg.Connections == nil || cfg.Redis == nil {
 		return nil, errors.New("rooms.New: DB, Zoom, Connections and Redis are required")
@@ -123,12 +125,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SignageBaseURL != "" && !strings.HasSuffix(cfg.SignageBaseURL, "/") {
 		cfg.SignageBaseURL += "/"
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms")}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms"), remover: NewSignageRemover(cfg.DB)}, nil
 }
-
-// SetRiver hands the service the River client once the app has built it
-// (River needs the service's workers first).
-func (s *Service) SetRiver(c *river.Client[pgx.Tx]) { s.river.Store(c) }
 
 // Interval is the configured sync interval.
 func (s *Service) Interval() time.Duration { return s.cfg.SyncInterval }

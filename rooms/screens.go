@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/connections"
 )
 
 // sqlScreenByToken finds the room a screen token belongs to. A token is
@@ -16,8 +18,7 @@ const sqlScreenByToken = `SELECT a.room_id, a.tenant_id, a.connection_id, r.name
 FROM signage_assignments a
 JOIN rooms r ON r.id = a.room_id AND r.tenant_id = a.tenant_id
 JOIN zoom_connections c ON c.id = a.connection_id AND c.tenant_id = a.tenant_id
-WHERE a.screen_token = $1 AND a.state <> 'REMOVING' AND c.status <> 'DISCONNECTING'
-  AND NOT EXISTS (SELECT 1 FROM zoom_disconnects d WHERE d.connection_id = c.id)`
+WHERE a.screen_token = $1 AND a.state <> '` + SignageRemoving + `' AND ` + connections.LiveConnectionSQL
 
 // Screen is what a screen token stands for: the room whose signage it is
 // and the settings the player honours. It is the one view of rooms'
@@ -56,7 +57,7 @@ func (s *Service) ScreenByToken(ctx context.Context, token string) (Screen, erro
 
 // sqlActivatedRooms lists the rooms of a tenant with signage, for targets
 // that name no rooms ("every activated room").
-const sqlActivatedRooms = `SELECT room_id FROM signage_assignments WHERE tenant_id = $1 AND state <> 'REMOVING' ORDER BY room_id`
+const sqlActivatedRooms = `SELECT room_id FROM signage_assignments WHERE tenant_id = $1 AND state <> '` + SignageRemoving + `' ORDER BY room_id`
 
 // ActivatedRoomIDs returns the ids of the tenant's rooms with signage.
 func (s *Service) ActivatedRoomIDs(ctx context.Context, tenantID string) ([]string, error) {

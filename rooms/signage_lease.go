@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/connections"
 )
 
 // pushLease bounds how long a claim on an assignment holds (see
@@ -25,8 +27,7 @@ const (
 // (its cleanup owns the rooms).
 const connectionSyncable = `EXISTS (SELECT 1 FROM zoom_connections c
   WHERE c.id = signage_assignments.connection_id AND c.tenant_id = signage_assignments.tenant_id
-    AND c.status <> 'DISCONNECTING'
-    AND NOT EXISTS (SELECT 1 FROM zoom_disconnects d WHERE d.connection_id = c.id))`
+    AND ` + connections.LiveConnectionSQL + `)`
 
 const (
 	// sqlClaim takes an assignment's push lease: only in one of the given

@@ -49,7 +49,7 @@ func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a
 	res.listID = a.ContentListID
 	if res.listID == "" && a.PushAttempts > 0 {
 		res.calls++
-		id, err := s.findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID)
+		id, err := findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID)
 		if err != nil {
 			return res, err
 		}
@@ -72,7 +72,7 @@ func (s *Service) push(ctx context.Context, ac *zoom.AccountClient, room Room, a
 	if added {
 		// Best effort: the list id only makes later pushes cheaper.
 		res.calls++
-		if id, err := s.findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID); err == nil {
+		if id, err := findList(ctx, s.uncached(ac), room.ZoomRoomID, a.ZoomContentID); err == nil {
 			res.listID = id
 		}
 	}
@@ -121,67 +121,6 @@ func (s *Service) addContent(ctx context.Context, ac *zoom.AccountClient, room R
 	}
 	a.ZoomContentID = id
 	return 1, nil
-}
-
-// findList returns the id of the room's content list holding contentID, or
-// "" when none does.
-func (s *Service) findList(ctx context.Context, ac *zoom.AccountClient, zoomRoomID, contentID string) (string, error) {
-	st, err := ac.GetSignageSettings(ctx, zoomRoomID)
-	if err != nil {
-		return "", err
-	}
-	for _, l := range st.PlayList {
-		for _, c := range l.Contents {
-			if c.ContentID == contentID {
-				return l.ID, nil
-			}
-		}
-	}
-	return "", nil
-}
-
-// removeFromZoom turns signage off on the room, deletes our content list
-// and our library item. A room that is gone, signage the admin disabled, a
-// list or an item already deleted all count as done.
-func (s *Service) removeFromZoom(ctx context.Context, ac *zoom.AccountClient, room Room, a Assignment) (int, error) {
-	calls := 0
-	listID := a.ContentListID
-	if listID == "" && a.ZoomContentID != "" {
-		calls++
-		id, err := s.findList(ctx, ac, room.ZoomRoomID, a.ZoomContentID)
-		if err != nil && !zoom.IsNotFound(err) {
-			return calls, err
-		}
-		listID = id
-	}
-	off := zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)}
-	if listID != "" {
-		off.PlayList = []zoom.SignageContentList{{Action: zoom.ActionDelete, ID: listID}}
-	}
-	calls++
-	err := ac.UpdateSignageSettings(ctx, room.ZoomRoomID, off)
-	if err != nil && listID != "" && isInvalidParams(err) {
-		// The list is gone already (removed in Zoom): just turn signage off.
-		calls++
-		err = ac.UpdateSignageSettings(ctx, room.ZoomRoomID, zoom.SignageSettings{EnableDigitalSignage: zoom.Bool(false)})
-	}
-	if err != nil && !zoom.IsNotFound(err) && !zoom.IsSignageDisabled(err) {
-		return calls, err
-	}
-	if a.ZoomContentID != "" {
-		calls++
-		if err := ac.DeleteSignageContent(ctx, a.ZoomContentID); err != nil && !zoom.IsNotFound(err) {
-			return calls, err
-		}
-	}
-	return calls, nil
-}
-
-// isInvalidParams reports a Zoom 400 code 300 that is not one of the cases
-// with their own meaning (offline room, signage disabled).
-func isInvalidParams(err error) bool {
-	var ze *zoom.Error
-	return errors.As(err, &ze) && ze.Code == zoom.CodeInvalidParams && !zoom.IsSignageDisabled(err) && !zoom.IsRoomOffline(err)
 }
 
 // pushAndRecord claims the assignment's push lease, pushes it and records
@@ -310,7 +249,7 @@ func (s *Service) finishRemoval(ctx context.Context, ac *zoom.AccountClient, act
 	}
 	wctx, cancel := context.WithTimeout(ctx, leaseWork)
 	defer cancel()
-	calls, err := s.removeFromZoom(wctx, ac, room, a)
+	calls, err := s.remover.removeFromZoom(wctx, ac, room.ZoomRoomID, a, owner)
 	dctx, cancelDB := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancelDB()
 	if err != nil {

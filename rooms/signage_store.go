@@ -9,6 +9,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/audit"
+	"zoomsignage/connections"
 	"zoomsignage/store"
 	"zoomsignage/tenants"
 )
@@ -38,8 +39,7 @@ RETURNING ` + assignmentColumns
 	// gone or its connection is being disconnected.
 	sqlLockForReserve = `SELECT r.id FROM rooms r
 JOIN zoom_connections c ON c.id = r.connection_id AND c.tenant_id = r.tenant_id
-WHERE r.tenant_id = $1 AND r.id = $2 AND c.status <> 'DISCONNECTING'
-  AND NOT EXISTS (SELECT 1 FROM zoom_disconnects d WHERE d.connection_id = c.id)
+WHERE r.tenant_id = $1 AND r.id = $2 AND ` + connections.LiveConnectionSQL + `
 FOR SHARE OF r, c`
 	sqlSetContentID = `UPDATE signage_assignments SET zoom_content_id = $3, content_add_started_at = NULL, updated_at = now()
 WHERE tenant_id = $1 AND room_id = $2 AND push_owner = $4`

@@ -174,7 +174,7 @@ func (s *Service) requestSyncTx(ctx context.Context, tx pgx.Tx, tenantID, connec
 	if err == nil || !errors.Is(err, pgx.ErrNoRows) {
 		return run, err
 	}
-	c := s.river.Load()
+	c := s.cfg.River
 	if c == nil {
 		return SyncRun{}, errNoRiver
 	}

@@ -227,9 +227,9 @@ func (s *Service) HandleEvents(ctx context.Context, tx pgx.Tx, evs []events.Even
 	if len(jobs) == 0 {
 		return nil
 	}
-	c := s.riverClient()
+	c := s.cfg.River
 	if c == nil {
-		return errors.New("webhooks.HandleEvents: no River client yet")
+		return errors.New("webhooks.HandleEvents: no River client (Config.River)")
 	}
 	if _, err := c.InsertManyTx(ctx, tx, jobs); err != nil {
 		return fmt.Errorf("webhooks.HandleEvents: %w", err)
@@ -275,14 +275,21 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 		return DeliveryPage{}, apierror.NotFoundf("webhook endpoint %q not found", endpointID)
 	}
 	var page DeliveryPage
-	if err := s.db.QueryRow(ctx, sqlDeliveriesCount, tenantID, endpointID).Scan(&page.Total); err != nil {
-		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
-	}
-	rows, err := s.db.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, before, first+1)
-	if err != nil {
-		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, scanDelivery)
+	var list []Delivery
+	// One snapshot for the count and the page: deliveries are written
+	// while the list is read, and a totalCount from another moment than its
+	// page would disagree with it.
+	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, sqlDeliveriesCount, tenantID, endpointID).Scan(&page.Total); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, sqlDeliveriesPage, tenantID, endpointID, before, first+1)
+		if err != nil {
+			return err
+		}
+		list, err = pgx.CollectRows(rows, scanDelivery)
+		return err
+	})
 	if err != nil {
 		return DeliveryPage{}, fmt.Errorf("webhooks.Deliveries: %w", err)
 	}
@@ -302,9 +309,9 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, actor, deliveryID str
 	if !validUUID(deliveryID) {
 		return Delivery{}, apierror.NotFoundf("webhook delivery %q not found", deliveryID)
 	}
-	c := s.riverClient()
+	c := s.cfg.River
 	if c == nil {
-		return Delivery{}, errors.New("webhooks.Redeliver: no River client yet")
+		return Delivery{}, errors.New("webhooks.Redeliver: no River client (Config.River)")
 	}
 	var d Delivery
 	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,6 +44,9 @@ const (
 type Config struct {
 	DB     *pgxpool.Pool
 	Sealer vault.Sealer
+	// River inserts the deliveries' jobs; the app builds it before the
+	// services that enqueue.
+	River  *river.Client[pgx.Tx]
 	Logger *slog.Logger
 	// AllowLoopback lets endpoints be http://127.0.0.1 (dev mode only: the
 	// app honours WEBHOOKS_ALLOW_LOOPBACK only with GATEWAY_ENV=dev).
@@ -68,9 +70,6 @@ type Service struct {
 	db     *pgxpool.Pool
 	log    *slog.Logger
 	policy policy
-
-	mu    sync.RWMutex
-	river *river.Client[pgx.Tx]
 }
 
 // New builds the service.
@@ -95,19 +94,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "webhooks"),
 		policy: policy{allowLoopback: cfg.AllowLoopback}}, nil
-}
-
-// SetRiver hands the service the River client once it exists.
-func (s *Service) SetRiver(c *river.Client[pgx.Tx]) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.river = c
-}
-
-func (s *Service) riverClient() *river.Client[pgx.Tx] {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.river
 }
 
 // Endpoint is a partner's registered URL.

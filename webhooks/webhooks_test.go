@@ -106,17 +106,9 @@ func newEnvWith(t *testing.T, configure func(*webhooks.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := webhooks.Config{DB: db, Sealer: vaulttest.New(t), AllowLoopback: true,
-		RetryBase: 10 * time.Millisecond, Timeout: 2 * time.Second}
-	if configure != nil {
-		configure(&cfg)
-	}
-	svc, err := webhooks.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// River first, its workers added once the service exists, as the app
+	// wires it.
 	workers := river.NewWorkers()
-	svc.AddWorkers(workers)
 	rc, err := river.NewClient(riverpgxv5.New(db), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:           workers,
@@ -127,7 +119,16 @@ func newEnvWith(t *testing.T, configure func(*webhooks.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.SetRiver(rc)
+	cfg := webhooks.Config{DB: db, Sealer: vaulttest.New(t), River: rc, AllowLoopback: true,
+		RetryBase: 10 * time.Millisecond, Timeout: 2 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	svc, err := webhooks.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.AddWorkers(workers)
 	if err := rc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,14 @@ func (e *env) delivery(t *testing.T, endpointID, status string) webhooks.Deliver
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		for _, d := range e.list(t, endpointID) {
+		// One page, one snapshot: deliveries are still being written, so
+		// the whole list read page by page (e.list, which checks its
+		// totalCount) may span two moments.
+		page, err := e.svc.Deliveries(e.ctx, e.tenant, endpointID, webhooks.MaxPageSize, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Deliveries {
 			if d.EventType == webhooks.NoticeEndpointDisabled {
 				continue
 			}

@@ -32,27 +32,18 @@ var Flags = []string{
 	"--autoplay-policy=no-user-gesture-required", "--remote-debugging-port=0",
 }
 
-// OfflineFlags make every origin but loopback unreachable: requests are
-// sent through a proxy on a port nothing listens on (Chromium never proxies
-// loopback addresses) and no host name resolves. A page that loads fully
-// with them loads from the test's servers alone.
-func OfflineFlags() []string {
-	return []string{"--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"}
-}
-
 // Browser is one Chromium process with a fresh profile.
 type Browser struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	conn *websocket.Conn
 
-	writeMu  sync.Mutex
-	mu       sync.Mutex
-	nextID   int64
-	waiting  map[int64]chan reply
-	logs     []string
-	requests []string
-	closed   chan struct{}
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	nextID  int64
+	waiting map[int64]chan reply
+	logs    []string
+	closed  chan struct{}
 }
 
 type reply struct {
@@ -85,10 +76,11 @@ func Path() string {
 	return ""
 }
 
-// Start launches Chromium for t (see the package comment for when it
-// skips) with Flags and any extra flags (OfflineFlags, say), and closes it
-// when t ends.
-func Start(t testing.TB, extra ...string) *Browser {
+// Require returns the Chromium binary for t, skipping t when there is
+// none, or failing it under CI=true: CI must never pass by skipping. Tests
+// that drive Chromium by other means (playwright-core under test/graphiql)
+// follow the same rule through it.
+func Require(t testing.TB) string {
 	t.Helper()
 	path := Path()
 	if path == "" {
@@ -97,6 +89,15 @@ func Start(t testing.TB, extra ...string) *Browser {
 		}
 		t.Skip("browsertest: chromium is not installed (set CHROMIUM or install Debian's chromium)")
 	}
+	return path
+}
+
+// Start launches Chromium for t (see the package comment for when it
+// skips) with Flags and any extra flags (OfflineFlags, say), and closes it
+// when t ends.
+func Start(t testing.TB, extra ...string) *Browser {
+	t.Helper()
+	path := Require(t)
 	args := append(append(append([]string{}, Flags...), extra...), "--user-data-dir="+t.TempDir(), "about:blank")
 	cmd := exec.Command(path, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -166,8 +167,6 @@ func (b *Browser) read() {
 				delete(b.waiting, m.ID)
 				c <- m.reply
 			}
-		} else if u := requestURL(m); u != "" {
-			b.requests = append(b.requests, u)
 		} else if line := logLine(m); line != "" {
 			b.logs = append(b.logs, line)
 		}
@@ -202,35 +201,6 @@ func logLine(m message) string {
 		return strings.Join(parts, " ")
 	}
 	return ""
-}
-
-// requestURL is the URL of a request or websocket a page opened (reported
-// once a page called TrackRequests).
-func requestURL(m message) string {
-	switch m.Method {
-	case "Network.requestWillBeSent":
-		var p struct {
-			Request struct{ URL string } `json:"request"`
-		}
-		_ = json.Unmarshal(m.Params, &p)
-		if strings.HasPrefix(p.Request.URL, "data:") && len(p.Request.URL) > 40 {
-			return p.Request.URL[:40] + "…" // inlined fonts run to kilobytes
-		}
-		return p.Request.URL
-	case "Network.webSocketCreated":
-		var p struct{ URL string }
-		_ = json.Unmarshal(m.Params, &p)
-		return p.URL
-	}
-	return ""
-}
-
-// Requests returns the URLs of every request and websocket the tracked
-// pages opened so far, in order, whether or not they succeeded.
-func (b *Browser) Requests() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.requests...)
 }
 
 // Logs returns what the pages logged so far.
@@ -308,17 +278,6 @@ func (b *Browser) NewPage() *Page {
 		}
 	}
 	return p
-}
-
-// TrackRequests reports every request and websocket of the tab to
-// Requests from now on.
-func (p *Page) TrackRequests() {
-	p.b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := p.b.call(ctx, p.session, "Network.enable", nil); err != nil {
-		p.b.t.Fatal(err)
-	}
 }
 
 // Navigate loads url in the tab.
