@@ -1,0 +1,132 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"zoomsignage/screens"
+)
+
+const screenChangedQuery = `subscription($c: ID) { screenChanged(connectionId: $c) { change at room { id name } screen { url online lastSeenAt broadcast { id } } broadcast { id message } } }`
+
+// screenEventMsg is one screenChanged payload.
+type screenEventMsg struct {
+	Data struct {
+		ScreenChanged struct {
+			Change string
+			At     time.Time
+			Room   struct{ ID, Name string }
+			Screen *struct {
+				URL        string
+				Online     bool
+				LastSeenAt *time.Time
+				Broadcast  *struct{ ID string }
+			}
+			Broadcast *struct{ ID, Message string }
+		}
+	}
+	Errors []json.RawMessage
+}
+
+// nextScreenEvent reads the next screenChanged event of subscription id.
+func nextScreenEvent(t *testing.T, c *subClient, id string) screenEventMsg {
+	t.Helper()
+	m := c.read()
+	if m.Type != "next" || m.ID != id {
+		t.Fatalf("got %s %s %s, want a screen event on %s", m.Type, m.ID, m.Payload, id)
+	}
+	var out screenEventMsg
+	if err := json.Unmarshal(m.Payload, &out); err != nil || len(out.Errors) > 0 {
+		t.Fatalf("screen event %s (%v)", m.Payload, err)
+	}
+	return out
+}
+
+// TestScreenChangedSubscription: a subscriber of screenChanged sees the
+// player's first contact (ONLINE), its silence once the sweep notices
+// (OFFLINE), its return, and broadcasts starting and ending on the room,
+// a tenant-wide one as one event for the activated room; another tenant's
+// subscriber gets none of it.
+func TestScreenChangedSubscription(t *testing.T) {
+	w := newScreenWorld(t)
+	ctx := context.Background()
+	other := w.zoomWorld.tenant("Other", 1)
+	otherAdmin := userJWT(t, other, "admin", time.Hour)
+	sweep := func() {
+		t.Helper()
+		if _, err := w.app.River.Insert(ctx, screens.SweepArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	c := dialSubscriptions(t, w.url, userJWT(t, w.tenant, "viewer", time.Hour))
+	c.subscribe("all", screenChangedQuery, nil)
+	o := dialSubscriptions(t, w.url, otherAdmin)
+	o.subscribe("screens", screenChangedQuery, nil)
+	o.subscribe("marker", roomStatusQuery, nil)
+	waitSubscribers(t, w.app.Bus, w.tenant, 1)
+	waitSubscribers(t, w.app.Bus, other, 2)
+
+	// The player's first contact.
+	if code, _, _ := getScreen(t, w.url+w.path+"/program"); code != http.StatusOK {
+		t.Fatalf("program: %d", code)
+	}
+	ev := nextScreenEvent(t, c, "all").Data.ScreenChanged
+	if ev.Change != "ONLINE" || ev.Room.ID != w.roomID || ev.Room.Name != w.roomName || ev.Screen == nil ||
+		!ev.Screen.Online || ev.Screen.URL != w.screenURL || ev.Screen.LastSeenAt == nil || ev.Broadcast != nil {
+		t.Fatalf("first contact: %+v", ev)
+	}
+
+	// Silent past the window (its last contact moved back): OFFLINE once
+	// the sweep runs, as of the window's end; back online at the next call.
+	if _, err := w.app.DB.Exec(ctx, `UPDATE screen_status SET last_seen_at = last_seen_at - interval '4 minutes' WHERE room_id = $1`, w.roomID); err != nil {
+		t.Fatal(err)
+	}
+	sweep()
+	ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+	if ev.Change != "OFFLINE" || ev.Room.ID != w.roomID || ev.Screen == nil || ev.Screen.Online || ev.Screen.LastSeenAt == nil ||
+		!ev.At.Equal(ev.Screen.LastSeenAt.Add(screens.OnlineWindow)) {
+		t.Fatalf("after the silence: %+v", ev)
+	}
+	if code, _, _ := getScreen(t, w.url+w.path+"/program"); code != http.StatusOK {
+		t.Fatalf("program: %d", code)
+	}
+	if ev = nextScreenEvent(t, c, "all").Data.ScreenChanged; ev.Change != "ONLINE" || !ev.Screen.Online {
+		t.Fatalf("back: %+v", ev)
+	}
+
+	// A broadcast to the room, then one to every activated room (the
+	// other room has no signage: one event).
+	for _, target := range []map[string]any{{"roomIds": []string{w.roomID}}, nil} {
+		in := map[string]any{"message": "Fire drill", "severity": "WARNING"}
+		if target != nil {
+			in["target"] = target
+		}
+		cast := id(t, w.post(w.admin, startBroadcast, map[string]any{"in": in}), "startBroadcast")
+		ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+		if ev.Change != "BROADCAST_STARTED" || ev.Room.ID != w.roomID || ev.Broadcast == nil || ev.Broadcast.ID != cast ||
+			ev.Broadcast.Message != "Fire drill" || ev.Screen == nil || ev.Screen.Broadcast == nil || ev.Screen.Broadcast.ID != cast {
+			t.Fatalf("broadcast started (target %v): %+v", target, ev)
+		}
+		if r := w.post(w.admin, `mutation($id: ID!){endBroadcast(id: $id){id}}`, map[string]any{"id": cast}); r.code() != "" {
+			t.Fatalf("endBroadcast: %s", r.Raw)
+		}
+		ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+		if ev.Change != "BROADCAST_ENDED" || ev.Room.ID != w.roomID || ev.Broadcast == nil || ev.Broadcast.ID != cast ||
+			ev.Screen == nil || ev.Screen.Broadcast != nil {
+			t.Fatalf("broadcast ended (target %v): %+v", target, ev)
+		}
+	}
+
+	// The other tenant's subscriber saw none of it: the first thing it
+	// gets is the marker published after everything above.
+	if err := w.app.Bus.Publish(ctx, roomStatus(other, "c", "marker", "", "AVAILABLE")); err != nil {
+		t.Fatal(err)
+	}
+	if m := o.read(); m.ID != "marker" {
+		t.Fatalf("the other tenant got %s %s %s", m.Type, m.ID, m.Payload)
+	}
+}
