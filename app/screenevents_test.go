@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,4 +130,87 @@ func TestScreenChangedSubscription(t *testing.T) {
 	if m := o.read(); m.ID != "marker" {
 		t.Fatalf("the other tenant got %s %s %s", m.Type, m.ID, m.Payload)
 	}
+}
+
+// TestDarkScreenRoomHealth: a room whose signage is ACTIVE and whose
+// screen is dark reports WARNING, with a roomHealthChanged event: a
+// screen that never called within the online window after activation,
+// then one that fell silent for the window after calling; it is OK again
+// once the player calls, and once signage is deactivated.
+func TestDarkScreenRoomHealth(t *testing.T) {
+	w := newScreenWorld(t)
+	ctx := context.Background()
+	health := func() string {
+		t.Helper()
+		r := w.post(w.admin, `query($id: ID!){room(id: $id){health}}`, map[string]any{"id": w.roomID})
+		if r.code() != "" {
+			t.Fatalf("room: %s", r.Raw)
+		}
+		return r.Data["room"].(map[string]any)["health"].(string)
+	}
+	if h := health(); h != "OK" {
+		t.Fatalf("health after activation = %s, want OK", h)
+	}
+	c := dialSubscriptions(t, w.url, w.admin)
+	c.subscribe("health", `subscription { roomHealthChanged { health room { id health } } }`, nil)
+	waitSubscribers(t, w.app.Bus, w.tenant, 1)
+	expect := func(what, want string) {
+		t.Helper()
+		m := c.read()
+		if m.Type != "next" || !strings.Contains(string(m.Payload), `"health":"`+want+`","room":{"id":"`+w.roomID+`","health":"`+want+`"}`) {
+			t.Fatalf("%s: got %s %s, want health %s", what, m.Type, m.Payload, want)
+		}
+		if h := health(); h != want {
+			t.Fatalf("%s: Room.health = %s, want %s", what, h, want)
+		}
+	}
+	sweep := func() {
+		t.Helper()
+		if _, err := w.app.River.Insert(ctx, screens.SweepArgs{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := w.app.DB.Exec(ctx, sql, w.roomID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	contact := func() {
+		t.Helper()
+		if code, _, _ := getScreen(t, w.url+w.path+"/program"); code != http.StatusOK {
+			t.Fatalf("program: %d", code)
+		}
+	}
+
+	// A sweep within the window after activation settles nothing.
+	sweep()
+	waitFor(t, "the sweep", func() bool {
+		return w.count(t, `SELECT count(*) FROM river_job WHERE kind = 'screens_sweep' AND finalized_at IS NULL`) == 0
+	})
+	if h := health(); h != "OK" {
+		t.Fatalf("health within the window = %s", h)
+	}
+	// Never called, activated over the window ago: dark.
+	exec(`UPDATE signage_assignments SET activated_at = activated_at - interval '4 minutes' WHERE room_id = $1`)
+	sweep()
+	expect("never seen", "WARNING")
+	contact()
+	expect("first contact", "OK")
+
+	// Silent past the window after calling: dark once the sweep notices.
+	exec(`UPDATE screen_status SET last_seen_at = last_seen_at - interval '4 minutes' WHERE room_id = $1`)
+	sweep()
+	expect("silent", "WARNING")
+	contact()
+	expect("back", "OK")
+
+	// Dark again, then deactivated: no signage, no dark screen.
+	exec(`UPDATE screen_status SET last_seen_at = last_seen_at - interval '4 minutes' WHERE room_id = $1`)
+	sweep()
+	expect("silent again", "WARNING")
+	if r := w.post(w.admin, `mutation($ids: [ID!]!){deactivateSignage(roomIds: $ids){ok}}`, map[string]any{"ids": []string{w.roomID}}); r.code() != "" {
+		t.Fatalf("deactivate: %s", r.Raw)
+	}
+	expect("deactivated", "OK")
 }
