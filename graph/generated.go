@@ -2945,9 +2945,9 @@ A room's health, derived by the gateway (Zoom has none): from the room's status,
 Zoom Room alerts and its devices' status.
 """
 enum RoomHealth {
-  "Online, no alert triggered, every device online."
+  "Online, no alert triggered, every device online, and a screen that calls when signage is active."
   OK
-  "A triggered alert other than the critical ones, or a device that is not online."
+  "A triggered alert other than the critical ones, a device that is not online, or a dark screen: signage ACTIVE and no call from its player for 3 minutes (since its last call, or since activation when it never called)."
   WARNING
   "Offline, or an alert that nothing can show (room offline, display disconnected)."
   CRITICAL

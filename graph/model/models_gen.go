@@ -1102,9 +1102,9 @@ func (e PrincipalKind) MarshalJSON() ([]byte, error) {
 type RoomHealth string
 
 const (
-	// Online, no alert triggered, every device online.
+	// Online, no alert triggered, every device online, and a screen that calls when signage is active.
 	RoomHealthOk RoomHealth = "OK"
-	// A triggered alert other than the critical ones, or a device that is not online.
+	// A triggered alert other than the critical ones, a device that is not online, or a dark screen: signage ACTIVE and no call from its player for 3 minutes (since its last call, or since activation when it never called).
 	RoomHealthWarning RoomHealth = "WARNING"
 	// Offline, or an alert that nothing can show (room offline, display disconnected).
 	RoomHealthCritical RoomHealth = "CRITICAL"
