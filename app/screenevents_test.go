@@ -63,19 +63,41 @@ func TestScreenChangedSubscription(t *testing.T) {
 		}
 	}
 
-	c := dialSubscriptions(t, w.url, userJWT(t, w.tenant, "viewer", time.Hour))
-	c.subscribe("all", screenChangedQuery, nil)
+	var connID string
+	if err := w.app.DB.QueryRow(ctx, `SELECT connection_id FROM rooms WHERE id = $1`, w.roomID).Scan(&connID); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := insertConnection(t, w.gateway, w.tenant, "acct-elsewhere", "Elsewhere")
+	viewer := userJWT(t, w.tenant, "viewer", time.Hour)
+	all := dialSubscriptions(t, w.url, viewer)
+	all.subscribe("all", screenChangedQuery, nil)
+	mine := dialSubscriptions(t, w.url, viewer)
+	mine.subscribe("mine", screenChangedQuery, map[string]any{"c": connID})
+	// Another connection's subscriber, and another tenant's, get nothing.
+	e := dialSubscriptions(t, w.url, viewer)
+	e.subscribe("screens", screenChangedQuery, map[string]any{"c": elsewhere})
+	e.subscribe("marker", roomStatusQuery, nil)
 	o := dialSubscriptions(t, w.url, otherAdmin)
 	o.subscribe("screens", screenChangedQuery, nil)
 	o.subscribe("marker", roomStatusQuery, nil)
-	waitSubscribers(t, w.app.Bus, w.tenant, 1)
+	waitSubscribers(t, w.app.Bus, w.tenant, 4)
 	waitSubscribers(t, w.app.Bus, other, 2)
+	// next reads the next event of the unfiltered subscription and checks
+	// the connection's subscription got the same.
+	next := func() screenEventMsg {
+		t.Helper()
+		a, b := nextScreenEvent(t, all, "all"), nextScreenEvent(t, mine, "mine")
+		if a.Data.ScreenChanged.Change != b.Data.ScreenChanged.Change || a.Data.ScreenChanged.Room != b.Data.ScreenChanged.Room {
+			t.Fatalf("the connection's subscriber got %+v, the tenant's %+v", b, a)
+		}
+		return a
+	}
 
 	// The player's first contact.
 	if code, _, _ := getScreen(t, w.url+w.path+"/program"); code != http.StatusOK {
 		t.Fatalf("program: %d", code)
 	}
-	ev := nextScreenEvent(t, c, "all").Data.ScreenChanged
+	ev := next().Data.ScreenChanged
 	if ev.Change != "ONLINE" || ev.Room.ID != w.roomID || ev.Room.Name != w.roomName || ev.Screen == nil ||
 		!ev.Screen.Online || ev.Screen.URL != w.screenURL || ev.Screen.LastSeenAt == nil || ev.Broadcast != nil {
 		t.Fatalf("first contact: %+v", ev)
@@ -87,7 +109,7 @@ func TestScreenChangedSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	sweep()
-	ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+	ev = next().Data.ScreenChanged
 	if ev.Change != "OFFLINE" || ev.Room.ID != w.roomID || ev.Screen == nil || ev.Screen.Online || ev.Screen.LastSeenAt == nil ||
 		!ev.At.Equal(ev.Screen.LastSeenAt.Add(screens.OnlineWindow)) {
 		t.Fatalf("after the silence: %+v", ev)
@@ -95,7 +117,7 @@ func TestScreenChangedSubscription(t *testing.T) {
 	if code, _, _ := getScreen(t, w.url+w.path+"/program"); code != http.StatusOK {
 		t.Fatalf("program: %d", code)
 	}
-	if ev = nextScreenEvent(t, c, "all").Data.ScreenChanged; ev.Change != "ONLINE" || !ev.Screen.Online {
+	if ev = next().Data.ScreenChanged; ev.Change != "ONLINE" || !ev.Screen.Online {
 		t.Fatalf("back: %+v", ev)
 	}
 
@@ -107,7 +129,7 @@ func TestScreenChangedSubscription(t *testing.T) {
 			in["target"] = target
 		}
 		cast := id(t, w.post(w.admin, startBroadcast, map[string]any{"in": in}), "startBroadcast")
-		ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+		ev = next().Data.ScreenChanged
 		if ev.Change != "BROADCAST_STARTED" || ev.Room.ID != w.roomID || ev.Broadcast == nil || ev.Broadcast.ID != cast ||
 			ev.Broadcast.Message != "Fire drill" || ev.Screen == nil || ev.Screen.Broadcast == nil || ev.Screen.Broadcast.ID != cast {
 			t.Fatalf("broadcast started (target %v): %+v", target, ev)
@@ -115,20 +137,23 @@ func TestScreenChangedSubscription(t *testing.T) {
 		if r := w.post(w.admin, `mutation($id: ID!){endBroadcast(id: $id){id}}`, map[string]any{"id": cast}); r.code() != "" {
 			t.Fatalf("endBroadcast: %s", r.Raw)
 		}
-		ev = nextScreenEvent(t, c, "all").Data.ScreenChanged
+		ev = next().Data.ScreenChanged
 		if ev.Change != "BROADCAST_ENDED" || ev.Room.ID != w.roomID || ev.Broadcast == nil || ev.Broadcast.ID != cast ||
 			ev.Screen == nil || ev.Screen.Broadcast != nil {
 			t.Fatalf("broadcast ended (target %v): %+v", target, ev)
 		}
 	}
 
-	// The other tenant's subscriber saw none of it: the first thing it
-	// gets is the marker published after everything above.
-	if err := w.app.Bus.Publish(ctx, roomStatus(other, "c", "marker", "", "AVAILABLE")); err != nil {
+	// The other connection's and the other tenant's subscribers saw none
+	// of it: the first thing they get is the marker published after
+	// everything above.
+	if err := w.app.Bus.Publish(ctx, roomStatus(other, "c", "marker", "", "AVAILABLE"), roomStatus(w.tenant, "c", "marker", "", "AVAILABLE")); err != nil {
 		t.Fatal(err)
 	}
-	if m := o.read(); m.ID != "marker" {
-		t.Fatalf("the other tenant got %s %s %s", m.Type, m.ID, m.Payload)
+	for name, sub := range map[string]*subClient{"the other tenant": o, "the other connection": e} {
+		if m := sub.read(); m.ID != "marker" {
+			t.Fatalf("%s got %s %s %s", name, m.Type, m.ID, m.Payload)
+		}
 	}
 }
 
