@@ -205,3 +205,44 @@ func TestMissingAndBadCredentialsAreAnsweredAlike(t *testing.T) {
 		t.Errorf("no credential: %d %q %s", missingStatus, missingHeader, missingBody)
 	}
 }
+
+// TestEventStreamRequestsAreCheckedFirst: a body whose fields have the
+// wrong types is refused before any transport sees it (gqlgen's SSE
+// transport logged such bodies raw: forged log lines, secrets in logs),
+// and an Idempotency-Key on an event stream is refused (its stored
+// event-stream answer would be replayed to JSON clients).
+func TestEventStreamRequestsAreCheckedFirst(t *testing.T) {
+	g := newGateway(t, nil)
+	key := g.apiKey(g.tenant("Acme", 1), auth.ScopeAdmin)
+	for name, tc := range map[string]struct {
+		body    string
+		headers map[string]string
+	}{
+		"query not a string":      {`{"query":1,"variables":{"clientSecret":"TOPSECRET-123"}}`, nil},
+		"variables not an object": {`{"query":"{viewer{tenantId}}","variables":"TOPSECRET-123"}`, nil},
+		"an idempotency key": {`{"query":"mutation{createApiKey(input:{name:\"x\",scopes:[\"rooms:read\"]}){key}}"}`,
+			map[string]string{"Idempotency-Key": "k-sse-1"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := newRequest(t, http.MethodPost, g.url+"/graphql", []byte(tc.body), "text/event-stream")
+			req.Header.Set("Authorization", "Bearer "+key)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"BAD_USER_INPUT"`) ||
+				strings.Contains(string(b), "TOPSECRET") || strings.Contains(string(b), "Go value") {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+		})
+	}
+	var n int
+	if err := g.app.DB.QueryRow(context.Background(), `SELECT count(*) FROM api_keys`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d api keys: the refused event-stream mutation ran", n)
+	}
+}

@@ -135,9 +135,28 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 				`request body must be one JSON object {"query", "variables", "operationName"}; batched requests (a JSON array) are not supported`)
 			return
 		}
+		if isJSON(r) && !wellTypedParams(body) {
+			// gqlgen's decoder error names Go types and echoes the body,
+			// and its SSE transport also logs that body raw.
+			writeError(w, http.StatusBadRequest, apierror.BadUserInput,
+				`request body fields have the wrong types: "query" and "operationName" are strings, "variables" and "extensions" objects`)
+			return
+		}
 		r.Body = &bufferedBody{Reader: bytes.NewReader(body), data: body}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// wellTypedParams reports whether a JSON object body has the GraphQL
+// request's field types (any field may be absent or null).
+func wellTypedParams(body []byte) bool {
+	var p struct {
+		Query         *string        `json:"query"`
+		OperationName *string        `json:"operationName"`
+		Variables     map[string]any `json:"variables"`
+		Extensions    map[string]any `json:"extensions"`
+	}
+	return json.Unmarshal(body, &p) == nil
 }
 
 // isJSONObject reports whether valid JSON body is an object.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"zoomsignage/apierror"
 	"zoomsignage/auth"
 	"zoomsignage/server/graphiql"
 )
@@ -213,7 +214,17 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 	if s.deps.Idempotency == nil {
 		return next
 	}
-	return s.deps.Idempotency(next)
+	withKeys := s.deps.Idempotency(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A stored response is replayed as it was written: an event
+		// stream's would reach a JSON client as event-stream text.
+		if isEventStream(r) && r.Header.Get("Idempotency-Key") != "" {
+			writeError(w, http.StatusBadRequest, apierror.BadUserInput,
+				"Idempotency-Key goes with JSON requests, not event streams: send the mutation as a plain POST")
+			return
+		}
+		withKeys.ServeHTTP(w, r)
+	})
 }
 
 // Handle mounts h at pattern (net/http ServeMux syntax) with request ids,

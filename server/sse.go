@@ -58,20 +58,52 @@ type sseTransport struct {
 	s *Server
 }
 
-// Do implements graphql.Transport.
+// Do implements graphql.Transport. A caller holds at most
+// WebsocketMaxSubscriptions streams on a replica, as a websocket holds at
+// most that many subscriptions: each stream is a request of its own, and
+// nothing else would bound them.
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	defer t.s.streams.add(cancel)()
+	stop, err := t.s.streams.add(streamCaller(ctx), cancel, t.s.cfg.WebsocketMaxSubscriptions)
+	switch {
+	case errors.Is(err, errStreamsClosed):
+		writeError(w, http.StatusServiceUnavailable, apierror.ServiceUnavailable, "the gateway is shutting down; reconnect")
+		return
+	case err != nil:
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusTooManyRequests, apierror.RateLimited, err.Error())
+		return
+	}
+	defer stop()
 	if credential, _ := ctx.Value(streamCredentialKey{}).(string); credential != "" {
 		go t.s.watchStream(ctx, credential, cancel)
 	}
-	t.SSE.Do(flushWriter{w}, r.WithContext(ctx), exec)
+	t.SSE.Do(flushWriter{ResponseWriter: w, timeout: t.s.cfg.WebsocketWriteTimeout}, r.WithContext(ctx), exec)
 }
 
-// flushWriter flushes through every wrapper that can Unwrap: gqlgen's SSE
-// transport asks the writer it is given for http.Flusher directly.
-type flushWriter struct{ http.ResponseWriter }
+// streamCaller names whom a stream counts against: the credential's
+// tenant and actor ("" for dev mode's anonymous callers).
+func streamCaller(ctx context.Context) string {
+	if p := auth.FromContext(ctx); p != nil {
+		return p.TenantID + " " + p.Actor
+	}
+	return ""
+}
+
+// flushWriter flushes through every wrapper that can Unwrap (gqlgen's SSE
+// transport asks the writer it is given for http.Flusher directly), and
+// bounds each write: a client that stops reading is cut off, as a
+// websocket's is, instead of pinning its handler.
+type flushWriter struct {
+	http.ResponseWriter
+	timeout time.Duration
+}
+
+func (f flushWriter) Write(b []byte) (int, error) {
+	_ = http.NewResponseController(f.ResponseWriter).SetWriteDeadline(time.Now().Add(f.timeout))
+	return f.ResponseWriter.Write(b)
+}
 
 func (f flushWriter) Flush() { _ = http.NewResponseController(f.ResponseWriter).Flush() }
 
@@ -111,34 +143,54 @@ func (s *Server) watchStream(ctx context.Context, credential string, end context
 }
 
 // streamSet holds the cancel functions of open event streams, so shutdown
-// can end them (http.Server.Shutdown would otherwise wait for each).
+// can end them (http.Server.Shutdown would otherwise wait for each), and
+// counts each caller's.
 type streamSet struct {
-	mu   sync.Mutex
-	next int
-	open map[int]context.CancelFunc
+	mu       sync.Mutex
+	next     int
+	open     map[int]context.CancelFunc
+	byCaller map[string]int
+	closed   bool // shutdown began: no new stream
 }
 
-// add records an open stream and returns the function that forgets it.
-func (ss *streamSet) add(cancel context.CancelFunc) func() {
+var (
+	errStreamsClosed  = errors.New("server: the gateway is shutting down")
+	errTooManyStreams = errors.New("too many open event streams for this credential; close one, or use one websocket for many subscriptions")
+)
+
+// add records an open stream of caller, refusing it past max per caller or
+// once shutdown began, and returns the function that forgets it.
+func (ss *streamSet) add(caller string, cancel context.CancelFunc, max int) (func(), error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.closed {
+		return nil, errStreamsClosed
+	}
+	if ss.byCaller[caller] >= max {
+		return nil, errTooManyStreams
+	}
 	if ss.open == nil {
-		ss.open = map[int]context.CancelFunc{}
+		ss.open, ss.byCaller = map[int]context.CancelFunc{}, map[string]int{}
 	}
 	id := ss.next
 	ss.next++
 	ss.open[id] = cancel
+	ss.byCaller[caller]++
 	return func() {
 		ss.mu.Lock()
 		defer ss.mu.Unlock()
 		delete(ss.open, id)
-	}
+		if ss.byCaller[caller]--; ss.byCaller[caller] <= 0 {
+			delete(ss.byCaller, caller)
+		}
+	}, nil
 }
 
-// closeAll ends every open stream.
+// closeAll ends every open stream and refuses new ones.
 func (ss *streamSet) closeAll() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	ss.closed = true
 	for _, cancel := range ss.open {
 		cancel()
 	}

@@ -48,6 +48,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Libraries that write with the standard log package (gqlgen's SSE
+	// transport does) go through the JSON handler too: one escaped record
+	// a line, never raw text that could pass for a record of ours.
+	slog.SetDefault(logger)
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, logger)
