@@ -21,6 +21,7 @@ import (
 	"zoomsignage/apierror"
 	"zoomsignage/app"
 	"zoomsignage/audit"
+	"zoomsignage/connections"
 	"zoomsignage/events"
 	"zoomsignage/syncjob"
 	"zoomsignage/tenants"
@@ -688,7 +689,7 @@ func TestDisconnectUnderWayIsNeverRevived(t *testing.T) {
 	if _, err := w.sim.RevokeGrants(ctx, w.seed.Marketplace.ClientID, w.seed.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	src := w.app.Zoom.MarketplaceTokenSource(zoom.NewPGTokenStore(w.app.DB, w.app.Sealer), zoom.ConnectionRef{ID: id, TenantID: tenant},
+	src := w.app.Zoom.MarketplaceTokenSource(connections.NewTokenStore(w.app.DB, w.app.Sealer), zoom.ConnectionRef{ID: id, TenantID: tenant},
 		zoom.AppCredentials{ClientID: w.seed.Marketplace.ClientID, ClientSecret: w.seed.Marketplace.ClientSecret})
 	if err := src.(zoom.Refresher).Refresh(ctx); err == nil {
 		t.Fatal("a revoked grant refreshed")

@@ -173,6 +173,8 @@ func TestSubscriptionsRefuseWhatTheCallerMayNotSee(t *testing.T) {
 		{"room events without rooms:read", connectionsRead, roomStatusQuery, nil, "FORBIDDEN"},
 		{"health events without rooms:read", connectionsRead, `subscription { roomHealthChanged { health } }`, nil, "FORBIDDEN"},
 		{"signage events without rooms:read", connectionsRead, `subscription { signageStateChanged { at } }`, nil, "FORBIDDEN"},
+		{"screen events without rooms:read", connectionsRead, `subscription { screenChanged { at } }`, nil, "FORBIDDEN"},
+		{"screen events of another tenant's connection", roomsRead, `subscription($c: ID) { screenChanged(connectionId: $c) { at } }`, map[string]any{"c": connB}, "NOT_FOUND"},
 		{"sync progress without connections:read", roomsRead, `subscription($c: ID!) { syncProgress(connectionId: $c) { id } }`, map[string]any{"c": connA}, "FORBIDDEN"},
 		{"sync progress of another tenant's connection", connectionsRead, `subscription($c: ID!) { syncProgress(connectionId: $c) { id } }`, map[string]any{"c": connB}, "NOT_FOUND"},
 		{"connection status without connections:read", roomsRead, `subscription { connectionStatusChanged { id } }`, nil, "FORBIDDEN"},

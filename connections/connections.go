@@ -120,7 +120,7 @@ type Service struct {
 	rdb    *redis.Client
 	prefix string
 	zoom   *zoom.Client
-	tokens *zoom.PGTokenStore
+	tokens *TokenStore
 	outbox *events.Outbox
 	log    *slog.Logger
 	app    zoom.AppCredentials
@@ -152,7 +152,7 @@ func New(d Deps) *Service {
 	}
 	svc := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
-		tokens: zoom.NewPGTokenStore(d.DB, d.Sealer), outbox: d.Outbox,
+		tokens: NewTokenStore(d.DB, d.Sealer), outbox: d.Outbox,
 		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
 		cfg: d, now: d.Now, river: d.River, handlers: map[string]WebhookHandler{},
 	}

@@ -36,6 +36,7 @@ type ResolverRoot interface {
 	Room() RoomResolver
 	RoomHealthEvent() RoomHealthEventResolver
 	RoomStatusEvent() RoomStatusEventResolver
+	ScreenEvent() ScreenEventResolver
 	SignageStateEvent() SignageStateEventResolver
 	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
@@ -329,6 +330,14 @@ type ComplexityRoot struct {
 		URL        func(childComplexity int) int
 	}
 
+	ScreenEvent struct {
+		At        func(childComplexity int) int
+		Broadcast func(childComplexity int) int
+		Change    func(childComplexity int) int
+		Room      func(childComplexity int) int
+		Screen    func(childComplexity int) int
+	}
+
 	SignageAssignment struct {
 		ActivatedAt   func(childComplexity int) int
 		ActivatedBy   func(childComplexity int) int
@@ -359,6 +368,7 @@ type ComplexityRoot struct {
 		ConnectionStatusChanged func(childComplexity int) int
 		RoomHealthChanged       func(childComplexity int, connectionID *string) int
 		RoomStatusChanged       func(childComplexity int, connectionID *string) int
+		ScreenChanged           func(childComplexity int, connectionID *string) int
 		SignageStateChanged     func(childComplexity int, connectionID *string) int
 		SyncProgress            func(childComplexity int, connectionID string) int
 	}
@@ -508,6 +518,10 @@ type RoomHealthEventResolver interface {
 type RoomStatusEventResolver interface {
 	Room(ctx context.Context, obj *model.RoomStatusEvent) (*model.Room, error)
 }
+type ScreenEventResolver interface {
+	Room(ctx context.Context, obj *model.ScreenEvent) (*model.Room, error)
+	Screen(ctx context.Context, obj *model.ScreenEvent) (*model.Screen, error)
+}
 type SignageStateEventResolver interface {
 	Room(ctx context.Context, obj *model.SignageStateEvent) (*model.Room, error)
 }
@@ -517,6 +531,7 @@ type SubscriptionResolver interface {
 	SignageStateChanged(ctx context.Context, connectionID *string) (<-chan *model.SignageStateEvent, error)
 	SyncProgress(ctx context.Context, connectionID string) (<-chan *model.SyncRun, error)
 	ConnectionStatusChanged(ctx context.Context) (<-chan *model.ZoomConnection, error)
+	ScreenChanged(ctx context.Context, connectionID *string) (<-chan *model.ScreenEvent, error)
 }
 type ViewerResolver interface {
 	Tenant(ctx context.Context, obj *model.Viewer) (*model.Tenant, error)
@@ -1822,6 +1837,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Screen.URL(childComplexity), true
 
+	case "ScreenEvent.at":
+		if e.ComplexityRoot.ScreenEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScreenEvent.At(childComplexity), true
+	case "ScreenEvent.broadcast":
+		if e.ComplexityRoot.ScreenEvent.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScreenEvent.Broadcast(childComplexity), true
+	case "ScreenEvent.change":
+		if e.ComplexityRoot.ScreenEvent.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScreenEvent.Change(childComplexity), true
+	case "ScreenEvent.room":
+		if e.ComplexityRoot.ScreenEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScreenEvent.Room(childComplexity), true
+	case "ScreenEvent.screen":
+		if e.ComplexityRoot.ScreenEvent.Screen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScreenEvent.Screen(childComplexity), true
+
 	case "SignageAssignment.activatedAt":
 		if e.ComplexityRoot.SignageAssignment.ActivatedAt == nil {
 			break
@@ -1955,6 +2001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.RoomStatusChanged(childComplexity, args["connectionId"].(*string)), true
+	case "Subscription.screenChanged":
+		if e.ComplexityRoot.Subscription.ScreenChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_screenChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ScreenChanged(childComplexity, args["connectionId"].(*string)), true
 	case "Subscription.signageStateChanged":
 		if e.ComplexityRoot.Subscription.SignageStateChanged == nil {
 			break
@@ -2888,9 +2945,9 @@ A room's health, derived by the gateway (Zoom has none): from the room's status,
 Zoom Room alerts and its devices' status.
 """
 enum RoomHealth {
-  "Online, no alert triggered, every device online."
+  "Online, no alert triggered, every device online, and a screen that calls when signage is active."
   OK
-  "A triggered alert other than the critical ones, or a device that is not online."
+  "A triggered alert other than the critical ones, a device that is not online, or a dark screen: signage ACTIVE and no call from its player for 3 minutes (since its last call, or since activation when it never called)."
   WARNING
   "Offline, or an alert that nothing can show (room offline, display disconnected)."
   CRITICAL
@@ -3460,6 +3517,44 @@ type PlayEdge {
   cursor: String!
   "The play."
   node: Play!
+}
+
+extend type Subscription {
+  """
+  Screen changes (rooms:read), optionally of one connection: a room's screen coming online or going
+  dark (no contact for 3 minutes), and a broadcast starting or ending on it. A broadcast to every
+  activated room is one event per room activated when the event is delivered.
+  """
+  screenChanged(
+    "Only rooms of this ZoomConnection.id."
+    connectionId: ID
+  ): ScreenEvent!
+}
+
+"What changed on a room's screen."
+enum ScreenChange {
+  "The screen contacted the gateway after silence, or for the first time."
+  ONLINE
+  "The screen has not contacted the gateway for 3 minutes."
+  OFFLINE
+  "A broadcast started on the screen, replacing its program."
+  BROADCAST_STARTED
+  "A broadcast on the screen ended (endBroadcast or its endsAt); its program plays again."
+  BROADCAST_ENDED
+}
+
+"A room's screen changed."
+type ScreenEvent {
+  "The room whose screen changed."
+  room: Room!
+  "The screen now (online and lastSeenAt as of the event for ONLINE and OFFLINE); null once signage is no longer activated on the room."
+  screen: Screen
+  "What changed."
+  change: ScreenChange!
+  "The broadcast that started or ended, for BROADCAST_STARTED and BROADCAST_ENDED; null otherwise."
+  broadcast: Broadcast
+  "When the change happened (for OFFLINE, the end of the 3 minutes after the last contact)."
+  at: Time!
 }
 `, BuiltIn: false},
 	{Name: "../schema/signage.graphqls", Input: `extend type Mutation {
@@ -4290,6 +4385,22 @@ func (ec *executionContext) childFields_Screen(ctx context.Context, field graphq
 		return ec.fieldContext_Screen_broadcast(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Screen", field.Name)
+}
+
+func (ec *executionContext) childFields_ScreenEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "room":
+		return ec.fieldContext_ScreenEvent_room(ctx, field)
+	case "screen":
+		return ec.fieldContext_ScreenEvent_screen(ctx, field)
+	case "change":
+		return ec.fieldContext_ScreenEvent_change(ctx, field)
+	case "broadcast":
+		return ec.fieldContext_ScreenEvent_broadcast(ctx, field)
+	case "at":
+		return ec.fieldContext_ScreenEvent_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScreenEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_SignageAssignment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5291,6 +5402,20 @@ func (ec *executionContext) field_Subscription_roomHealthChanged_args(ctx contex
 }
 
 func (ec *executionContext) field_Subscription_roomStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connectionId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_screenChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "connectionId",
@@ -10645,6 +10770,148 @@ func (ec *executionContext) fieldContext_Screen_broadcast(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _ScreenEvent_room(ctx context.Context, field graphql.CollectedField, obj *model.ScreenEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScreenEvent_room(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScreenEvent().Room(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Room) graphql.Marshaler {
+			return ec.marshalNRoom2ᚖzoomsignageᚋgraphᚋmodelᚐRoom(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScreenEvent_room(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScreenEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScreenEvent_screen(ctx context.Context, field graphql.CollectedField, obj *model.ScreenEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScreenEvent_screen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ScreenEvent().Screen(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Screen) graphql.Marshaler {
+			return ec.marshalOScreen2ᚖzoomsignageᚋgraphᚋmodelᚐScreen(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScreenEvent_screen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScreenEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Screen(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScreenEvent_change(ctx context.Context, field graphql.CollectedField, obj *model.ScreenEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScreenEvent_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ScreenChange) graphql.Marshaler {
+			return ec.marshalNScreenChange2zoomsignageᚋgraphᚋmodelᚐScreenChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScreenEvent_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScreenEvent", field, false, false, "ScreenChange")
+}
+
+func (ec *executionContext) _ScreenEvent_broadcast(ctx context.Context, field graphql.CollectedField, obj *model.ScreenEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScreenEvent_broadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Broadcast, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Broadcast) graphql.Marshaler {
+			return ec.marshalOBroadcast2ᚖzoomsignageᚋgraphᚋmodelᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ScreenEvent_broadcast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ScreenEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ScreenEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.ScreenEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ScreenEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ScreenEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ScreenEvent", field, false, false, "Time")
+}
+
 func (ec *executionContext) _SignageAssignment_state(ctx context.Context, field graphql.CollectedField, obj *model.SignageAssignment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11294,6 +11561,50 @@ func (ec *executionContext) fieldContext_Subscription_connectionStatusChanged(_ 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ZoomConnection(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_screenChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_screenChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ScreenChanged(ctx, fc.Args["connectionId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ScreenEvent) graphql.Marshaler {
+			return ec.marshalNScreenEvent2ᚖzoomsignageᚋgraphᚋmodelᚐScreenEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_screenChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ScreenEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_screenChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -16823,6 +17134,61 @@ func (ec *executionContext) _Screen(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var screenEventImplementors = []string{"ScreenEvent"}
+
+func (ec *executionContext) _ScreenEvent(ctx context.Context, sel ast.SelectionSet, obj *model.ScreenEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, screenEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ScreenEvent")
+		case "room":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScreenEvent_room(ctx, field, obj)
+				})
+		case "screen":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ScreenEvent_screen(ctx, field, obj)
+				})
+		case "change":
+			out.Values[i] = ec._ScreenEvent_change(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "broadcast":
+			out.Values[i] = ec._ScreenEvent_broadcast(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ScreenEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var signageAssignmentImplementors = []string{"SignageAssignment"}
 
 func (ec *executionContext) _SignageAssignment(ctx context.Context, sel ast.SelectionSet, obj *model.SignageAssignment) graphql.Marshaler {
@@ -17016,6 +17382,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_syncProgress(ctx, fields[0])
 	case "connectionStatusChanged":
 		return ec._Subscription_connectionStatusChanged(ctx, fields[0])
+	case "screenChanged":
+		return ec._Subscription_screenChanged(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -18564,6 +18932,24 @@ func (ec *executionContext) marshalNScheduleWindow2ᚖzoomsignageᚋgraphᚋmode
 func (ec *executionContext) unmarshalNScheduleWindowInput2ᚖzoomsignageᚋgraphᚋmodelᚐScheduleWindowInput(ctx context.Context, v any) (*model.ScheduleWindowInput, error) {
 	res, err := ec.unmarshalInputScheduleWindowInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNScreenChange2zoomsignageᚋgraphᚋmodelᚐScreenChange(ctx context.Context, v any) (model.ScreenChange, error) {
+	var res model.ScreenChange
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNScreenChange2zoomsignageᚋgraphᚋmodelᚐScreenChange(ctx context.Context, sel ast.SelectionSet, v model.ScreenChange) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNScreenEvent2ᚖzoomsignageᚋgraphᚋmodelᚐScreenEvent(ctx context.Context, sel ast.SelectionSet, v *model.ScreenEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScreenEvent!")
+		return graphql.Null
+	}
+	return ec._ScreenEvent(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNServerAppCredentialsInput2zoomsignageᚋgraphᚋmodelᚐServerAppCredentialsInput(ctx context.Context, v any) (model.ServerAppCredentialsInput, error) {

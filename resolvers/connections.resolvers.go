@@ -114,7 +114,10 @@ func (r *zoomConnectionResolver) LastSync(ctx context.Context, obj *model.ZoomCo
 	if err != nil {
 		return nil, err
 	}
-	return connectionSyncRunModel(sum.LastSync), nil
+	if sum.LastSync == nil {
+		return nil, nil
+	}
+	return syncModel(*sum.LastSync), nil
 }
 
 // LastSuccessfulSyncAt is the resolver for the lastSuccessfulSyncAt field.

@@ -7,6 +7,7 @@ import (
 	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/graph/model"
+	"zoomsignage/rooms"
 	"zoomsignage/server"
 )
 
@@ -14,12 +15,12 @@ import (
 // already authorized (the tenant comes from the caller, never from the
 // object). It lives here, not in the generated resolver file, so that
 // regenerating keeps it.
-func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *model.ZoomConnection) (connections.Summary, error) {
+func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *model.ZoomConnection) (rooms.ConnectionSummary, error) {
 	p := auth.FromContext(ctx)
 	if p == nil {
-		return connections.Summary{}, apierror.New(apierror.Unauthenticated, "authentication required")
+		return rooms.ConnectionSummary{}, apierror.New(apierror.Unauthenticated, "authentication required")
 	}
-	return loadSummary(ctx, r.Connections, p.TenantID, obj.ID)
+	return loadSummary(ctx, r.Rooms, p.TenantID, obj.ID)
 }
 
 // connectionModel maps a connection; the summary fields (lastSync, counts)
@@ -36,22 +37,6 @@ func connectionModel(c connections.Connection) *model.ZoomConnection {
 	}
 	if c.AdminName != "" || c.AdminEmail != "" {
 		m.ConnectedBy = &model.ZoomAdmin{Name: c.AdminName, Email: c.AdminEmail}
-	}
-	return m
-}
-
-func connectionSyncRunModel(r *connections.SyncRun) *model.SyncRun {
-	if r == nil {
-		return nil
-	}
-	m := &model.SyncRun{
-		ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, State: model.SyncState(r.State),
-		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, RoomsSeen: r.RoomsSeen, RoomsAdded: r.RoomsAdded,
-		RoomsRemoved: r.RoomsRemoved, StatusChanges: r.StatusChanges, ZoomCalls: r.ZoomCalls,
-	}
-	if r.Error != "" {
-		e := r.Error
-		m.Error = &e
 	}
 	return m
 }

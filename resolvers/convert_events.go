@@ -65,18 +65,31 @@ func slowConsumerError() *gqlerror.Error {
 // connectionFilter checks that connectionID (when given) is one of the
 // tenant's connections, and returns a predicate on events' connection.
 func (r *Resolver) connectionFilter(ctx context.Context, tenantID string, connectionID *string) (func(*events.Event) bool, error) {
-	if connectionID == nil {
-		return func(*events.Event) bool { return true }, nil
-	}
-	if r.Connections == nil {
-		return nil, errors.New("resolvers.connectionFilter: connections are not configured")
-	}
-	c, err := r.Connections.Get(ctx, tenantID, *connectionID)
+	id, err := r.filterConnection(ctx, tenantID, connectionID)
 	if err != nil {
 		return nil, err
 	}
-	id := c.ID
+	if id == "" {
+		return func(*events.Event) bool { return true }, nil
+	}
 	return func(ev *events.Event) bool { return ev.ConnectionID == id }, nil
+}
+
+// filterConnection checks that connectionID (when given) is one of the
+// tenant's connections and returns its id ("" when none was given: every
+// connection).
+func (r *Resolver) filterConnection(ctx context.Context, tenantID string, connectionID *string) (string, error) {
+	if connectionID == nil {
+		return "", nil
+	}
+	if r.Connections == nil {
+		return "", errors.New("resolvers.filterConnection: connections are not configured")
+	}
+	c, err := r.Connections.Get(ctx, tenantID, *connectionID)
+	if err != nil {
+		return "", err
+	}
+	return c.ID, nil
 }
 
 // roomStatusEventModel maps a room.status event; ok is false for events

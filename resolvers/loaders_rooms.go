@@ -63,8 +63,8 @@ func (s loaderSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
 			ctx = context.WithValue(ctx, roomLoadersKey{}, &lazyRoomLoaders{tenantID: p.TenantID, rooms: s.rooms, connections: s.connections})
 		}
-		if p := auth.FromContext(ctx); p != nil && s.connections != nil {
-			ctx = withConnectionLoaders(ctx, p.TenantID, s.connections)
+		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
+			ctx = withConnectionLoaders(ctx, p.TenantID, s.rooms)
 		}
 		return next(ctx)
 	}

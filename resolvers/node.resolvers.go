@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-
 	"zoomsignage/auth"
 	"zoomsignage/graph/model"
 )

@@ -196,7 +196,36 @@ func (r *roomResolver) Screen(ctx context.Context, obj *model.Room) (*model.Scre
 	return r.screenOf(ctx, p.TenantID, obj)
 }
 
+// Room is the resolver for the room field.
+func (r *screenEventResolver) Room(ctx context.Context, obj *model.ScreenEvent) (*model.Room, error) {
+	return eventRoom(ctx, obj.Room)
+}
+
+// Screen is the resolver for the screen field.
+func (r *screenEventResolver) Screen(ctx context.Context, obj *model.ScreenEvent) (*model.Screen, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.eventScreen(ctx, p.TenantID, obj)
+}
+
+// ScreenChanged is the resolver for the screenChanged field.
+func (r *subscriptionResolver) ScreenChanged(ctx context.Context, connectionID *string) (<-chan *model.ScreenEvent, error) {
+	p, err := auth.Require(ctx, auth.ScopeRoomsRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.screenChanged(ctx, p.TenantID, connectionID)
+}
+
 // Play returns graph.PlayResolver implementation.
 func (r *Resolver) Play() graph.PlayResolver { return &playResolver{r} }
 
-type playResolver struct{ *Resolver }
+// ScreenEvent returns graph.ScreenEventResolver implementation.
+func (r *Resolver) ScreenEvent() graph.ScreenEventResolver { return &screenEventResolver{r} }
+
+type (
+	playResolver        struct{ *Resolver }
+	screenEventResolver struct{ *Resolver }
+)

@@ -2,7 +2,9 @@ package rooms_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"zoomsignage/auth"
 	"zoomsignage/connections"
 	"zoomsignage/rooms"
+	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
 )
 
@@ -107,9 +110,13 @@ func TestRoomsCacheIsInvalidatedByEveryWritePath(t *testing.T) {
 			}
 		}, false},
 		{"connection status change (the token store's reauth flip)", func(t *testing.T) {
-			// zoom/tokenstore_pg.go sqlMarkReauth, as the token store runs it on invalid_grant.
-			if _, err := e.db.Exec(e.ctx, `UPDATE zoom_connections SET status = 'REAUTH_REQUIRED', status_reason = $3, updated_at = now()
- WHERE id = $1 AND tenant_id = $2`, tn.connID, tn.id, "invalid_grant"); err != nil {
+			// The token store itself meets invalid_grant (no secret is
+			// opened or sealed, so it needs no sealer).
+			_, err := connections.NewTokenStore(e.db, nil).WithLockedConnection(e.ctx, zoom.ConnectionRef{ID: tn.connID, TenantID: tn.id},
+				func(context.Context, *zoom.LockedConnection) (*zoom.TokenWrite, error) {
+					return nil, zoom.ErrReauthorizationRequired
+				})
+			if !errors.Is(err, zoom.ErrReauthorizationRequired) {
 				t.Fatal(err)
 			}
 		}, true},

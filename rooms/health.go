@@ -19,7 +19,11 @@ import (
 //   - UNKNOWN: the room is under construction (not set up yet);
 //   - CRITICAL: the room is offline, or an alert says so (alert type 3,
 //     "Zoom Room is offline", or 7, "display disconnected": nothing can show);
-//   - WARNING: any other triggered alert, or a device that is not online;
+//   - WARNING: any other triggered alert, a device that is not online, or
+//     a dark screen: signage ACTIVE while its screen is OFFLINE, as the
+//     screens package reports it (SetScreenStates: no contact for the
+//     online window after the last one, or after activation when the
+//     player never called);
 //   - OK otherwise.
 //
 // sqlRecomputeHealth applies that to the given rooms and writes only rooms
@@ -33,7 +37,8 @@ const sqlRecomputeHealth = `WITH target AS (
       WHEN r.status = 'OFFLINE' THEN 'CRITICAL'
       WHEN EXISTS (SELECT 1 FROM room_alerts a WHERE a.room_id = r.id AND a.state = 'TRIGGERED' AND a.alert_type IN (3, 7)) THEN 'CRITICAL'
       WHEN EXISTS (SELECT 1 FROM room_alerts a WHERE a.room_id = r.id AND a.state = 'TRIGGERED')
-        OR EXISTS (SELECT 1 FROM room_devices d WHERE d.room_id = r.id AND d.status <> 'Online') THEN 'WARNING'
+        OR EXISTS (SELECT 1 FROM room_devices d WHERE d.room_id = r.id AND d.status <> 'Online')
+        OR EXISTS (SELECT 1 FROM signage_assignments sa WHERE sa.room_id = r.id AND sa.state = '` + SignageActive + `' AND sa.screen_state = '` + ScreenOffline + `') THEN 'WARNING'
       ELSE 'OK'
     END AS new_health
   FROM rooms r WHERE r.tenant_id = $1 AND r.id = ANY($2::uuid[])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -70,4 +71,98 @@ func (s *Service) ActivatedRoomIDs(ctx context.Context, tenantID string) ([]stri
 		return nil, fmt.Errorf("rooms.ActivatedRoomIDs: %w", err)
 	}
 	return ids, nil
+}
+
+// What the screens package last reported of an assignment's screen
+// (signage_assignments.screen_state). Health counts an ACTIVE assignment
+// whose screen is ScreenOffline as WARNING (health.go).
+const (
+	// ScreenPending is an assignment whose screen nobody has reported
+	// since its activation.
+	ScreenPending = "PENDING"
+	ScreenOnline  = "ONLINE"
+	ScreenOffline = "OFFLINE"
+)
+
+const (
+	// sqlSetScreenState moves assignments' screen state; onlyPending ($4)
+	// leaves states a transition already reported alone, so the sweep of
+	// pending screens never overwrites a contact that committed first.
+	sqlSetScreenState = `UPDATE signage_assignments SET screen_state = $3
+WHERE tenant_id = $1 AND room_id = ANY($2::uuid[]) AND screen_state <> $3 AND (NOT $4 OR screen_state = '` + ScreenPending + `')
+RETURNING room_id`
+	// sqlPendingScreens takes assignments still pending after activation,
+	// oldest first, across tenants; a row another sweep holds is skipped.
+	sqlPendingScreens = `SELECT a.room_id, a.tenant_id, a.connection_id FROM signage_assignments a
+WHERE a.screen_state = '` + ScreenPending + `' AND a.activated_at <= $1
+ORDER BY a.activated_at, a.room_id LIMIT $2 FOR UPDATE SKIP LOCKED`
+)
+
+// SetScreenStates records, in the screens package's transaction tx (the
+// one announcing the transition), that the rooms' screens are now state
+// (ScreenOnline or ScreenOffline), recomputes their health and records
+// the health events of rooms whose health changed. With onlyPending it
+// only settles screens still ScreenPending. Rooms without signage are
+// ignored. Screens reports; rooms owns health: this keeps the import arrow
+// screens → rooms.
+func (s *Service) SetScreenStates(ctx context.Context, tx pgx.Tx, tenantID string, roomIDs []string, state string, onlyPending bool) error {
+	if len(roomIDs) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, sqlSetScreenState, tenantID, validIDs(roomIDs), state, onlyPending)
+	if err != nil {
+		return fmt.Errorf("rooms.SetScreenStates: %w", err)
+	}
+	changed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("rooms.SetScreenStates: %w", err)
+	}
+	if err := s.healthAfterSignage(ctx, tx, tenantID, changed); err != nil {
+		return fmt.Errorf("rooms.SetScreenStates: %w", err)
+	}
+	return nil
+}
+
+// PendingScreens returns, locked in tx, up to limit assignments activated
+// at or before activatedBefore whose screen was never reported, for the
+// screens sweep to settle (ONLINE if the player called, else OFFLINE).
+func (s *Service) PendingScreens(ctx context.Context, tx pgx.Tx, activatedBefore time.Time, limit int) ([]Screen, error) {
+	rows, err := tx.Query(ctx, sqlPendingScreens, activatedBefore, limit)
+	if err != nil {
+		return nil, fmt.Errorf("rooms.PendingScreens: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Screen, error) {
+		var sc Screen
+		err := row.Scan(&sc.RoomID, &sc.TenantID, &sc.ConnectionID)
+		return sc, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rooms.PendingScreens: %w", err)
+	}
+	return out, nil
+}
+
+// healthAfterSignage recomputes the health of rooms whose signage or
+// screen state changed in tx (a dark screen counts only while signage is
+// ACTIVE) and records the health events of those whose health moved.
+func (s *Service) healthAfterSignage(ctx context.Context, tx pgx.Tx, tenantID string, roomIDs []string) error {
+	changes, err := recomputeHealth(ctx, tx, tenantID, roomIDs)
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	ids := make([]string, len(changes))
+	for i, c := range changes {
+		ids[i] = c.room.ID
+	}
+	return s.emitRoomHealth(ctx, tx, tenantID, ids)
+}
+
+// emitSignage records a room's signage event in tx, and its health event
+// when the change moved its health (a dark screen stops or starts counting
+// with the ACTIVE state).
+func (s *Service) emitSignage(ctx context.Context, tx pgx.Tx, room Room, a *Assignment) error {
+	if err := s.emit(ctx, tx, s.signageEvent(room, a)); err != nil {
+		return err
+	}
+	return s.healthAfterSignage(ctx, tx, room.TenantID, []string{room.ID})
 }

@@ -313,7 +313,7 @@ func (s *Service) markRemoving(ctx context.Context, actor Actor, room Room) (Ass
 			TargetType: "room", TargetID: room.ID, Details: map[string]any{"room": room.Name, "zoomRoomId": room.ZoomRoomID}}); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, s.signageEvent(room, &a))
+		return s.emitSignage(ctx, tx, room, &a)
 	})
 	if err != nil {
 		return Assignment{}, fmt.Errorf("rooms.markRemoving: %w", err)
@@ -410,7 +410,7 @@ func (s *Service) updateOne(ctx context.Context, actor Actor, j pushJob, setting
 		}
 		// Recorded on every saved change, not only a new state: the event
 		// carries layout and mute, and the room's screen plays by them.
-		return s.emit(ctx, tx, s.signageEvent(j.room, &a))
+		return s.emitSignage(ctx, tx, j.room, &a)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Result{RoomID: j.room.ID, Err: apierror.NotFoundf("signage is not activated on room %q", j.room.ID)}

@@ -63,7 +63,7 @@ func (s *Service) abandon(ctx context.Context, actor string, room Room) (bool, e
 				"reason": "Zoom refused the connection's authorization; left on Zoom for removal later"}}); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, s.signageEvent(room, nil))
+		return s.emitSignage(ctx, tx, room, nil)
 	})
 	if err != nil {
 		return false, fmt.Errorf("rooms.abandon: %w", err)

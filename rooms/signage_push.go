@@ -165,6 +165,9 @@ func (s *Service) pushAndRecord(ctx context.Context, ac *zoom.AccountClient, roo
 		if err != nil || out.State == SignageRemoving || (out.State == a.State && state != SignageActive) {
 			return nil, err
 		}
+		if err := s.healthAfterSignage(recCtx, tx, room.TenantID, []string{room.ID}); err != nil {
+			return nil, err
+		}
 		return []events.Event{s.signageEvent(room, &out)}, nil
 	})
 	if err != nil {

@@ -144,7 +144,7 @@ func (s *Service) reserve(ctx context.Context, actor string, room Room, st setti
 			TargetType: "room", TargetID: room.ID, Details: st.details(room)}); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, s.signageEvent(room, &a))
+		return s.emitSignage(ctx, tx, room, &a)
 	})
 	if err != nil {
 		return Assignment{}, fmt.Errorf("rooms.reserve: %w", tenants.LimitReached(ctx, s.db, room.TenantID, err))
@@ -174,7 +174,7 @@ func (s *Service) release(ctx context.Context, actor, action string, room Room, 
 			TargetType: "room", TargetID: room.ID, Details: details}); err != nil {
 			return err
 		}
-		return s.emit(ctx, tx, s.signageEvent(room, nil))
+		return s.emitSignage(ctx, tx, room, nil)
 	})
 	if err != nil {
 		return false, fmt.Errorf("rooms.release: %w", err)

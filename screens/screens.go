@@ -38,12 +38,18 @@ const (
 )
 
 // RoomSource is what screens reads of rooms (rooms.Service): the live
-// screen of a token, the tenant's rooms and their signage.
+// screen of a token, the tenant's rooms and their signage; and where it
+// reports its screens going online and dark.
 type RoomSource interface {
 	ScreenByToken(ctx context.Context, token string) (rooms.Screen, error)
 	RoomsByID(ctx context.Context, tenantID string, roomIDs []string) (map[string]rooms.Room, error)
 	SignageByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string]rooms.Assignment, error)
 	ActivatedRoomIDs(ctx context.Context, tenantID string) ([]string, error)
+	// SetScreenStates and PendingScreens report screens' online
+	// transitions to rooms, which owns room health (a dark screen is
+	// WARNING), in the transaction that announces them.
+	SetScreenStates(ctx context.Context, tx pgx.Tx, tenantID string, roomIDs []string, state string, onlyPending bool) error
+	PendingScreens(ctx context.Context, tx pgx.Tx, activatedBefore time.Time, limit int) ([]rooms.Screen, error)
 }
 
 // Outbox is where the service records events: Add in the transaction of

@@ -43,6 +43,9 @@ ON CONFLICT (room_id) DO NOTHING`
   ORDER BY last_seen_at, room_id LIMIT $2 FOR UPDATE SKIP LOCKED) due
 WHERE s.room_id = due.room_id
 RETURNING s.room_id, s.tenant_id, s.last_seen_at`
+	// sqlOnlineOf picks the rooms whose screen is online as announced and
+	// called within the window.
+	sqlOnlineOf = `SELECT room_id FROM screen_status WHERE room_id = ANY($1::uuid[]) AND online AND last_seen_at > $2 ORDER BY room_id`
 	// sqlSweepBroadcasts takes the broadcasts whose endsAt passed without
 	// endBroadcast, once.
 	sqlSweepBroadcasts = `UPDATE broadcasts b SET end_announced = true FROM (
@@ -109,6 +112,12 @@ func (s *Service) seen(ctx context.Context, sc rooms.Screen) error {
 				return err
 			}
 		}
+		if len(evs) > 0 {
+			// Rooms' health counts the screen lit again, with this commit.
+			if err := s.cfg.Rooms.SetScreenStates(ctx, tx, sc.TenantID, []string{sc.RoomID}, rooms.ScreenOnline, false); err != nil {
+				return err
+			}
+		}
 		return s.cfg.Events.Add(ctx, tx, evs...)
 	})
 	if err != nil {
@@ -140,6 +149,15 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	for {
 		n, err := s.sweepOffline(ctx)
 		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < sweepBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.sweepPending(ctx)
 		if err != nil {
 			return total, err
 		}
@@ -201,6 +219,12 @@ func (s *Service) sweepOffline(ctx context.Context) (int, error) {
 				known[id] = r
 			}
 		}
+		// Rooms' health counts these screens dark, with this commit.
+		for tenant, ids := range byTenant {
+			if err := s.cfg.Rooms.SetScreenStates(ctx, tx, tenant, ids, rooms.ScreenOffline, false); err != nil {
+				return err
+			}
+		}
 		evs := make([]events.Event, 0, len(list))
 		for _, g := range list {
 			r := known[g.room]
@@ -211,6 +235,63 @@ func (s *Service) sweepOffline(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("screens.sweepOffline: %w", err)
+	}
+	return n, nil
+}
+
+// sweepPending settles the screens of assignments activated longer than
+// the online window ago that no transition reported yet: ONLINE when the
+// player is calling (a screen row already online, as after a
+// reactivation: no transition to announce), else OFFLINE, a screen never
+// seen since its activation counting as dark for room health. No
+// screen.offline is announced for a screen that was never online. It
+// returns how many assignments it settled.
+func (s *Service) sweepPending(ctx context.Context) (int, error) {
+	n := 0
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		now := s.cfg.Now()
+		list, err := s.cfg.Rooms.PendingScreens(ctx, tx, now.Add(-OnlineWindow), sweepBatch)
+		if err != nil {
+			return err
+		}
+		n = len(list)
+		if n == 0 {
+			return nil
+		}
+		ids := make([]string, len(list))
+		for i, sc := range list {
+			ids[i] = sc.RoomID
+		}
+		rows, err := tx.Query(ctx, sqlOnlineOf, ids, now.Add(-OnlineWindow))
+		if err != nil {
+			return err
+		}
+		online, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		lit := make(map[string]bool, len(online))
+		for _, id := range online {
+			lit[id] = true
+		}
+		type key struct{ tenant, state string }
+		groups := map[key][]string{}
+		for _, sc := range list {
+			k := key{sc.TenantID, rooms.ScreenOffline}
+			if lit[sc.RoomID] {
+				k.state = rooms.ScreenOnline
+			}
+			groups[k] = append(groups[k], sc.RoomID)
+		}
+		for k, ids := range groups {
+			if err := s.cfg.Rooms.SetScreenStates(ctx, tx, k.tenant, ids, k.state, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("screens.sweepPending: %w", err)
 	}
 	return n, nil
 }

@@ -15,7 +15,7 @@ import (
 // BenchmarkVaultCallsPerThousandZoomCalls: at steady state the decrypted
 // token lives in memory, so Zoom calls cost no Vault round trip. Every call
 // reaches Zoom (no cache) through the Redis limiter (set high enough not to
-// throttle); the sealer counts Vault calls. Target: ≤ 1 per 1,000.
+// throttle); the token store counts sealer round trips. Target: ≤ 1 per 1,000.
 func BenchmarkVaultCallsPerThousandZoomCalls(b *testing.B) {
 	e := newEnv(b, envOptions{seed: zoomsim.SeedOptions{Rooms: 3}, sim: zoomsim.Options{DisableRateLimits: true}})
 	c, _ := e.newClient(func(o *zoom.Options) {
@@ -27,7 +27,7 @@ func BenchmarkVaultCallsPerThousandZoomCalls(b *testing.B) {
 	if _, err := api.GetRoom(ctx, e.seed.RoomIDs[0]); err != nil { // token fetched and sealed once
 		b.Fatal(err)
 	}
-	vault0, zoom0 := e.sealer.calls.Load(), e.calls(zoomsim.RouteGetRoom)
+	vault0, zoom0 := e.store.vaultCalls.Load(), e.calls(zoomsim.RouteGetRoom)
 	b.ResetTimer()
 	for b.Loop() {
 		for range 1000 {
@@ -37,7 +37,7 @@ func BenchmarkVaultCallsPerThousandZoomCalls(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	vaultCalls := e.sealer.calls.Load() - vault0
+	vaultCalls := e.store.vaultCalls.Load() - vault0
 	zoomCalls := e.calls(zoomsim.RouteGetRoom) - zoom0
 	if zoomCalls == 0 {
 		b.Fatal("no Zoom calls measured")

@@ -12,12 +12,13 @@
 //     token per Zoom account shared by every replica through the sealed
 //     connection row.
 //   - MarketplaceTokenSource: Marketplace installs, refreshed with rotation
-//     under a row lock (TokenStore, PGTokenStore).
+//     under a lock the TokenStore holds (connections.TokenStore keeps it in
+//     Postgres, sealed with Vault; this package imports neither).
 //   - StaticServerAppCredentials: Server-to-Server credentials not stored
 //     anywhere yet (the connect flow's validation call).
 //
-// Decrypted access tokens live only in process memory; Postgres holds Vault
-// ciphertexts and Redis holds no token at all.
+// Decrypted access tokens live only in process memory; the token store holds
+// Vault ciphertexts and Redis holds no token at all.
 package zoom
 
 import (

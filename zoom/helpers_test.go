@@ -11,18 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/internal/testutil/clocktest"
 	"zoomsignage/internal/testutil/logtest"
 	"zoomsignage/internal/testutil/redistest"
-	"zoomsignage/store"
-	"zoomsignage/store/storetest"
-	"zoomsignage/vault"
-	"zoomsignage/vault/vaulttest"
 	"zoomsignage/zoom"
 	"zoomsignage/zoom/zoomsim"
 	"zoomsignage/zoom/zoomspec"
@@ -32,32 +26,6 @@ import (
 type clock = clocktest.Clock
 
 func newClock() *clock { return clocktest.New() }
-
-// countingSealer counts Vault round trips.
-type countingSealer struct {
-	vault.Sealer
-	calls atomic.Int64
-}
-
-func (s *countingSealer) Seal(ctx context.Context, tenantID string, p []byte) (string, error) {
-	s.calls.Add(1)
-	return s.Sealer.Seal(ctx, tenantID, p)
-}
-
-func (s *countingSealer) Open(ctx context.Context, tenantID, c string) ([]byte, error) {
-	s.calls.Add(1)
-	return s.Sealer.Open(ctx, tenantID, c)
-}
-
-func (s *countingSealer) SealBatch(ctx context.Context, items []vault.Plain) ([]string, error) {
-	s.calls.Add(1)
-	return s.Sealer.SealBatch(ctx, items)
-}
-
-func (s *countingSealer) OpenBatch(ctx context.Context, items []vault.Sealed) ([][]byte, error) {
-	s.calls.Add(1)
-	return s.Sealer.OpenBatch(ctx, items)
-}
 
 // envOptions shape a test world.
 type envOptions struct {
@@ -79,8 +47,9 @@ type envOptions struct {
 }
 
 // env is a simulator behind a real HTTP server (its clock fake), a real
-// Postgres, Redis and Vault, and client factories whose traffic is checked
-// against Zoom's OpenAPI documents.
+// Redis, an in-memory token store (the client's contract; the Postgres one
+// is the connections domain's and is tested there), and client factories
+// whose traffic is checked against Zoom's OpenAPI documents.
 type env struct {
 	t      testing.TB
 	clock  *clock
@@ -88,9 +57,7 @@ type env struct {
 	srv    *httptest.Server
 	seed   zoomsim.Seeded
 	spec   *zoomspec.Transport
-	pool   *pgxpool.Pool
-	sealer *countingSealer
-	store  *zoom.PGTokenStore
+	store  *memStore
 	rdb    *redis.Client
 	prefix string
 	tenant string
@@ -149,13 +116,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 			}
 		}
 	})
-	e.pool = storetest.New(t)
-	e.sealer = &countingSealer{Sealer: vaulttest.New(t)}
-	e.store = zoom.NewPGTokenStore(e.pool, e.sealer)
+	e.store = newMemStore()
 	e.rdb, e.prefix = redistest.New(t)
-	if err := e.pool.QueryRow(ctx, `INSERT INTO tenants (name, license_limit) VALUES ('t', 10) RETURNING id`).Scan(&e.tenant); err != nil {
-		t.Fatal(err)
-	}
+	e.tenant = "tenant-" + e.prefix
 	return e
 }
 
@@ -206,17 +169,9 @@ func (e *env) newClient(mod func(*zoom.Options)) (*zoom.Client, *prometheus.Regi
 	return c, reg
 }
 
-// insertConnection adds a zoom_connections row of kind for the seeded account.
+// insertConnection stores a connection of kind for the seeded account.
 func (e *env) insertConnection(kind zoom.ConnectionKind, clientID string) zoom.ConnectionRef {
-	e.t.Helper()
-	ref := zoom.ConnectionRef{TenantID: e.tenant}
-	err := e.pool.QueryRow(context.Background(),
-		`INSERT INTO zoom_connections (tenant_id, kind, zoom_account_id, client_id) VALUES ($1, $2, $3, $4) RETURNING id`,
-		e.tenant, string(kind), e.seed.AccountID, clientID).Scan(&ref.ID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return ref
+	return e.store.insert(e.tenant, kind, e.seed.AccountID, clientID)
 }
 
 // serverApp stores the seeded Server-to-Server app's secret in a new
@@ -224,10 +179,7 @@ func (e *env) insertConnection(kind zoom.ConnectionKind, clientID string) zoom.C
 func (e *env) serverApp() zoom.ConnectionRef {
 	e.t.Helper()
 	ref := e.insertConnection(zoom.KindServerApp, e.seed.Server.ClientID)
-	err := store.InTx(context.Background(), e.pool, func(tx pgx.Tx) error {
-		return e.store.SaveClientSecret(context.Background(), tx, ref, e.seed.Server.ClientSecret)
-	})
-	if err != nil {
+	if err := e.store.saveClientSecret(ref, e.seed.Server.ClientSecret); err != nil {
 		e.t.Fatal(err)
 	}
 	return ref
@@ -270,8 +222,7 @@ func (e *env) marketplace(c *zoom.Client) (zoom.ConnectionRef, *zoom.OAuthToken)
 		e.t.Fatalf("ExchangeCode: %v", err)
 	}
 	ref := e.insertConnection(zoom.KindMarketplace, e.seed.Marketplace.ClientID)
-	err = store.InTx(ctx, e.pool, func(tx pgx.Tx) error { return e.store.SaveGrant(ctx, tx, ref, *tok) })
-	if err != nil {
+	if err := e.store.saveGrant(ref, *tok); err != nil {
 		e.t.Fatal(err)
 	}
 	return ref, tok

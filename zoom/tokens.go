@@ -20,7 +20,8 @@ type TokenSource interface {
 	Invalidate(token string)
 }
 
-// ConnectionKind is the kind of a zoom_connections row.
+// ConnectionKind is the kind of a stored connection (zoom_connections.kind in
+// the connections domain).
 type ConnectionKind string
 
 // Connection kinds (zoom_connections.kind).
@@ -29,13 +30,8 @@ const (
 	KindServerApp   ConnectionKind = "SERVER_APP"
 )
 
-// StatusReauthRequired is the zoom_connections.status the token store sets
-// when Zoom answers invalid_grant; a source refuses to call Zoom for such a
-// row until the connection is made again.
-const StatusReauthRequired = "REAUTH_REQUIRED"
-
-// ConnectionRef identifies a zoom_connections row; every query filters by
-// both ids.
+// ConnectionRef identifies a stored connection; the store filters every
+// query by both ids.
 type ConnectionRef struct {
 	ID, TenantID string
 }
@@ -138,8 +134,8 @@ func (s *storedSource) renew(ctx context.Context) (string, error) {
 		if row.Kind != s.kind {
 			return nil, fmt.Errorf("connection is %s, not %s", row.Kind, s.kind)
 		}
-		if row.Status == StatusReauthRequired {
-			return nil, fmt.Errorf("%w: connection is marked %s", ErrReauthorizationRequired, StatusReauthRequired)
+		if row.ReauthRequired {
+			return nil, fmt.Errorf("%w: connection is marked as needing reauthorization", ErrReauthorizationRequired)
 		}
 		now := s.c.now()
 		if row.HasAccessToken && bad != -1 && row.Version != bad && now.Before(row.AccessTokenExpiresAt.Add(-s.c.margin)) {

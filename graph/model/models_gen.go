@@ -578,6 +578,20 @@ type Screen struct {
 	Broadcast *Broadcast `json:"broadcast,omitempty"`
 }
 
+// A room's screen changed.
+type ScreenEvent struct {
+	// The room whose screen changed.
+	Room *Room `json:"room"`
+	// The screen now (online and lastSeenAt as of the event for ONLINE and OFFLINE); null once signage is no longer activated on the room.
+	Screen *Screen `json:"screen,omitempty"`
+	// What changed.
+	Change ScreenChange `json:"change"`
+	// The broadcast that started or ended, for BROADCAST_STARTED and BROADCAST_ENDED; null otherwise.
+	Broadcast *Broadcast `json:"broadcast,omitempty"`
+	// When the change happened (for OFFLINE, the end of the 3 minutes after the last contact).
+	At time.Time `json:"at"`
+}
+
 // New credentials of the same Server-to-Server app's account.
 type ServerAppCredentialsInput struct {
 	// The app's client id, at most 200 characters.
@@ -1088,9 +1102,9 @@ func (e PrincipalKind) MarshalJSON() ([]byte, error) {
 type RoomHealth string
 
 const (
-	// Online, no alert triggered, every device online.
+	// Online, no alert triggered, every device online, and a screen that calls when signage is active.
 	RoomHealthOk RoomHealth = "OK"
-	// A triggered alert other than the critical ones, or a device that is not online.
+	// A triggered alert other than the critical ones, a device that is not online, or a dark screen: signage ACTIVE and no call from its player for 3 minutes (since its last call, or since activation when it never called).
 	RoomHealthWarning RoomHealth = "WARNING"
 	// Offline, or an alert that nothing can show (room offline, display disconnected).
 	RoomHealthCritical RoomHealth = "CRITICAL"
@@ -1207,6 +1221,70 @@ func (e *RoomStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e RoomStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What changed on a room's screen.
+type ScreenChange string
+
+const (
+	// The screen contacted the gateway after silence, or for the first time.
+	ScreenChangeOnline ScreenChange = "ONLINE"
+	// The screen has not contacted the gateway for 3 minutes.
+	ScreenChangeOffline ScreenChange = "OFFLINE"
+	// A broadcast started on the screen, replacing its program.
+	ScreenChangeBroadcastStarted ScreenChange = "BROADCAST_STARTED"
+	// A broadcast on the screen ended (endBroadcast or its endsAt); its program plays again.
+	ScreenChangeBroadcastEnded ScreenChange = "BROADCAST_ENDED"
+)
+
+var AllScreenChange = []ScreenChange{
+	ScreenChangeOnline,
+	ScreenChangeOffline,
+	ScreenChangeBroadcastStarted,
+	ScreenChangeBroadcastEnded,
+}
+
+func (e ScreenChange) IsValid() bool {
+	switch e {
+	case ScreenChangeOnline, ScreenChangeOffline, ScreenChangeBroadcastStarted, ScreenChangeBroadcastEnded:
+		return true
+	}
+	return false
+}
+
+func (e ScreenChange) String() string {
+	return string(e)
+}
+
+func (e *ScreenChange) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ScreenChange(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ScreenChange", str)
+	}
+	return nil
+}
+
+func (e ScreenChange) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ScreenChange) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ScreenChange) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -1,4 +1,4 @@
-package zoom
+package connections
 
 import (
 	"context"
@@ -12,72 +12,30 @@ import (
 
 	"zoomsignage/store"
 	"zoomsignage/vault"
+	"zoomsignage/zoom"
 )
 
-// TokenStore keeps a connection's credentials and serialises their renewal
-// across goroutines, client instances and replicas.
-type TokenStore interface {
-	// WithLockedConnection locks the connection's row for the duration of
-	// fn (in a transaction) and hands fn its current state. When fn returns
-	// a TokenWrite, the store seals it, writes it with credential_version+1
-	// and commits before returning the new version; with nil it commits
-	// nothing and returns the current version. When fn's error matches
-	// ErrReauthorizationRequired the row is marked REAUTH_REQUIRED (and
-	// that is committed) before the error is returned.
-	WithLockedConnection(ctx context.Context, ref ConnectionRef,
-		fn func(ctx context.Context, row *LockedConnection) (*TokenWrite, error)) (version int64, err error)
-}
-
-// LockedConnection is a connection row as a TokenStore hands it to the
-// renewal function: non-secret fields, and Secrets to open the sealed ones
-// only when they are needed (each opening is a Vault call).
-type LockedConnection struct {
-	Kind                 ConnectionKind
-	ZoomAccountID        string
-	ClientID             string
-	Status               string
-	Version              int64
-	AccessTokenExpiresAt time.Time
-	HasAccessToken       bool
-	HasRefreshToken      bool
-	HasClientSecret      bool
-	Secrets              SecretOpener
-}
-
-// SecretOpener opens the sealed credentials of a locked row. Each returns ""
-// when the row holds none.
-type SecretOpener interface {
-	AccessToken(ctx context.Context) (string, error)
-	RefreshToken(ctx context.Context) (string, error)
-	ClientSecret(ctx context.Context) (string, error)
-}
-
-// TokenWrite is a new token to store.
-type TokenWrite struct {
-	AccessToken string
-	ExpiresAt   time.Time
-	// RefreshToken replaces the stored one; "" keeps it (a stored refresh
-	// token is never overwritten with nothing).
-	RefreshToken string
-	// Scopes replace granted_scopes; nil keeps them.
-	Scopes []string
-}
-
-// PGTokenStore is the Postgres TokenStore: credentials live in
-// zoom_connections as Vault ciphertexts bound to the tenant, and renewal
-// runs under SELECT … FOR UPDATE on the row.
-type PGTokenStore struct {
+// TokenStore is the Postgres zoom.TokenStore: credentials live in
+// zoom_connections (this package's table) as Vault ciphertexts bound to the
+// tenant, and renewal runs under SELECT … FOR UPDATE on the row, so one
+// replica at a time talks to Zoom for a connection. It lives here, not in
+// zoom, so the REST client needs neither the database nor Vault and the
+// statuses it writes are this package's Status constants.
+type TokenStore struct {
 	pool   *pgxpool.Pool
 	sealer vault.Sealer
 }
 
-// NewPGTokenStore returns a store over pool that seals with sealer.
-func NewPGTokenStore(pool *pgxpool.Pool, sealer vault.Sealer) *PGTokenStore {
-	return &PGTokenStore{pool: pool, sealer: sealer}
+// NewTokenStore returns a store over pool that seals with sealer.
+func NewTokenStore(pool *pgxpool.Pool, sealer vault.Sealer) *TokenStore {
+	return &TokenStore{pool: pool, sealer: sealer}
 }
 
+// The store is what the zoom client's token sources are given.
+var _ zoom.TokenStore = (*TokenStore)(nil)
+
 const (
-	sqlLockConnection = `SELECT kind, zoom_account_id, client_id, status, credential_version,
+	sqlLockCredentials = `SELECT kind, zoom_account_id, client_id, status, credential_version,
        access_token_expires_at, sealed_access_token, sealed_refresh_token, sealed_client_secret
   FROM zoom_connections
  WHERE id = $1 AND tenant_id = $2
@@ -93,15 +51,15 @@ const (
  WHERE id = $1 AND tenant_id = $2
 RETURNING credential_version`
 	sqlMarkReauth = `UPDATE zoom_connections
-   SET status = 'REAUTH_REQUIRED', status_reason = $3, updated_at = now()
- WHERE id = $1 AND tenant_id = $2 AND status <> 'DISCONNECTING'`
+   SET status = '` + string(StatusReauthRequired) + `', status_reason = $3, updated_at = now()
+ WHERE id = $1 AND tenant_id = $2 AND status <> '` + string(StatusDisconnecting) + `'`
 	sqlSaveGrant = `UPDATE zoom_connections
    SET sealed_access_token = $3,
        access_token_expires_at = $4,
        sealed_refresh_token = COALESCE($5::text, sealed_refresh_token),
        refresh_token_updated_at = now(),
        granted_scopes = COALESCE($6::text[], granted_scopes),
-       status = 'ACTIVE', status_reason = NULL,
+       status = '` + string(StatusActive) + `', status_reason = NULL,
        credential_version = credential_version + 1,
        updated_at = now()
  WHERE id = $1 AND tenant_id = $2
@@ -125,9 +83,9 @@ RETURNING credential_version`
 // secret.
 const reauthReason = "Zoom refused the stored refresh token (invalid_grant); an admin must connect the account again"
 
-// WithLockedConnection implements TokenStore.
-func (s *PGTokenStore) WithLockedConnection(ctx context.Context, ref ConnectionRef,
-	fn func(ctx context.Context, row *LockedConnection) (*TokenWrite, error)) (int64, error) {
+// WithLockedConnection implements zoom.TokenStore.
+func (s *TokenStore) WithLockedConnection(ctx context.Context, ref zoom.ConnectionRef,
+	fn func(ctx context.Context, row *zoom.LockedConnection) (*zoom.TokenWrite, error)) (int64, error) {
 	var (
 		version  int64
 		reauth   error
@@ -138,17 +96,17 @@ func (s *PGTokenStore) WithLockedConnection(ctx context.Context, ref ConnectionR
 			kind, status                          string
 			expires                               *time.Time
 			sealedAccess, sealedRefresh, sealedCS *string
-			row                                   LockedConnection
+			row                                   zoom.LockedConnection
 		)
-		err := tx.QueryRow(ctx, sqlLockConnection, ref.ID, ref.TenantID).Scan(&kind, &row.ZoomAccountID, &row.ClientID,
+		err := tx.QueryRow(ctx, sqlLockCredentials, ref.ID, ref.TenantID).Scan(&kind, &row.ZoomAccountID, &row.ClientID,
 			&status, &row.Version, &expires, &sealedAccess, &sealedRefresh, &sealedCS)
 		if errors.Is(err, pgx.ErrNoRows) || store.IsInvalidText(err) {
-			return ErrNoConnection
+			return zoom.ErrNoConnection
 		}
 		if err != nil {
 			return fmt.Errorf("lock row: %w", err)
 		}
-		row.Kind, row.Status = ConnectionKind(kind), status
+		row.Kind, row.ReauthRequired = zoom.ConnectionKind(kind), Status(status) == StatusReauthRequired
 		if expires != nil {
 			row.AccessTokenExpiresAt = *expires
 		}
@@ -160,7 +118,7 @@ func (s *PGTokenStore) WithLockedConnection(ctx context.Context, ref ConnectionR
 		fnCalled = true
 		w, err := fn(ctx, &row)
 		if err != nil {
-			if errors.Is(err, ErrReauthorizationRequired) && status != StatusReauthRequired {
+			if errors.Is(err, zoom.ErrReauthorizationRequired) && Status(status) != StatusReauthRequired {
 				if _, uerr := tx.Exec(ctx, sqlMarkReauth, ref.ID, ref.TenantID, reauthReason); uerr != nil {
 					return fmt.Errorf("mark reauthorization required: %w (after %w)", uerr, err)
 				}
@@ -183,7 +141,7 @@ func (s *PGTokenStore) WithLockedConnection(ctx context.Context, ref ConnectionR
 		if fnCalled {
 			return 0, err
 		}
-		return 0, fmt.Errorf("zoom.PGTokenStore: %w", err)
+		return 0, fmt.Errorf("connections.TokenStore: %w", err)
 	}
 	if reauth != nil {
 		return 0, reauth
@@ -192,7 +150,7 @@ func (s *PGTokenStore) WithLockedConnection(ctx context.Context, ref ConnectionR
 }
 
 // writeTokens seals a token pair in one Vault round trip and writes it.
-func (s *PGTokenStore) writeTokens(ctx context.Context, q pgx.Tx, sql string, ref ConnectionRef, w TokenWrite) (int64, error) {
+func (s *TokenStore) writeTokens(ctx context.Context, q pgx.Tx, sql string, ref zoom.ConnectionRef, w zoom.TokenWrite) (int64, error) {
 	items := []vault.Plain{{TenantID: ref.TenantID, Plaintext: []byte(w.AccessToken)}}
 	if w.RefreshToken != "" {
 		items = append(items, vault.Plain{TenantID: ref.TenantID, Plaintext: []byte(w.RefreshToken)})
@@ -215,13 +173,13 @@ func (s *PGTokenStore) writeTokens(ctx context.Context, q pgx.Tx, sql string, re
 // SaveGrant stores a Marketplace grant from ExchangeCode (or a reconnect):
 // the sealed pair, its expiry and scopes, status ACTIVE, version+1. It runs
 // in tx so the connect flow can insert the row and its grant atomically.
-func (s *PGTokenStore) SaveGrant(ctx context.Context, tx pgx.Tx, ref ConnectionRef, tok OAuthToken) error {
-	w := TokenWrite{AccessToken: tok.AccessToken, ExpiresAt: tok.ExpiresAt, RefreshToken: tok.RefreshToken, Scopes: tok.Scopes}
+func (s *TokenStore) SaveGrant(ctx context.Context, tx pgx.Tx, ref zoom.ConnectionRef, tok zoom.OAuthToken) error {
+	w := zoom.TokenWrite{AccessToken: tok.AccessToken, ExpiresAt: tok.ExpiresAt, RefreshToken: tok.RefreshToken, Scopes: tok.Scopes}
 	if _, err := s.writeTokens(ctx, tx, sqlSaveGrant, ref, w); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("zoom.SaveGrant: %w", ErrNoConnection)
+			return fmt.Errorf("connections.TokenStore.SaveGrant: %w", zoom.ErrNoConnection)
 		}
-		return fmt.Errorf("zoom.SaveGrant: %w", err)
+		return fmt.Errorf("connections.TokenStore.SaveGrant: %w", err)
 	}
 	return nil
 }
@@ -229,26 +187,26 @@ func (s *PGTokenStore) SaveGrant(ctx context.Context, tx pgx.Tx, ref ConnectionR
 // SaveClientSecret stores a Server-to-Server client secret sealed, dropping
 // any stored token (it belonged to the old secret). Run it in tx with the
 // rest of a connect or credential change.
-func (s *PGTokenStore) SaveClientSecret(ctx context.Context, tx pgx.Tx, ref ConnectionRef, secret string) error {
+func (s *TokenStore) SaveClientSecret(ctx context.Context, tx pgx.Tx, ref zoom.ConnectionRef, secret string) error {
 	sealed, err := s.sealer.Seal(ctx, ref.TenantID, []byte(secret))
 	if err != nil {
-		return fmt.Errorf("zoom.SaveClientSecret: seal: %w", err)
+		return fmt.Errorf("connections.TokenStore.SaveClientSecret: seal: %w", err)
 	}
 	var v int64
 	if err := tx.QueryRow(ctx, sqlSaveClientSecret, ref.ID, ref.TenantID, sealed).Scan(&v); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("zoom.SaveClientSecret: %w", ErrNoConnection)
+			return fmt.Errorf("connections.TokenStore.SaveClientSecret: %w", zoom.ErrNoConnection)
 		}
-		return fmt.Errorf("zoom.SaveClientSecret: %w", err)
+		return fmt.Errorf("connections.TokenStore.SaveClientSecret: %w", err)
 	}
 	return nil
 }
 
 // ClearCredentials deletes every sealed credential of the connection (the
 // disconnect cleanup).
-func (s *PGTokenStore) ClearCredentials(ctx context.Context, db Execer, ref ConnectionRef) error {
+func (s *TokenStore) ClearCredentials(ctx context.Context, db Execer, ref zoom.ConnectionRef) error {
 	if _, err := db.Exec(ctx, sqlClearCredentials, ref.ID, ref.TenantID); err != nil {
-		return fmt.Errorf("zoom.ClearCredentials: %w", err)
+		return fmt.Errorf("connections.TokenStore.ClearCredentials: %w", err)
 	}
 	return nil
 }
@@ -260,7 +218,7 @@ type Execer interface {
 
 // pgSecrets opens a locked row's ciphertexts on demand.
 type pgSecrets struct {
-	s                             *PGTokenStore
+	s                             *TokenStore
 	tenantID                      string
 	access, refresh, clientSecret *string
 }
