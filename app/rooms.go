@@ -20,7 +20,7 @@ func (a *App) wireRooms(_ context.Context, w *wiring) error {
 		DB: a.DB, Zoom: a.Zoom, Connections: rooms.FromConnections(a.Connections), River: a.River, Outbox: a.Outbox,
 		Redis: a.Redis, KeyPrefix: a.Config.RedisPrefix,
 		Logger: a.Logger, SignageBaseURL: a.Config.SignageBaseURL, SyncInterval: a.Config.SyncInterval,
-		Jobs: a.jobTiming(),
+		Jobs: a.jobTiming(), Registry: w.registry,
 	})
 	if err != nil {
 		return fmt.Errorf("app.New: %w", err)

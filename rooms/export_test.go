@@ -1,6 +1,10 @@
 package rooms
 
-import "context"
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
 
 // PushLease is the lease bound, for tests that age a lease on either side
 // of it.
@@ -17,3 +21,14 @@ func (s *Service) ClaimForPush(ctx context.Context, tenantID, roomID string) (bo
 	}
 	return true, s.releaseLease(ctx, a, owner)
 }
+
+// Repairs is how many repairs of reason the reconciler counted.
+func (s *Service) Repairs(reason string) float64 {
+	return testutil.ToFloat64(s.metrics.repairs.WithLabelValues(reason))
+}
+
+// Drift reasons, for tests.
+const (
+	DriftDisabled    = driftDisabled
+	DriftContentGone = driftContentGone
+)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/riverqueue/river"
 
@@ -80,6 +81,9 @@ type Config struct {
 	// Jobs bounds the attempts of the service's River jobs (the sync and the
 	// device refresh) below the rescue horizon.
 	Jobs jobtime.Timing
+	// Registry, when set, gets the service's metrics (the reconciler's
+	// repairs).
+	Registry prometheus.Registerer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -90,6 +94,7 @@ type Service struct {
 	db      *pgxpool.Pool
 	log     *slog.Logger
 	remover *SignageRemover
+	metrics *reconcileMetrics
 }
 
 // New returns a Service; without Config.River it cannot enqueue syncs
@@ -125,7 +130,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SignageBaseURL != "" && !strings.HasSuffix(cfg.SignageBaseURL, "/") {
 		cfg.SignageBaseURL += "/"
 	}
-	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms"), remover: NewSignageRemover(cfg.DB)}, nil
+	return &Service{cfg: cfg, db: cfg.DB, log: cfg.Logger.With("component", "rooms"), remover: NewSignageRemover(cfg.DB),
+		metrics: newReconcileMetrics(cfg.Registry)}, nil
 }
 
 // Interval is the configured sync interval.

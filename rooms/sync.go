@@ -88,7 +88,13 @@ func (s *Service) syncOnce(ctx context.Context, run *SyncRun) error {
 	if err != nil {
 		return err
 	}
-	calls, err = s.retryLeftovers(ctx, fresh, run.TenantID, run.ConnectionID, max(budget-calls, 1))
+	left := max(budget-calls, 1)
+	calls, err = s.retryLeftovers(ctx, fresh, run.TenantID, run.ConnectionID, left)
+	run.ZoomCalls += calls
+	if err != nil {
+		return err
+	}
+	calls, err = s.verifyActive(ctx, fresh, run.TenantID, run.ConnectionID, max(left-calls, 1))
 	run.ZoomCalls += calls
 	return err
 }
