@@ -133,7 +133,10 @@ func TestInstallBegunWithAnAPIKeyIsConfirmedInTheApprovingBrowser(t *testing.T) 
 		if len(page.buttons) != 2 || page.buttons[0] != "link" || page.buttons[1] != "decline" {
 			t.Errorf("submit buttons = %v, want link first (what Enter does) then decline", page.buttons)
 		}
-		if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "form-action 'self'") ||
+		// form-action governs the post's redirect too: it must allow the
+		// web app's origin (PUBLIC_BASE_URL), where the redirect lands.
+		if csp := page.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+			!strings.Contains(csp, "form-action 'self' https://app.example.test;") ||
 			page.header.Get("X-Frame-Options") != "DENY" || page.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("the page can be framed, cached or post elsewhere: %v", page.header)
 		}

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -178,16 +179,34 @@ Linking gives the zoomsignage organization <strong>{{.Tenant}}</strong> access t
 
 // writeConfirmPage answers the callback with the confirmation page, framed
 // by no one (a hidden frame could click its first button), running no
-// script and posting only to us.
-func writeConfirmPage(w http.ResponseWriter, p *confirmPage) {
+// script and posting only to us. form-action also governs where the post's
+// redirect may go (Chromium enforces it on redirects), so it names the web
+// app's origins the install may return to besides our own.
+func (s *Service) writeConfirmPage(w http.ResponseWriter, p *confirmPage) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+s.formActionSources()+
+		"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.SetCookie(w, p.cookie)
 	w.WriteHeader(http.StatusOK)
 	_ = confirmTemplate.Execute(w, p) // only a failed write can fail, and the browser is gone then
+}
+
+// formActionSources is 'self' and the origins of PUBLIC_BASE_URL and of
+// ZOOM_INSTALL_RETURN_ORIGINS: where the confirmation's redirect may land.
+func (s *Service) formActionSources() string {
+	sources := []string{"'self'"}
+	if u, err := url.Parse(s.cfg.PublicBaseURL); err == nil && u.Scheme != "" && u.Host != "" {
+		sources = append(sources, u.Scheme+"://"+u.Host)
+	}
+	for _, o := range s.cfg.ReturnOrigins {
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" && !strings.ContainsAny(o, " ;,'") {
+			sources = append(sources, u.Scheme+"://"+u.Host)
+		}
+	}
+	return strings.Join(sources, " ")
 }
 
 // ConfirmRoute returns the handler of POST /oauth/zoom/confirm, the answer

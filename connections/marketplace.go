@@ -201,7 +201,7 @@ func (s *Service) CallbackRoute() http.Handler {
 		}
 		target, confirm := s.completeInstall(r.Context(), q, browser)
 		if confirm != nil {
-			writeConfirmPage(w, confirm)
+			s.writeConfirmPage(w, confirm)
 			return
 		}
 		http.Redirect(w, r, target, http.StatusFound)
