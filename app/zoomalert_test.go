@@ -193,3 +193,49 @@ func TestEmergencyBroadcastWithoutZoomPermission(t *testing.T) {
 		t.Fatalf("end: %s", r.Raw)
 	}
 }
+
+// TestRefusedZoomAlertRemovalIsRetriedWithBackoff: a removal Zoom refuses
+// (the room was deleted in Zoom) stays listed with its error, and the
+// sweep retries it at most once a minute and for a day after the end, so
+// failing removals cannot fill every sweep and hold others back.
+func TestRefusedZoomAlertRemovalIsRetriedWithBackoff(t *testing.T) {
+	w := newAlertWorld(t, nil, 1)
+	ctx := context.Background()
+	started := w.post(w.admin, startAlertBroadcast, map[string]any{"in": map[string]any{"message": "Evacuate", "severity": "EMERGENCY"}})
+	castID := id(t, started, "startBroadcast")
+	if b := started.Data["startBroadcast"].(map[string]any); b["zoomAlertRooms"] != float64(1) {
+		t.Fatalf("EMERGENCY broadcast: %s", started.Raw)
+	}
+	if err := w.sim.DeleteRoom(ctx, w.zoomIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+	ended := w.post(w.admin, endAlertBroadcast, map[string]any{"id": castID})
+	if b, _ := ended.Data["endBroadcast"].(map[string]any); ended.code() != "" || b["zoomAlertRemovalError"] == nil {
+		t.Fatalf("ending a broadcast whose alert Zoom cannot remove: %s", ended.Raw)
+	}
+	sweep := func(set string) int {
+		t.Helper()
+		if set != "" {
+			if _, err := w.app.DB.Exec(ctx, `UPDATE broadcasts SET `+set+` WHERE id = $1`, castID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := w.alertCalls()
+		if _, err := w.app.Screens.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return w.alertCalls() - before
+	}
+	if n := sweep(""); n != 0 {
+		t.Errorf("a sweep right after the failed removal retried it (%d calls)", n)
+	}
+	if n := sweep(`zoom_alert_removal_tried_at = now() - interval '2 minutes'`); n < 1 {
+		t.Errorf("a sweep a minute later did not retry the removal")
+	}
+	if n := sweep(`zoom_alert_removal_tried_at = now() - interval '2 minutes', ended_at = now() - interval '25 hours'`); n != 0 {
+		t.Errorf("a removal a day past its broadcast's end was retried (%d calls)", n)
+	}
+	if n := w.count(t, `SELECT count(*) FROM broadcast_zoom_alerts WHERE broadcast_id = $1`, castID); n != 1 {
+		t.Errorf("%d alerts listed; the one Zoom still shows must stay listed", n)
+	}
+}

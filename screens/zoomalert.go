@@ -65,13 +65,24 @@ WHERE id = $1 RETURNING ` + broadcastColumns + `, ended_at IS NOT NULL OR end_an
 	sqlZoomAlertsOf = `SELECT connection_id, zoom_room_id FROM broadcast_zoom_alerts WHERE broadcast_id = $1
 ORDER BY connection_id, zoom_room_id`
 	sqlDeleteZoomAlert = `DELETE FROM broadcast_zoom_alerts WHERE broadcast_id = $1 AND connection_id = $2 AND zoom_room_id = ANY($3::text[])`
-	sqlRecordRemoval   = `UPDATE broadcasts SET zoom_alert_removal_error = $2 WHERE id = $1 RETURNING ` + broadcastColumns
+	sqlRecordRemoval   = `UPDATE broadcasts SET zoom_alert_removal_error = $2, zoom_alert_removal_tried_at = now()
+WHERE id = $1 RETURNING ` + broadcastColumns
 	// sqlEndedWithZoomAlerts lists ended broadcasts whose Zoom alert is
 	// still up somewhere (ended by endsAt, or a removal that failed or was
-	// cut short), for the sweep to remove.
+	// cut short), for the sweep to remove: the least recently tried first,
+	// each at most once per removalRetryEvery, and only for removalGiveUp
+	// after the end (then the error on the broadcast says where it stayed).
 	sqlEndedWithZoomAlerts = `SELECT ` + broadcastColumns + ` FROM broadcasts
 WHERE (ended_at IS NOT NULL OR end_announced) AND id IN (SELECT broadcast_id FROM broadcast_zoom_alerts)
-ORDER BY started_at, id LIMIT $1`
+  AND (zoom_alert_removal_tried_at IS NULL OR zoom_alert_removal_tried_at < now() - $2::interval)
+  AND coalesce(ended_at, ends_at, started_at) > now() - $3::interval
+ORDER BY zoom_alert_removal_tried_at NULLS FIRST, started_at, id LIMIT $1`
+)
+
+// How the sweep retries a removal Zoom refused.
+const (
+	removalRetryEvery = time.Minute
+	removalGiveUp     = 24 * time.Hour
 )
 
 // zoomTargets groups Zoom room ids by connection, connections in id order.
@@ -288,7 +299,7 @@ func (s *Service) removeEndedZoomAlerts(ctx context.Context) (int, error) {
 	if s.cfg.Connections == nil {
 		return 0, nil
 	}
-	rows, err := s.db.Query(ctx, sqlEndedWithZoomAlerts, sweepBatch)
+	rows, err := s.db.Query(ctx, sqlEndedWithZoomAlerts, sweepBatch, removalRetryEvery.String(), removalGiveUp.String())
 	if err != nil {
 		return 0, fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
 	}
