@@ -200,8 +200,22 @@ func (k *APIKeys) Verify(ctx context.Context, presented string) (*Principal, err
 		return nil, fmt.Errorf("%w: revoked API key", ErrInvalidCredentials)
 	}
 	p := &Principal{TenantID: tenantID, Actor: "apikey:" + id, Scopes: toScopes(scopes), Kind: KindAPIKey, KeyID: id}
+	k.recordUse(ctx, id)
 	k.remember(hash, p)
 	return p, nil
+}
+
+// sqlRecordKeyUse sets a key's last use, at most once a minute: it runs on
+// every verification that misses the cache (once per cache lifetime per key
+// and replica), so lastUsedAt is right to about a minute.
+const sqlRecordKeyUse = `UPDATE api_keys SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`
+
+// recordUse notes that key id authenticated a request. It is best effort:
+// a key that verified must not be refused because its last-use time could
+// not be written, and the next verification tries again.
+func (k *APIKeys) recordUse(ctx context.Context, id string) {
+	_, _ = k.db.Exec(ctx, sqlRecordKeyUse, id)
 }
 
 func (k *APIKeys) cached(hash [32]byte) (*Principal, bool) {

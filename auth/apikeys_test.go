@@ -130,3 +130,29 @@ func TestKeysAreAuditedInTheirTransaction(t *testing.T) {
 		t.Fatalf("revoke audited %d times, want 1 (the refused one not at all)", n)
 	}
 }
+
+// TestKeyUseIsRecorded: a key's lastUsedAt is null until it authenticates,
+// then set (it was never written).
+func TestKeyUseIsRecorded(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	tn, err := tenants.Create(ctx, db, "Acme", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := auth.NewAPIKeys(db, time.Now)
+	key, secret, err := keys.Create(ctx, db, tn.ID, "partner", []auth.Scope{auth.ScopeRoomsRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.LastUsedAt != nil {
+		t.Fatalf("a new key was last used at %v", key.LastUsedAt)
+	}
+	if _, err := keys.Verify(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	list, err := keys.List(ctx, tn.ID)
+	if err != nil || len(list) != 1 || list[0].LastUsedAt == nil || time.Since(*list[0].LastUsedAt) > time.Minute {
+		t.Fatalf("after a verification: %+v (%v), want lastUsedAt now", list, err)
+	}
+}

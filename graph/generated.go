@@ -2560,7 +2560,7 @@ type ApiKey {
   createdBy: String!
   "When the key was created."
   createdAt: Time!
-  "When the key last authenticated a request. Not recorded yet: always null for now."
+  "When the key last authenticated a request, to about a minute; null until it first does."
   lastUsedAt: Time
   "When the key was revoked; null while it is valid."
   revokedAt: Time

@@ -31,7 +31,7 @@ type APIKey struct {
 	CreatedBy string `json:"createdBy"`
 	// When the key was created.
 	CreatedAt time.Time `json:"createdAt"`
-	// When the key last authenticated a request. Not recorded yet: always null for now.
+	// When the key last authenticated a request, to about a minute; null until it first does.
 	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
 	// When the key was revoked; null while it is valid.
 	RevokedAt *time.Time `json:"revokedAt,omitempty"`
