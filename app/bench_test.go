@@ -18,11 +18,15 @@ import (
 )
 
 // BenchmarkAuthOverhead measures, in one run, `{viewer{tenantId}}` with an
-// API key against `{__typename}` without credentials on the same server.
+// API key against `{__typename}` without credentials on the same (dev-mode)
+// server.
 // Requests alternate so both see the same machine noise; the ratio is what
 // counts (auth overhead at steady state should stay under 15%).
 func BenchmarkAuthOverhead(b *testing.B) {
-	g := newBenchGateway(b)
+	// Dev mode: outside it a request without a credential is refused
+	// before GraphQL (401), so there is no unauthenticated baseline.
+	cfg := testConfigEnv(b, map[string]string{"GATEWAY_ENV": "dev"})
+	g := newGateway(b, &cfg)
 	tenant := g.tenant("bench", 1)
 	key := g.apiKey(tenant, auth.ScopeRoomsRead)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
