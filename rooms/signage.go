@@ -89,6 +89,31 @@ func (s *Service) loadBulk(ctx context.Context, tenantID string, roomIDs []strin
 	return b, nil
 }
 
+// plan walks the bulk's rooms in order for a bulk signage call: ids that
+// are not the tenant's rooms are answered NOT_FOUND, and step decides each
+// other room, filling its result and returning its push (nil for none).
+// An error from step stops the call.
+func (b *bulk) plan(step func(i int, id string, room Room, res *Result) (*pushJob, error)) ([]Result, []pushJob, error) {
+	results := make([]Result, len(b.ids))
+	var work []pushJob
+	for i, id := range b.ids {
+		results[i].RoomID = id
+		room, ok := b.rooms[id]
+		if !ok {
+			results[i].Err = notFound(id)
+			continue
+		}
+		job, err := step(i, id, room, &results[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if job != nil {
+			work = append(work, *job)
+		}
+	}
+	return results, work, nil
+}
+
 // client returns the Zoom client of a room's connection, once per
 // connection per call.
 func (s *Service) client(ctx context.Context, b *bulk, r Room) (*zoom.AccountClient, error) {
@@ -123,31 +148,24 @@ func (s *Service) Activate(ctx context.Context, actor Actor, roomIDs []string, s
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(b.ids))
-	var work []pushJob
-	for i, id := range b.ids {
-		results[i].RoomID = id
-		room, ok := b.rooms[id]
-		if !ok {
-			results[i].Err = notFound(id)
-			continue
-		}
+	results, work, err := b.plan(func(i int, id string, room Room, res *Result) (*pushJob, error) {
 		ac, err := s.client(ctx, b, room)
 		if err != nil {
-			results[i].Err = zoomError(err)
-			continue
+			res.Err = zoomError(err)
+			return nil, nil
 		}
 		if a, ok := b.signage[id]; ok {
-			results[i].Assignment = &a
+			res.Assignment = &a
 			// Activating again pushes what has not reached Zoom: a failed
 			// push, a room Zoom had not enabled, and a push left in flight
 			// (one still running holds the lease and is left alone).
 			if a.State == SignageFailed || a.State == SignagePending || a.State == SignagePushing {
-				work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
-			} else if a.State == SignageRemoving {
-				results[i].Assignment, results[i].Err = nil, apierror.Invalid("roomIds", "signage is being removed from room %q; try again shortly", id)
+				return &pushJob{i: i, room: room, a: a, ac: ac}, nil
 			}
-			continue
+			if a.State == SignageRemoving {
+				res.Assignment, res.Err = nil, apierror.Invalid("roomIds", "signage is being removed from room %q; try again shortly", id)
+			}
+			return nil, nil
 		}
 		a, err := s.reserve(ctx, actor.Name, room, defaultSettings().merge(settings))
 		switch {
@@ -157,17 +175,20 @@ func (s *Service) Activate(ctx context.Context, actor Actor, roomIDs []string, s
 				return nil, gerr
 			}
 			if c, ok := current[id]; ok {
-				results[i].Assignment = &c
+				res.Assignment = &c
 			}
-			continue
+			return nil, nil
 		case err != nil:
 			if _, ok := apierror.As(err); !ok {
 				return nil, err
 			}
-			results[i].Err = err
-			continue
+			res.Err = err
+			return nil, nil
 		}
-		work = append(work, pushJob{i: i, room: room, a: a, ac: ac, fresh: true})
+		return &pushJob{i: i, room: room, a: a, ac: ac, fresh: true}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.runPushes(ctx, work, s.activateOne(actor), results)
 	return results, nil
@@ -258,32 +279,27 @@ func (s *Service) Deactivate(ctx context.Context, actor Actor, roomIDs []string)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(b.ids))
-	var work []pushJob
-	for i, id := range b.ids {
-		results[i].RoomID = id
-		room, ok := b.rooms[id]
-		if !ok {
-			results[i].Err = notFound(id)
-			continue
-		}
+	results, work, err := b.plan(func(i int, id string, room Room, res *Result) (*pushJob, error) {
 		current, ok := b.signage[id]
 		if !ok {
-			continue // nothing to remove
+			return nil, nil // nothing to remove
 		}
 		ac, err := s.client(ctx, b, room)
 		if err != nil {
-			results[i] = s.deactivationFailed(ctx, actor.Name, room, &current, err)
-			continue
+			*res = s.deactivationFailed(ctx, actor.Name, room, &current, err)
+			return nil, nil
 		}
 		a, err := s.markRemoving(ctx, actor, room)
 		if errors.Is(err, pgx.ErrNoRows) {
-			continue // removed concurrently
+			return nil, nil // removed concurrently
 		}
 		if err != nil {
 			return nil, err
 		}
-		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
+		return &pushJob{i: i, room: room, a: a, ac: ac}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result {
 		_, done, err := s.finishRemoval(ctx, j.ac, actor.Name, j.room)
@@ -336,30 +352,25 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, roomIDs []str
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(b.ids))
-	var work []pushJob
-	for i, id := range b.ids {
-		results[i].RoomID = id
-		room, ok := b.rooms[id]
-		if !ok {
-			results[i].Err = notFound(id)
-			continue
-		}
+	results, work, err := b.plan(func(i int, id string, room Room, res *Result) (*pushJob, error) {
 		a, ok := b.signage[id]
 		switch {
 		case !ok:
-			results[i].Err = apierror.NotFoundf("signage is not activated on room %q", id)
-			continue
+			res.Err = apierror.NotFoundf("signage is not activated on room %q", id)
+			return nil, nil
 		case a.State == SignageRemoving:
-			results[i].Err = apierror.Invalid("roomIds", "signage is being removed from room %q", id)
-			continue
+			res.Err = apierror.Invalid("roomIds", "signage is being removed from room %q", id)
+			return nil, nil
 		}
 		ac, err := s.client(ctx, b, room)
 		if err != nil {
-			results[i].Err = zoomError(err)
-			continue
+			res.Err = zoomError(err)
+			return nil, nil
 		}
-		work = append(work, pushJob{i: i, room: room, a: a, ac: ac})
+		return &pushJob{i: i, room: room, a: a, ac: ac}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	s.runPushes(ctx, work, func(ctx context.Context, j pushJob) Result { return s.updateOne(ctx, actor, j, settings) }, results)
 	return results, nil
