@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/store"
 )
 
 // The batch reads behind the GraphQL dataloaders: one statement for any
@@ -25,7 +27,7 @@ ORDER BY room_id, state DESC, triggered_at DESC, component, alert_type`
 // DevicesByRoom returns the devices of the given rooms of the tenant, by
 // room id. Rooms without devices (or of another tenant) are absent.
 func (s *Service) DevicesByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string][]Device, error) {
-	rows, err := s.db.Query(ctx, sqlDevicesByRoom, tenantID, validIDs(roomIDs))
+	rows, err := s.db.Query(ctx, sqlDevicesByRoom, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.DevicesByRoom: %w", err)
 	}
@@ -55,7 +57,7 @@ func (s *Service) AlertsByRoom(ctx context.Context, tenantID string, roomIDs []s
 
 // alertsByRoom is AlertsByRoom on any queryer (a transaction's view).
 func alertsByRoom(ctx context.Context, q queryer, tenantID string, roomIDs []string) (map[string][]Alert, error) {
-	rows, err := q.Query(ctx, sqlAlertsByRoom, tenantID, validIDs(roomIDs))
+	rows, err := q.Query(ctx, sqlAlertsByRoom, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.AlertsByRoom: %w", err)
 	}
@@ -78,7 +80,7 @@ func scanAlert(row pgx.CollectableRow) (Alert, error) {
 
 // SignageByRoom returns the signage assignments of the given rooms.
 func (s *Service) SignageByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string]Assignment, error) {
-	rows, err := s.db.Query(ctx, sqlAssignmentsByRoom, tenantID, validIDs(roomIDs))
+	rows, err := s.db.Query(ctx, sqlAssignmentsByRoom, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.SignageByRoom: %w", err)
 	}
@@ -101,7 +103,7 @@ func (s *Service) RoomsByID(ctx context.Context, tenantID string, roomIDs []stri
 
 // roomsByID is RoomsByID on any queryer (a transaction's view).
 func roomsByID(ctx context.Context, q queryer, tenantID string, roomIDs []string) (map[string]Room, error) {
-	rows, err := q.Query(ctx, sqlRoomsByID, tenantID, validIDs(roomIDs))
+	rows, err := q.Query(ctx, sqlRoomsByID, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("rooms.RoomsByID: %w", err)
 	}
@@ -114,16 +116,4 @@ func roomsByID(ctx context.Context, q queryer, tenantID string, roomIDs []string
 		out[r.ID] = r
 	}
 	return out, nil
-}
-
-// validIDs drops ids that are not uuids: they match nothing, and Postgres
-// would refuse the whole array for one of them.
-func validIDs(ids []string) []string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if validUUID(id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }

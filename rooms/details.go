@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"zoomsignage/store"
 )
 
 // Details are the rows a room shows besides its own: devices, alerts and
@@ -52,7 +54,7 @@ func (s *Service) RoomDetails(ctx context.Context, tenantID string, roomIDs []st
 	if !want.Devices && !want.Alerts && !want.Signage {
 		return out, nil
 	}
-	rows, err := s.db.Query(ctx, sqlRoomDetails, tenantID, validIDs(roomIDs), want.Devices, want.Alerts, want.Signage)
+	rows, err := s.db.Query(ctx, sqlRoomDetails, tenantID, store.UUIDs(roomIDs), want.Devices, want.Alerts, want.Signage)
 	if err != nil {
 		return nil, fmt.Errorf("rooms.RoomDetails: %w", err)
 	}

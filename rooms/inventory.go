@@ -131,7 +131,7 @@ func (s *Service) list(ctx context.Context, query, tenantID string, f Filter, si
 	}
 	var conn *string
 	if f.ConnectionID != "" {
-		if !validUUID(f.ConnectionID) {
+		if !store.IsUUID(f.ConnectionID) {
 			return Page{}, apierror.Invalid("connectionId", "connectionId is not a connection id")
 		}
 		conn = &f.ConnectionID
@@ -168,7 +168,7 @@ const sqlGetRoom = `SELECT ` + roomColumns + ` FROM rooms r WHERE r.tenant_id = 
 // Get returns one room of the tenant; another tenant's room, an unknown id
 // and a malformed one are all NOT_FOUND.
 func (s *Service) Get(ctx context.Context, tenantID, roomID string) (Room, error) {
-	if !validUUID(roomID) {
+	if !store.IsUUID(roomID) {
 		return Room{}, apierror.NotFoundf("room %q not found", roomID)
 	}
 	rows, err := s.db.Query(ctx, sqlGetRoom, tenantID, roomID)
@@ -190,7 +190,7 @@ const sqlGetRooms = `SELECT ` + roomColumns + ` FROM rooms r WHERE r.tenant_id =
 // GetMany returns the tenant's rooms among ids, in no promised order;
 // unknown, malformed and other tenants' ids are left out.
 func (s *Service) GetMany(ctx context.Context, tenantID string, ids []string) ([]Room, error) {
-	valid := validIDs(ids)
+	valid := store.UUIDs(ids)
 	if len(valid) == 0 {
 		return nil, nil
 	}
@@ -223,7 +223,7 @@ func decodeCursor(c string) (name, id string, err error) {
 		return "", "", err
 	}
 	name, id, ok := strings.Cut(string(b), "\x00")
-	if !ok || !validUUID(id) {
+	if !ok || !store.IsUUID(id) {
 		return "", "", errors.New("rooms: malformed cursor")
 	}
 	return name, id, nil
@@ -239,25 +239,4 @@ func nilIfEmpty(s []string) []string {
 		return nil
 	}
 	return s
-}
-
-// validUUID reports whether s has the textual form of a uuid, so ids that
-// cannot exist are answered NOT_FOUND without asking Postgres.
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-				return false
-			}
-		}
-	}
-	return true
 }

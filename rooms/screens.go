@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"zoomsignage/connections"
+	"zoomsignage/store"
 )
 
 // sqlScreenByToken finds the room a screen token belongs to. A token is
@@ -109,7 +110,7 @@ func (s *Service) SetScreenStates(ctx context.Context, tx pgx.Tx, tenantID strin
 	if len(roomIDs) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, sqlSetScreenState, tenantID, validIDs(roomIDs), state, onlyPending)
+	rows, err := tx.Query(ctx, sqlSetScreenState, tenantID, store.UUIDs(roomIDs), state, onlyPending)
 	if err != nil {
 		return fmt.Errorf("rooms.SetScreenStates: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"zoomsignage/store"
 )
 
 // ConnectionSummary is what the API shows about a connection besides its
@@ -39,12 +41,7 @@ const (
 // each asking for its lastSync and counts, costs no more than one). Ids
 // that are not UUIDs are left out; unknown ones get zero values.
 func (s *Service) ConnectionSummaries(ctx context.Context, tenantID string, connectionIDs []string) (map[string]ConnectionSummary, error) {
-	ids := make([]string, 0, len(connectionIDs))
-	for _, id := range connectionIDs {
-		if validUUID(id) {
-			ids = append(ids, id)
-		}
-	}
+	ids := store.UUIDs(connectionIDs)
 	out := make(map[string]ConnectionSummary, len(ids))
 	if len(ids) == 0 {
 		return out, nil

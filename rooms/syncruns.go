@@ -147,7 +147,7 @@ var errInternal = errors.New("rooms: internal sync error")
 // RUNNING meanwhile. The waiting job is made available now instead, and the
 // latest run is returned.
 func (s *Service) RequestSync(ctx context.Context, tenantID, connectionID string) (SyncRun, error) {
-	if !validUUID(connectionID) {
+	if !store.IsUUID(connectionID) {
 		return SyncRun{}, apierror.NotFoundf("connection %q not found", connectionID)
 	}
 	if err := s.cfg.Connections.Check(ctx, tenantID, connectionID); err != nil {
@@ -213,7 +213,7 @@ func retryWaiting(ctx context.Context, c *river.Client[pgx.Tx], tx pgx.Tx, job *
 
 // GetRun returns one run of the tenant.
 func (s *Service) GetRun(ctx context.Context, tenantID, runID string) (SyncRun, error) {
-	if !validUUID(runID) {
+	if !store.IsUUID(runID) {
 		return SyncRun{}, apierror.NotFoundf("sync run %q not found", runID)
 	}
 	run, err := oneRun(ctx, s.db, sqlGetRun, tenantID, runID)

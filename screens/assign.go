@@ -66,7 +66,7 @@ func (s *Service) AssignPlaylist(ctx context.Context, actor rooms.Actor, playlis
 	}
 	var playlist Playlist
 	if playlistID != nil {
-		if !validUUID(*playlistID) {
+		if !store.IsUUID(*playlistID) {
 			return nil, apierror.NotFoundf("playlist %q not found", *playlistID)
 		}
 		if playlist, err = s.onePlaylist(ctx, actor.TenantID, *playlistID); err != nil {

@@ -169,7 +169,7 @@ func (s *Service) StartBroadcast(ctx context.Context, actor rooms.Actor, in Broa
 // removes Zoom's alert where it raised one; an ended one is returned as it
 // is.
 func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string) (Broadcast, error) {
-	if !validUUID(id) {
+	if !store.IsUUID(id) {
 		return Broadcast{}, apierror.NotFoundf("broadcast %q not found", id)
 	}
 	var b Broadcast
@@ -210,7 +210,7 @@ func (s *Service) EndBroadcast(ctx context.Context, actor rooms.Actor, id string
 // Broadcast returns one broadcast of the tenant: NOT_FOUND when the tenant
 // has none with id.
 func (s *Service) Broadcast(ctx context.Context, tenantID, id string) (Broadcast, error) {
-	if !validUUID(id) {
+	if !store.IsUUID(id) {
 		return Broadcast{}, apierror.NotFoundf("broadcast %q not found", id)
 	}
 	return s.broadcastByID(ctx, tenantID, id)

@@ -163,7 +163,7 @@ func (s *Service) CreateContent(ctx context.Context, actor rooms.Actor, in Conte
 // DeleteContent deletes content no playlist uses; content in use is
 // refused with the names of the playlists that use it.
 func (s *Service) DeleteContent(ctx context.Context, actor rooms.Actor, id string) (Content, error) {
-	if !validUUID(id) {
+	if !store.IsUUID(id) {
 		return Content{}, apierror.NotFoundf("content %q not found", id)
 	}
 	var c Content
@@ -256,7 +256,7 @@ func (s *Service) Contents(ctx context.Context, tenantID string, first int, afte
 
 // ContentsByID returns the tenant's contents among ids.
 func (s *Service) ContentsByID(ctx context.Context, tenantID string, ids []string) (map[string]Content, error) {
-	rows, err := s.db.Query(ctx, sqlContentsByID, tenantID, validIDs(ids))
+	rows, err := s.db.Query(ctx, sqlContentsByID, tenantID, store.UUIDs(ids))
 	if err != nil {
 		return nil, fmt.Errorf("screens.ContentsByID: %w", err)
 	}
@@ -287,7 +287,7 @@ func decodeCursor(s string) (time.Time, string, bool) {
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	t, err := time.Parse(time.RFC3339Nano, ts)
-	if !ok || err != nil || !validUUID(id) {
+	if !ok || err != nil || !store.IsUUID(id) {
 		return time.Time{}, "", false
 	}
 	return t, id, true

@@ -167,7 +167,7 @@ func (s *Service) CreatePlaylist(ctx context.Context, actor rooms.Actor, in Play
 // UpdatePlaylist replaces a playlist's name, items, timezone and schedule;
 // the screens playing it pick the change up at once.
 func (s *Service) UpdatePlaylist(ctx context.Context, actor rooms.Actor, id string, in PlaylistInput) (Playlist, error) {
-	if !validUUID(id) {
+	if !store.IsUUID(id) {
 		return Playlist{}, apierror.NotFoundf("playlist %q not found", id)
 	}
 	v, err := s.validatePlaylist(ctx, actor.TenantID, in)
@@ -199,7 +199,7 @@ func (s *Service) UpdatePlaylist(ctx context.Context, actor rooms.Actor, id stri
 
 // DeletePlaylist deletes a playlist; rooms that played it play nothing.
 func (s *Service) DeletePlaylist(ctx context.Context, actor rooms.Actor, id string) (Playlist, error) {
-	if !validUUID(id) {
+	if !store.IsUUID(id) {
 		return Playlist{}, apierror.NotFoundf("playlist %q not found", id)
 	}
 	p, err := s.onePlaylist(ctx, actor.TenantID, id)
@@ -246,7 +246,7 @@ func (s *Service) Playlists(ctx context.Context, tenantID string) ([]Playlist, e
 
 // PlaylistsByID returns the tenant's playlists among ids.
 func (s *Service) PlaylistsByID(ctx context.Context, tenantID string, ids []string) (map[string]Playlist, error) {
-	list, err := s.loadPlaylists(ctx, sqlPlaylistsByID, tenantID, validIDs(ids))
+	list, err := s.loadPlaylists(ctx, sqlPlaylistsByID, tenantID, store.UUIDs(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (s *Service) roomsOf(ctx context.Context, tenantID, playlistID string) ([]s
 
 // PlaylistOfRooms returns the playlist id of each given room that has one.
 func (s *Service) PlaylistOfRooms(ctx context.Context, tenantID string, roomIDs []string) (map[string]string, error) {
-	rows, err := s.db.Query(ctx, sqlPlaylistOfRooms, tenantID, validIDs(roomIDs))
+	rows, err := s.db.Query(ctx, sqlPlaylistOfRooms, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("screens.PlaylistOfRooms: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"zoomsignage/apierror"
 	"zoomsignage/rooms"
+	"zoomsignage/store"
 )
 
 // Limits of play reports.
@@ -83,7 +84,7 @@ func (r PlayReport) validate(i int, now time.Time) error {
 	if (r.ContentID == "") == (r.BroadcastID == "") {
 		return apierror.Invalid(field, "give exactly one of contentId and broadcastId")
 	}
-	if id := r.ContentID + r.BroadcastID; !validUUID(id) {
+	if id := r.ContentID + r.BroadcastID; !store.IsUUID(id) {
 		return apierror.Invalid(field, "%q is not an id of this API", id)
 	}
 	if r.StartedAt.IsZero() || r.StartedAt.After(now.Add(maxClockSkew)) {
@@ -133,7 +134,7 @@ func (s *Service) Plays(ctx context.Context, tenantID string, f PlayFilter, firs
 	}
 	var room *string
 	if f.RoomID != "" {
-		if !validUUID(f.RoomID) {
+		if !store.IsUUID(f.RoomID) {
 			return PlayPage{}, nil
 		}
 		room = &f.RoomID

@@ -12,13 +12,13 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"zoomsignage/events"
 	"zoomsignage/rooms"
+	"zoomsignage/store"
 )
 
 // Defaults of Config.
@@ -119,7 +119,7 @@ WHERE tenant_id = $1 AND room_id = ANY($2::uuid[]) ORDER BY room_id`
 // StatusByRoom returns the status of the given rooms' screens (rooms whose
 // screen never called are absent).
 func (s *Service) StatusByRoom(ctx context.Context, tenantID string, roomIDs []string) (map[string]Status, error) {
-	rows, err := s.db.Query(ctx, sqlStatusByRoom, tenantID, validIDs(roomIDs))
+	rows, err := s.db.Query(ctx, sqlStatusByRoom, tenantID, store.UUIDs(roomIDs))
 	if err != nil {
 		return nil, fmt.Errorf("screens.StatusByRoom: %w", err)
 	}
@@ -137,17 +137,3 @@ func (s *Service) StatusByRoom(ctx context.Context, tenantID string, roomIDs []s
 	}
 	return out, nil
 }
-
-// validIDs drops ids that are not uuids: they match nothing, and Postgres
-// would refuse the whole array for one of them.
-func validIDs(ids []string) []string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if validUUID(id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-func validUUID(id string) bool { return uuid.Validate(id) == nil }

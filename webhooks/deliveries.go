@@ -271,7 +271,7 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 		}
 		before = n
 	}
-	if !validUUID(endpointID) {
+	if !store.IsUUID(endpointID) {
 		return DeliveryPage{}, apierror.NotFoundf("webhook endpoint %q not found", endpointID)
 	}
 	var page DeliveryPage
@@ -306,7 +306,7 @@ func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID string, f
 // itself (a notice is no delivery: not found). It returns the delivery as
 // it now lists, pending.
 func (s *Service) Redeliver(ctx context.Context, tenantID, actor, deliveryID string) (Delivery, error) {
-	if !validUUID(deliveryID) {
+	if !store.IsUUID(deliveryID) {
 		return Delivery{}, apierror.NotFoundf("webhook delivery %q not found", deliveryID)
 	}
 	c := s.cfg.River
@@ -333,22 +333,4 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, actor, deliveryID str
 	}
 	s.log.InfoContext(ctx, "webhook redelivery requested", "delivery_id", d.ID, "actor", actor)
 	return d, nil
-}
-
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'):
-		default:
-			return false
-		}
-	}
-	return true
 }
