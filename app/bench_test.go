@@ -33,21 +33,13 @@ func BenchmarkAuthOverhead(b *testing.B) {
 	anon := []byte(`{"query":"{__typename}"}`)
 	authed := []byte(`{"query":"{viewer{tenantId}}"}`)
 	do := func(body []byte, credential string) time.Duration {
-		req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		headers := map[string]string{}
 		if credential != "" {
-			req.Header.Set("Authorization", "Bearer "+credential)
+			headers["Authorization"] = "Bearer " + credential
 		}
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		elapsed := time.Since(start)
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
+		status, _, elapsed := timedPost(b, client, g.url, body, headers)
+		if status != 200 {
+			b.Fatalf("status %d", status)
 		}
 		return elapsed
 	}
@@ -92,19 +84,9 @@ func BenchmarkHostileDocuments(b *testing.B) {
 		{"directive680k", "TOKEN_LIMIT_EXCEEDED", body("{__typename " + strings.Repeat("@a", 340_000) + "}")},
 	}
 	do := func(body []byte, code string) time.Duration {
-		req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+key)
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		elapsed := time.Since(start)
-		if code == "" && (resp.StatusCode != 200 || bytes.Contains(data, []byte(`"errors"`))) || !bytes.Contains(data, []byte(code)) {
-			b.Fatalf("want %q: %d %.200s", code, resp.StatusCode, data)
+		status, data, elapsed := timedPost(b, client, g.url, body, map[string]string{"Authorization": "Bearer " + key})
+		if code == "" && (status != 200 || bytes.Contains(data, []byte(`"errors"`))) || !bytes.Contains(data, []byte(code)) {
+			b.Fatalf("want %q: %d %.200s", code, status, data)
 		}
 		return elapsed
 	}
@@ -203,22 +185,13 @@ func BenchmarkIdempotencyKeyOverhead(b *testing.B) {
 	body, _ := json.Marshal(map[string]any{"query": `mutation($in: ContentInput!){createContent(input: $in){id}}`,
 		"variables": map[string]any{"in": map[string]any{"name": "Logo", "kind": "IMAGE", "url": "https://example.com/a.png"}}})
 	do := func(idemKey string) time.Duration {
-		req, _ := http.NewRequest(http.MethodPost, g.url+"/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+key)
+		headers := map[string]string{"Authorization": "Bearer " + key}
 		if idemKey != "" {
-			req.Header.Set("Idempotency-Key", idemKey)
+			headers["Idempotency-Key"] = idemKey
 		}
-		start := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		elapsed := time.Since(start)
-		if resp.StatusCode != 200 || bytes.Contains(data, []byte(`"errors"`)) {
-			b.Fatalf("createContent: %d %.300s", resp.StatusCode, data)
+		status, data, elapsed := timedPost(b, client, g.url, body, headers)
+		if status != 200 || bytes.Contains(data, []byte(`"errors"`)) {
+			b.Fatalf("createContent: %d %.300s", status, data)
 		}
 		return elapsed
 	}
@@ -242,4 +215,23 @@ func BenchmarkIdempotencyKeyOverhead(b *testing.B) {
 	b.ReportMetric(float64(keyed.Nanoseconds())/per, "ns/keyed")
 	b.ReportMetric(100*(float64(keyed)/float64(plain)-1), "overhead%")
 	b.ReportMetric(float64(replay)/float64(plain), "x-plain/replay")
+}
+
+// timedPost sends one JSON POST to gatewayURL's /graphql with headers and
+// returns its status, body and round-trip time (the body read included).
+func timedPost(b *testing.B, client *http.Client, gatewayURL string, body []byte, headers map[string]string) (int, []byte, time.Duration) {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodPost, gatewayURL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, data, time.Since(start)
 }
