@@ -77,7 +77,9 @@ func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	defer stop()
 	if credential, _ := ctx.Value(streamCredentialKey{}).(string); credential != "" {
-		go t.s.watchStream(ctx, credential, cancel)
+		w := t.s.newCredentialWatch(ctx, credential, "event stream", func() bool { return false }, cancel)
+		w.arm()
+		defer w.stop()
 	}
 	t.SSE.Do(flushWriter{ResponseWriter: w, timeout: t.s.cfg.WebsocketWriteTimeout}, r.WithContext(ctx), exec)
 }
@@ -109,38 +111,6 @@ func (f flushWriter) Flush() { _ = http.NewResponseController(f.ResponseWriter).
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (f flushWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }
-
-// watchStream ends an event stream once its credential lapses: a JWT at
-// its exp, an API key when a re-check (every WebsocketRecheckInterval, as
-// for websockets) finds it revoked. When authentication itself is
-// unavailable the stream stays and the next check decides.
-func (s *Server) watchStream(ctx context.Context, credential string, end context.CancelFunc) {
-	expires := jwtExpiry(credential)
-	for {
-		wait := s.cfg.WebsocketRecheckInterval
-		if !expires.IsZero() {
-			wait = max(time.Until(expires), 0)
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-timer.C:
-		}
-		if !expires.IsZero() && !time.Now().Before(expires) {
-			end()
-			return
-		}
-		cctx, cancel := context.WithTimeout(ctx, recheckTimeout)
-		_, err := s.deps.Auth.Authenticate(cctx, credential)
-		cancel()
-		if errors.Is(err, auth.ErrInvalidCredentials) {
-			end()
-			return
-		}
-	}
-}
 
 // streamSet holds the cancel functions of open event streams, so shutdown
 // can end them (http.Server.Shutdown would otherwise wait for each), and

@@ -18,8 +18,8 @@ const reasonCredentialEnded = "Forbidden: the credential expired or was revoked"
 // recheckTimeout bounds one re-verification (an API-key lookup in Postgres).
 const recheckTimeout = 10 * time.Second
 
-// credentialWatch re-verifies, while a websocket lives, the credential it
-// was authenticated with on connection_init: a subscription outlives any
+// credentialWatch re-verifies, while a websocket or an event stream lives,
+// the credential it was authenticated with: a subscription outlives any
 // request, so without it a revoked API key or an expired JWT would keep
 // receiving events for as long as the socket stays open. An API key is
 // re-verified every interval (the API-key cache keeps a revocation unseen
@@ -30,7 +30,9 @@ const recheckTimeout = 10 * time.Second
 // subscriber costs no stack for it.
 type credentialWatch struct {
 	s          *Server
-	conn       *trackedConn
+	kind       string          // "websocket" or "event stream", for the log
+	closing    func() bool     // the connection is already being closed
+	close      func()          // ends the connection once its credential lapsed
 	ctx        context.Context // the connection's; done once it closes
 	credential string
 	expires    time.Time // a JWT's exp; zero for API keys
@@ -59,9 +61,14 @@ func (s *Server) watchCredential(ctx context.Context, credential string) {
 	if conn == nil {
 		return
 	}
-	w := &credentialWatch{s: s, conn: conn, ctx: ctx, credential: credential, expires: jwtExpiry(credential)}
+	w := s.newCredentialWatch(ctx, credential, "websocket", conn.closing.Load,
+		func() { _ = conn.WriteClose(closeForbidden, reasonCredentialEnded) })
 	conn.watch.Store(w)
 	w.arm()
+}
+
+func (s *Server) newCredentialWatch(ctx context.Context, credential, kind string, closing func() bool, closeFn func()) *credentialWatch {
+	return &credentialWatch{s: s, kind: kind, closing: closing, close: closeFn, ctx: ctx, credential: credential, expires: jwtExpiry(credential)}
 }
 
 // jwtExpiry reads the exp of a JWT that Authenticate has just verified
@@ -88,7 +95,7 @@ func (w *credentialWatch) next() time.Duration {
 }
 
 func (w *credentialWatch) arm() {
-	if w.ctx.Err() != nil || w.conn.closing.Load() {
+	if w.ctx.Err() != nil || w.closing() {
 		return
 	}
 	w.timer.Store(time.AfterFunc(w.next(), w.check))
@@ -107,7 +114,7 @@ func (w *credentialWatch) stop() {
 // socket), or an API key that Authenticate refuses. When authentication
 // itself is unavailable the connection stays and the next check decides.
 func (w *credentialWatch) check() {
-	if w.ctx.Err() != nil || w.conn.closing.Load() {
+	if w.ctx.Err() != nil || w.closing() {
 		return
 	}
 	if !w.expires.IsZero() && !time.Now().Before(w.expires) {
@@ -122,7 +129,7 @@ func (w *credentialWatch) check() {
 		w.end("no longer valid")
 		return
 	case err != nil && w.ctx.Err() == nil:
-		w.s.log(w.ctx).Warn("websocket credential re-check unavailable; keeping the connection until the next check", "error", err.Error())
+		w.s.log(w.ctx).Warn("credential re-check unavailable; keeping the connection until the next check", "kind", w.kind, "error", err.Error())
 	}
 	w.arm()
 }
@@ -167,6 +174,6 @@ func (w *credentialWatch) end(why string) {
 	if w.lapsed.Swap(true) {
 		return
 	}
-	w.s.log(w.ctx).Info("closing a websocket whose credential ended", "reason", why)
-	_ = w.conn.WriteClose(closeForbidden, reasonCredentialEnded)
+	w.s.log(w.ctx).Info("closing a connection whose credential ended", "kind", w.kind, "reason", why)
+	w.close()
 }
