@@ -74,8 +74,11 @@ func (s *Service) verifyActive(ctx context.Context, ac *zoom.AccountClient, tena
 		return 0, fmt.Errorf("rooms.verifyActive: %w", err)
 	}
 	active, err := collectAssignments(rows)
-	if err != nil || len(active) == 0 {
-		return 0, wrapErr("rooms.verifyActive", err)
+	if err != nil {
+		return 0, fmt.Errorf("rooms.verifyActive: %w", err)
+	}
+	if len(active) == 0 {
+		return 0, nil
 	}
 	ids := make([]string, len(active))
 	for i, a := range active {
@@ -87,8 +90,11 @@ func (s *Service) verifyActive(ctx context.Context, ac *zoom.AccountClient, tena
 	}
 	calls := 0
 	for _, a := range active {
+		if calls >= budget {
+			break
+		}
 		room, ok := rooms[a.RoomID]
-		if !ok || calls >= budget {
+		if !ok {
 			continue
 		}
 		n, err := s.verifyOne(ctx, ac, room, a)
@@ -164,11 +170,4 @@ func (s *Service) repair(ctx context.Context, ac *zoom.AccountClient, room Room,
 		s.log.WarnContext(ctx, "re-pushing lost signage failed; later syncs retry it", "room_id", room.ID, "error", err.Error())
 	}
 	return calls
-}
-
-func wrapErr(fn string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%s: %w", fn, err)
 }
