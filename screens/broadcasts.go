@@ -65,7 +65,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ` + broadcastColumns
 	// sqlEndBroadcast ends a live broadcast and marks its end announced;
 	// one whose endsAt passed and was announced by the sweep is left as it
 	// is (it ended then).
-	sqlEndBroadcast = `UPDATE broadcasts SET ended_at = $3, ended_by = $4, end_announced = true
+	// sqlEndBroadcast also claims the Zoom alert's removal (tried now), so
+	// a sweep meanwhile does not remove it a second time.
+	sqlEndBroadcast = `UPDATE broadcasts SET ended_at = $3, ended_by = $4, end_announced = true, zoom_alert_removal_tried_at = now()
 WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND NOT end_announced RETURNING ` + broadcastColumns
 	sqlBroadcastByID = `SELECT ` + broadcastColumns + ` FROM broadcasts WHERE tenant_id = $1 AND id = $2`
 	sqlBroadcasts    = `SELECT ` + broadcastColumns + ` FROM broadcasts WHERE tenant_id = $1

@@ -146,41 +146,37 @@ func screenEvent(sc rooms.Screen, online bool, lastSeen, at time.Time) events.Ev
 // many events it wrote.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	total := 0
-	for {
-		n, err := s.sweepOffline(ctx)
-		total += n
+	for _, step := range []struct {
+		run      func(context.Context) (int, error)
+		announce bool // its count is of events written
+	}{{s.sweepOffline, true}, {s.sweepPending, false}, {s.sweepBroadcasts, true}} {
+		n, err := sweepAll(ctx, step.run)
+		if step.announce {
+			total += n
+		}
 		if err != nil {
 			return total, err
-		}
-		if n < sweepBatch {
-			break
-		}
-	}
-	for {
-		n, err := s.sweepPending(ctx)
-		if err != nil {
-			return total, err
-		}
-		if n < sweepBatch {
-			break
-		}
-	}
-	for {
-		n, err := s.sweepBroadcasts(ctx)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < sweepBatch {
-			break
 		}
 	}
 	// After the ends committed: Zoom's alert of the broadcasts that ended
 	// goes (and any removal that failed before is tried again).
-	if _, err := s.removeEndedZoomAlerts(ctx); err != nil {
+	if err := s.removeEndedZoomAlerts(ctx); err != nil {
 		return total, err
 	}
 	return total, nil
+}
+
+// sweepAll runs one sweep step batch after batch until a batch is not full,
+// and returns how many rows it took in all.
+func sweepAll(ctx context.Context, step func(context.Context) (int, error)) (int, error) {
+	total := 0
+	for {
+		n, err := step(ctx)
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
 }
 
 func (s *Service) sweepOffline(ctx context.Context) (int, error) {

@@ -294,23 +294,23 @@ func (s *Service) removeZoomAlertErr(ctx context.Context, actor string, b Broadc
 
 // removeEndedZoomAlerts removes Zoom's alert of broadcasts that ended by
 // endsAt, or whose removal failed or was cut short; the sweep runs it
-// after announcing the ends. It returns how many broadcasts it tried.
-func (s *Service) removeEndedZoomAlerts(ctx context.Context) (int, error) {
+// after announcing the ends.
+func (s *Service) removeEndedZoomAlerts(ctx context.Context) error {
 	if s.cfg.Connections == nil {
-		return 0, nil
+		return nil
 	}
 	rows, err := s.db.Query(ctx, sqlEndedWithZoomAlerts, sweepBatch, removalRetryEvery.String(), removalGiveUp.String())
 	if err != nil {
-		return 0, fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
+		return fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
 	}
 	list, err := pgx.CollectRows(rows, scanBroadcast)
 	if err != nil {
-		return 0, fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
+		return fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
 	}
 	for _, b := range list {
 		if _, err := s.removeZoomAlertErr(ctx, "system", b); err != nil {
-			return 0, fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
+			return fmt.Errorf("screens.removeEndedZoomAlerts: %w", err)
 		}
 	}
-	return len(list), nil
+	return nil
 }

@@ -200,15 +200,15 @@ func (s *Service) Endpoints(ctx context.Context, tenantID string) ([]Endpoint, e
 // Endpoint returns one endpoint of the tenant: NOT_FOUND when the tenant
 // has none with id.
 func (s *Service) Endpoint(ctx context.Context, tenantID, id string) (Endpoint, error) {
+	if !store.IsUUID(id) {
+		return Endpoint{}, apierror.NotFoundf("webhook endpoint %q not found", id)
+	}
 	rows, err := s.db.Query(ctx, sqlGetEndpoint, tenantID, id)
 	if err != nil {
-		if store.IsInvalidText(err) {
-			return Endpoint{}, apierror.NotFoundf("webhook endpoint %q not found", id)
-		}
 		return Endpoint{}, fmt.Errorf("webhooks.Endpoint: %w", err)
 	}
 	e, err := pgx.CollectExactlyOneRow(rows, scanEndpoint)
-	if errors.Is(err, pgx.ErrNoRows) || store.IsInvalidText(err) {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return Endpoint{}, apierror.NotFoundf("webhook endpoint %q not found", id)
 	}
 	if err != nil {

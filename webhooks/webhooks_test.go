@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -568,4 +569,20 @@ func TestSuccessDoesNotQueueOnTheEndpointRow(t *testing.T) {
 	}
 	e.statusChange(t, "room-1")
 	e.delivery(t, ep.ID, webhooks.StatusSucceeded)
+}
+
+// TestDeliveriesRefuseCursorsOfNoList: a cursor that is not one of this
+// list's (garbage, another list's base64, a non-positive sequence) is
+// BAD_USER_INPUT on after, never an empty page or a database error.
+func TestDeliveriesRefuseCursorsOfNoList(t *testing.T) {
+	e := newEnv(t)
+	r := newReceiver(t, 200)
+	ep, _ := e.endpoint(t, r.srv.URL)
+	enc := base64.RawURLEncoding.EncodeToString
+	for _, after := range []string{"not base64!", enc([]byte("2026-12-04T20:00:00Z|x")), enc([]byte("s0")), enc([]byte("s-1")), enc([]byte("sabc"))} {
+		_, err := e.svc.Deliveries(e.ctx, e.tenant, ep.ID, 10, after)
+		if ae, ok := apierror.As(err); !ok || ae.Code != apierror.BadUserInput || ae.Field != "after" {
+			t.Errorf("after %q: %v, want BAD_USER_INPUT on after", after, err)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sort"
 )
 
 // Methods and target types of PATCH /rooms/events (manageE911signage).
@@ -144,19 +143,5 @@ func (s *Sim) EmergencyAlerts(ctx context.Context, accountID string) (map[string
 			out[rm.ID] = *rm.emergencyAlert
 		}
 	}
-	return out, nil
-}
-
-// EmergencyAlertRooms is EmergencyAlerts' room ids, sorted.
-func (s *Sim) EmergencyAlertRooms(ctx context.Context, accountID string) ([]string, error) {
-	m, err := s.EmergencyAlerts(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(m))
-	for id := range m {
-		out = append(out, id)
-	}
-	sort.Strings(out)
 	return out, nil
 }
