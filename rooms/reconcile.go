@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"zoomsignage/audit"
-	"zoomsignage/events"
+	"zoomsignage/store"
 	"zoomsignage/zoom"
 )
 
@@ -146,17 +146,19 @@ func drift(st *zoom.SignageSettings, contentID string) string {
 func (s *Service) repair(ctx context.Context, ac *zoom.AccountClient, room Room, a Assignment, reason string) int {
 	s.log.WarnContext(ctx, "ACTIVE signage missing in Zoom: pushing it again", "room_id", room.ID, "reason", reason)
 	var reopened Assignment
-	err := s.inTxEmit(ctx, func(tx pgx.Tx) ([]events.Event, error) {
+	err := store.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		reopened, err = oneAssignment(ctx, tx, sqlReopenPush, a.TenantID, a.RoomID, "missing in Zoom ("+reason+"): pushed again", pushLease.String())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := audit.Record(ctx, tx, audit.Event{TenantID: a.TenantID, Actor: SystemActor, Action: "signage.repaired",
 			TargetType: "room", TargetID: room.ID, Details: map[string]any{"reason": reason, "zoomRoomId": room.ZoomRoomID}}); err != nil {
-			return nil, err
+			return err
 		}
-		return []events.Event{s.signageEvent(room, &reopened)}, nil
+		// Like every signage change: its event, and the room's health
+		// (a dark screen counts only while signage is ACTIVE).
+		return s.emitSignage(ctx, tx, room, &reopened)
 	})
 	if err != nil {
 		if !errors.Is(err, pgx.ErrNoRows) {
