@@ -85,7 +85,7 @@ func (w *CleanupWorker) NextRetry(job *river.Job[CleanupArgs]) time.Time {
 var errSliceUsed = errors.New("the cleanup's slice is used up")
 
 func (s *Service) enqueueCleanup(ctx context.Context, tx pgx.Tx, tenantID, connectionID string) error {
-	rc := s.riverClient()
+	rc := s.cfg.River
 	if rc == nil {
 		return errors.New("enqueue cleanup: the River client is not wired")
 	}

@@ -32,7 +32,7 @@ const sqlSyncBusy = `SELECT EXISTS (SELECT 1 FROM river_job
 // cancelled job stops at its next context check): the rooms must not be
 // cleaned while a sync is writing them.
 func (s *Service) stopSyncs(ctx context.Context, connectionID string) error {
-	if rc := s.riverClient(); rc != nil {
+	if rc := s.cfg.River; rc != nil {
 		if _, err := syncjob.CancelForConnection(ctx, rc, s.db, connectionID); err != nil {
 			return fmt.Errorf("stopSyncs: %w", err)
 		}

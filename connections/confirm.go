@@ -127,7 +127,7 @@ func (s *Service) parkGrant(ctx context.Context, st installState, g grant) (*con
 // still unanswered at expiresAt. Without it (River not wired, or down) an
 // unanswered grant is only discarded, which is logged.
 func (s *Service) scheduleExpiry(ctx context.Context, h string, expiresAt time.Time) {
-	rc := s.riverClient()
+	rc := s.cfg.River
 	var err error
 	if rc == nil {
 		err = errors.New("the River client is not wired")

@@ -277,7 +277,7 @@ func nonNil(s []string) []string {
 
 // enqueueSync inserts a sync of the connection in tx.
 func (s *Service) enqueueSync(ctx context.Context, tx pgx.Tx, tenantID, connectionID, trigger string) error {
-	rc := s.riverClient()
+	rc := s.cfg.River
 	if rc == nil {
 		return errors.New("connections.enqueueSync: the River client is not wired")
 	}

@@ -127,8 +127,6 @@ type Service struct {
 	cfg    Deps
 	now    func() time.Time
 
-	river *river.Client[pgx.Tx]
-
 	mu       sync.RWMutex
 	handlers map[string]WebhookHandler
 }
@@ -154,13 +152,8 @@ func New(d Deps) *Service {
 		db: d.DB, rdb: d.Redis, prefix: d.KeyPrefix, zoom: d.Zoom,
 		tokens: NewTokenStore(d.DB, d.Sealer), outbox: d.Outbox,
 		log: d.Logger.With("component", "connections"), app: d.MarketplaceApp,
-		cfg: d, now: d.Now, river: d.River, handlers: map[string]WebhookHandler{},
+		cfg: d, now: d.Now, handlers: map[string]WebhookHandler{},
 	}
 	svc.handlers[EventAppDeauthorized] = svc.handleDeauthorized
 	return svc
 }
-
-// riverClient is the client Deps.River gave the service; nil in a service
-// built without one, whose enqueues then fail (or, where optional, are
-// logged).
-func (s *Service) riverClient() *river.Client[pgx.Tx] { return s.river }

@@ -381,7 +381,7 @@ func (s *Service) candidates(ctx context.Context, sql string, args ...any) ([]Co
 }
 
 func (s *Service) insertMany(ctx context.Context, params []river.InsertManyParams) error {
-	rc := s.riverClient()
+	rc := s.cfg.River
 	if rc == nil {
 		return errors.New("insertMany: the River client is not wired")
 	}

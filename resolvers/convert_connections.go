@@ -20,7 +20,7 @@ func (r *zoomConnectionResolver) connectionSummary(ctx context.Context, obj *mod
 	if p == nil {
 		return rooms.ConnectionSummary{}, apierror.New(apierror.Unauthenticated, "authentication required")
 	}
-	return loadSummary(ctx, r.Rooms, p.TenantID, obj.ID)
+	return loadSummary(ctx, obj.ID)
 }
 
 // connectionModel maps a connection; the summary fields (lastSync, counts)

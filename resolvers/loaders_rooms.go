@@ -37,13 +37,14 @@ type roomLoaders struct {
 	alerts     *dataloader.Loader[string, []rooms.Alert]
 	signage    *dataloader.Loader[string, *rooms.Assignment]
 	connection *dataloader.Loader[string, *model.ZoomConnection]
+	summary    *dataloader.Loader[string, rooms.ConnectionSummary] // loaders_connections.go
 }
 
 type roomLoadersKey struct{}
 
 // WithRoomLoaders wraps the executable schema so that every response (each
 // query, mutation, and each event of a subscription) gets fresh loaders
-// (the rooms' and the connections' summary loader, loaders_connections.go):
+// (the rooms' and the connections' summary, loaders_connections.go):
 // nothing is cached across responses, so a subscription never serves stale
 // rows. It is how the app wires the loaders (app/rooms.go).
 func WithRoomLoaders(es graphql.ExecutableSchema, rs *rooms.Service, cs *connections.Service) graphql.ExecutableSchema {
@@ -63,9 +64,6 @@ func (s loaderSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
 			ctx = context.WithValue(ctx, roomLoadersKey{}, &lazyRoomLoaders{tenantID: p.TenantID, rooms: s.rooms, connections: s.connections})
 		}
-		if p := auth.FromContext(ctx); p != nil && s.rooms != nil {
-			ctx = withConnectionLoaders(ctx, p.TenantID, s.rooms)
-		}
 		return next(ctx)
 	}
 }
@@ -76,6 +74,7 @@ func newRoomLoaders(tenantID string, rs *rooms.Service, cs *connections.Service)
 	l.alerts = dataloader.NewBatchedLoader(l.loadAlerts, dataloader.WithWait[string, []rooms.Alert](loaderWait))
 	l.signage = dataloader.NewBatchedLoader(l.loadSignage, dataloader.WithWait[string, *rooms.Assignment](loaderWait))
 	l.connection = dataloader.NewBatchedLoader(l.loadConnections, dataloader.WithWait[string, *model.ZoomConnection](loaderWait))
+	l.summary = dataloader.NewBatchedLoader(l.loadSummaries, dataloader.WithWait[string, rooms.ConnectionSummary](loaderWait))
 	return l
 }
 

@@ -179,7 +179,7 @@ func (s *Server) streamPolicy(ctx context.Context, next graphql.OperationHandler
 				"(POST /graphql with Accept: text/event-stream, graphql-sse); this request can carry only queries and mutations",
 			Extensions: map[string]any{"code": string(apierror.BadUserInput)},
 		}}})
-	case !isSubscription && streaming(ctx) && graphql.HasOperationContext(ctx):
+	case !isSubscription && streaming(ctx):
 		bounded, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		handler := next(bounded)
 		return func(ctx context.Context) *graphql.Response {
